@@ -1,0 +1,42 @@
+/**
+ * Turns a {@link Denial} into the public error (the second of STYLE's "two messages per denial":
+ * the `reason` goes to the log, this message to the client).
+ */
+import { describePatterns } from './crate-pattern.js';
+import type { Denial } from './decide.js';
+import { gatewayError, type GatewayError } from './errors.js';
+
+export interface DenialContext {
+  readonly tokensUrl: string;
+  /** Set when the need was resolved by the existence probe, to explain publish-new vs publish-update. */
+  readonly crate?: string;
+}
+
+/** RFC 3339 in UTC with `Z`, to the second (crates.io's rendering of `expired_at`). */
+export function formatInstant(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function denialError(denial: Denial, ctx: DenialContext): GatewayError {
+  switch (denial.reason) {
+    case 'token-revoked':
+      return gatewayError('SG_AUTH_FAILED');
+    case 'token-expired':
+      return gatewayError('SG_TOKEN_EXPIRED', { tokensUrl: ctx.tokensUrl, expiredAt: formatInstant(denial.expiredAt) });
+    case 'scope-missing':
+      return gatewayError('SG_SCOPE_MISSING', scopeMissingParams(denial.need, ctx.crate));
+    case 'scoped-token-on-generic-route':
+      return gatewayError('SG_SCOPE_GENERIC_ROUTE');
+    case 'crate-not-allowed':
+      return gatewayError('SG_CRATE_NOT_ALLOWED', { patterns: describePatterns(denial.patterns), crate: denial.crate });
+    case 'crate-scoped-token-without-crate':
+      return gatewayError('SG_CRATE_REQUIRED', { patterns: describePatterns(denial.patterns) });
+  }
+}
+
+function scopeMissingParams(need: string, crate: string | undefined): { scope: string; why: string } {
+  if (need === 'publish') return { scope: '`publish-new` or `publish-update`', why: '' };
+  if (need === 'publish-new' && crate !== undefined) return { scope: '`publish-new`', why: ` (\`${crate}\` is a new crate)` };
+  if (need === 'publish-update' && crate !== undefined) return { scope: '`publish-update`', why: ` (\`${crate}\` already exists)` };
+  return { scope: `\`${need}\``, why: '' };
+}

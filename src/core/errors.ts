@@ -1,0 +1,98 @@
+/**
+ * The error catalogue: every error the gateway answers with, by code (`SG_<AREA>_<WHAT>`), with
+ * its status and public message. Exactly one module (`src/http/respond.ts`) renders these, shaped
+ * per registry. `docs/errors.md` lists the same codes; a test keeps the two in step.
+ *
+ * Public messages say what is wrong and how to fix it; they never confirm that an unknown token
+ * exists (crates.io: unknown and revoked tokens both get `authentication failed`).
+ */
+
+interface Entry<P> {
+  readonly status: number;
+  /** One line for docs/errors.md. */
+  readonly summary: string;
+  readonly message: (p: P) => string;
+}
+
+const entry = <P = Record<string, never>>(status: number, summary: string, message: (p: P) => string): Entry<P> => ({ status, summary, message });
+
+type TokensUrl = { tokensUrl: string };
+
+export const CATALOGUE = {
+  SG_AUTH_MISSING: entry<TokensUrl>(401, 'A route that needs a token was called without one.',
+    (p) => `this request needs a scopegate token in the Authorization header; create one at ${p.tokensUrl}`),
+  SG_AUTH_MALFORMED: entry<TokensUrl & { why: string }>(401, 'The Authorization header is not a well-formed token.',
+    (p) => `the token in the Authorization header is malformed: ${p.why}; copy it again, or create a new one at ${p.tokensUrl}`),
+  SG_AUTH_LEGACY_DENIED: entry<TokensUrl & { prefix: string }>(401, 'A non-scopegate credential was sent and `legacy_tokens: deny` is set.',
+    (p) => `this registry only accepts scopegate tokens (starting with \`${p.prefix}\`); create one at ${p.tokensUrl}`),
+  SG_AUTH_FAILED: entry(403, 'The token is unknown or revoked (the two are deliberately indistinguishable).',
+    () => 'authentication failed'),
+  SG_TOKEN_EXPIRED: entry<TokensUrl & { expiredAt: string }>(403, 'The token is past its `expired_at`.',
+    (p) => `this token expired at ${p.expiredAt}; create a new one at ${p.tokensUrl}`),
+  SG_SCOPE_MISSING: entry<{ scope: string; why: string }>(403, 'The token lacks the endpoint scope the route needs.',
+    (p) => `this token does not have the ${p.scope} scope${p.why}; create a token with that scope`),
+  SG_SCOPE_GENERIC_ROUTE: entry(403, 'A scoped token was used on a route that only unscoped (legacy-style) tokens may call.',
+    () => 'this token is scoped, and this request needs an unscoped token; scoped tokens may only call routes that need one of their scopes'),
+  SG_CRATE_NOT_ALLOWED: entry<{ patterns: string; crate: string }>(403, 'The crate is not matched by any of the token\'s crate patterns.',
+    (p) => `this token may only act on crates matching ${p.patterns}; \`${p.crate}\` is not one of them`),
+  SG_CRATE_REQUIRED: entry<{ patterns: string }>(403, 'A crate-scoped token was used on a route that names no crate.',
+    (p) => `this token may only act on crates matching ${p.patterns}, and this request names no crate`),
+  SG_ROUTE_UNKNOWN: entry<{ method: string; path: string }>(404, 'No route in the table matches; scopegate forwards nothing it does not know.',
+    (p) => `scopegate does not forward ${p.method} ${p.path}: no route in its table matches, and unmatched requests are denied`),
+  SG_PATH_INVALID: entry<{ why: string }>(400, 'The request path is ambiguous or unsafe (`..`, encoded `/`, bad escapes).',
+    (p) => `the request path is invalid: ${p.why}`),
+  SG_CRATE_NAME_INVALID: entry<{ name: string }>(400, 'The crate name is not 1–64 ASCII letters, digits, `-`, `_`, starting with a letter.',
+    (p) => `\`${p.name}\` is not a valid crate name: use 1 to 64 ASCII letters, digits, \`-\` or \`_\`, starting with a letter`),
+  SG_PUBLISH_MALFORMED: entry<{ why: string }>(400, 'The publish body does not follow cargo\'s framing (u32le JSON length, JSON, u32le crate length, crate).',
+    (p) => `invalid upload request: ${p.why}`),
+  SG_PUBLISH_JSON_TOO_LARGE: entry<{ limit: string }>(413, 'The publish body\'s JSON metadata is over `limits.publish_json_max`.',
+    (p) => `JSON metadata blob too large: the limit is ${p.limit}`),
+  SG_BODY_TOO_LARGE: entry<{ limit: string }>(413, 'The request body is over the configured limit for its route.',
+    (p) => `the request body is too large: the limit is ${p.limit}`),
+  SG_BODY_INVALID: entry<{ why: string }>(400, 'A token-API request body is not the JSON it must be.',
+    (p) => `invalid request body: ${p.why}`),
+  SG_TOKEN_NAME_EMPTY: entry(400, 'Token creation without a name (crates.io wording).', () => 'name must have a value'),
+  SG_TOKEN_CRATE_SCOPE_INVALID: entry(400, 'A crate pattern is invalid (crates.io wording).', () => 'invalid crate scope'),
+  SG_TOKEN_ENDPOINT_SCOPE_INVALID: entry(400, 'An endpoint scope is not one of the wire strings (crates.io wording).', () => 'invalid endpoint scope'),
+  SG_TOKEN_EXPIRY_INVALID: entry<{ why: string }>(400, '`expired_at` is not an RFC 3339 date, is in the past, too far ahead, or missing where required.',
+    (p) => `invalid expired_at: ${p.why}`),
+  SG_TOKEN_CREATE_WITH_TOKEN: entry(403, 'A scopegate token was used to create a token.',
+    () => 'a scopegate token cannot create tokens; authenticate with your own registry credential'),
+  SG_TOKEN_CURRENT_NOT_SCOPEGATE: entry<{ prefix: string }>(400, '`DELETE /api/v1/tokens/current` was called with a credential that is not a scopegate token.',
+    (p) => `token not provided: only a scopegate token (starting with \`${p.prefix}\`) can revoke itself`),
+  SG_TOKEN_NOT_FOUND: entry(404, 'No token with that id belongs to the caller.', () => 'Not Found'),
+  SG_IDENTITY_REJECTED: entry<{ status: number }>(403, 'The upstream registry did not accept the credential used to manage tokens.',
+    (p) => `the registry did not accept this credential (its identity check answered ${p.status}); use a credential the registry itself accepts`),
+  SG_IDENTITY_UNAVAILABLE: entry(502, 'The identity probe could not be made or answered without a login.',
+    () => 'could not confirm your identity with the registry; try again shortly'),
+  SG_PROBE_FAILED: entry<{ crate: string }>(503, 'The existence probe that tells publish-new from publish-update failed (fail closed).',
+    (p) => `could not ask the registry whether \`${p.crate}\` already exists, so the publish was not forwarded; try again shortly`),
+  SG_STORE_UNAVAILABLE: entry(503, 'Redis is down or slow; nothing is forwarded (fail closed).',
+    () => 'the token store is unavailable, so nothing was forwarded; try again shortly'),
+  SG_CREDENTIAL_UNREADABLE: entry<TokensUrl>(500, 'The upstream credential sealed in the token record cannot be opened.',
+    (p) => `this token's stored registry credential cannot be read; revoke it and create a new one at ${p.tokensUrl}`),
+  SG_UPSTREAM_UNREACHABLE: entry(502, 'The upstream registry refused or dropped the connection.',
+    () => 'the registry behind scopegate could not be reached; try again shortly'),
+  SG_UPSTREAM_TIMEOUT: entry(504, 'The upstream registry did not answer within `upstream.timeout`.',
+    () => 'the registry behind scopegate did not answer in time; try again shortly'),
+  SG_INTERNAL: entry(500, 'A bug in scopegate; the log line has the details.', () => 'internal error in scopegate'),
+} as const;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+type ParamsOf<C extends ErrorCode> = Parameters<(typeof CATALOGUE)[C]['message']>[0];
+
+/** An error ready to render: code, status, public message. */
+export interface GatewayError {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly message: string;
+  /** Seconds, for 503s (`Retry-After`). */
+  readonly retryAfter?: number;
+}
+
+/** Builds the catalogued error `code` with its message parameters. */
+export function gatewayError<C extends ErrorCode>(code: C, ...params: ParamsOf<C> extends Record<string, never> ? [] : [ParamsOf<C>]): GatewayError {
+  const e = CATALOGUE[code] as Entry<ParamsOf<C>>;
+  const message = e.message((params[0] ?? {}) as ParamsOf<C>);
+  return e.status === 503 ? { code, status: e.status, message, retryAfter: 1 } : { code, status: e.status, message };
+}

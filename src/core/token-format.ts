@@ -1,0 +1,61 @@
+/**
+ * The scopegate token format (DESIGN §1 ★): prefix + 32 random base62 chars + 6 base62 chars of
+ * CRC32 over everything before them (41 chars with `sg_`). The checksum lets the gateway refuse
+ * typos and garbage without a store lookup, and lets secret scanners find leaked tokens.
+ *
+ * `node:zlib`'s crc32 is a pure computation, not I/O; it is the one Node import the core allows.
+ */
+import { crc32 } from 'node:zlib';
+
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const SECRET_LENGTH = 32;
+const CHECKSUM_LENGTH = 6;
+
+/** Assembles a token from its prefix and 32 random base62 chars (the caller supplies randomness). */
+export function formatToken(prefix: string, secret: string): string {
+  if (secret.length !== SECRET_LENGTH || ![...secret].every((c) => BASE62.includes(c))) {
+    throw new Error(`a token secret is ${SECRET_LENGTH} base62 characters`);
+  }
+  return prefix + secret + checksum(prefix + secret);
+}
+
+/** What an `Authorization` value turned out to be. */
+export type PresentedCredential =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'malformed'; readonly why: string }
+  | { readonly kind: 'scopegate'; readonly token: string }
+  | { readonly kind: 'legacy'; readonly value: string };
+
+/**
+ * Reads an `Authorization` header. cargo sends the token raw, with no scheme (wire-facts §1.3);
+ * npm sends `Bearer <token>`; both are accepted, as crates.io accepts both. A value that does not
+ * start with the prefix is a legacy credential, kept whole (scheme included) for pass-through.
+ */
+export function readCredential(header: string | undefined, prefix: string): PresentedCredential {
+  if (header === undefined || header.trim() === '') return { kind: 'none' };
+  if (!/^[\x20-\x7e\t]*$/.test(header)) {
+    return { kind: 'malformed', why: 'the Authorization header has characters outside printable ASCII' };
+  }
+  const bearer = /^bearer\s+(.*)$/i.exec(header.trim());
+  const candidate = (bearer ? bearer[1]! : header).trim();
+  if (!candidate.startsWith(prefix)) return { kind: 'legacy', value: header };
+  const expectedLength = prefix.length + SECRET_LENGTH + CHECKSUM_LENGTH;
+  if (candidate.length !== expectedLength) {
+    return { kind: 'malformed', why: `a ${prefix} token is ${expectedLength} characters long, this one is ${candidate.length}` };
+  }
+  const body = candidate.slice(0, -CHECKSUM_LENGTH);
+  if (![...body.slice(prefix.length)].every((c) => BASE62.includes(c)) || checksum(body) !== candidate.slice(-CHECKSUM_LENGTH)) {
+    return { kind: 'malformed', why: 'its checksum does not match (a character was changed or lost when it was copied)' };
+  }
+  return { kind: 'scopegate', token: candidate };
+}
+
+function checksum(text: string): string {
+  let n = crc32(text);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62[n % 62]! + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+/**
+ * Who is calling: nobody, a legacy (non-scopegate) credential, or a scopegate token with its
+ * record. Unknown and revoked tokens are refused alike (`authentication failed`); Redis trouble is
+ * a 503, never an allow.
+ */
+import { gatewayError } from '../core/errors.js';
+import { readCredential } from '../core/token-format.js';
+import type { TokenRecord } from '../core/token-record.js';
+import { openCredential } from '../store/credential-seal.js';
+import { hashToken } from '../store/token-secret.js';
+import { StoreUnavailableError } from '../store/token-store.js';
+import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
+
+export type Caller =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'legacy'; readonly value: string }
+  | { readonly kind: 'token'; readonly record: TokenRecord; readonly plaintext: string };
+
+export const tokensUrl = (deps: GatewayDeps): string => `${deps.config.publicUrl}/tokens`;
+
+export async function identifyCaller(ctx: RequestContext): Promise<Caller> {
+  const { config } = ctx.deps;
+  const presented = readCredential(ctx.req.headers.authorization, config.tokens.prefix);
+  switch (presented.kind) {
+    case 'none':
+      return presented;
+    case 'malformed':
+      throw new Rejection(gatewayError('SG_AUTH_MALFORMED', { why: presented.why, tokensUrl: tokensUrl(ctx.deps) }), 'token-malformed');
+    case 'legacy':
+      if (config.legacyTokens === 'deny') {
+        throw new Rejection(gatewayError('SG_AUTH_LEGACY_DENIED', { prefix: config.tokens.prefix, tokensUrl: tokensUrl(ctx.deps) }), 'legacy-denied');
+      }
+      return presented;
+    case 'scopegate': {
+      const record = await lookUp(ctx.deps, hashToken(presented.token));
+      if (record === null) throw new Rejection(gatewayError('SG_AUTH_FAILED'), 'token-unknown');
+      ctx.log['token.id'] = record.id;
+      ctx.log['token.account'] = record.account;
+      return { kind: 'token', record, plaintext: presented.token };
+    }
+  }
+}
+
+/** One store round trip; a store failure ends the request with 503 (fail closed). */
+export async function lookUp(deps: GatewayDeps, hash: string): Promise<TokenRecord | null> {
+  try {
+    return await deps.store.findByHash(hash);
+  } catch (e) {
+    throw storeRejection(e);
+  }
+}
+
+/** Maps a store failure to the 503 rejection; anything else is a bug and is rethrown. */
+export function storeRejection(e: unknown): unknown {
+  return e instanceof StoreUnavailableError ? new Rejection(gatewayError('SG_STORE_UNAVAILABLE'), `store-unavailable: ${e.message}`) : e;
+}
+
+/** The credential the upstream sees instead of the caller's: swapped, never the scopegate token. */
+export function upstreamCredential(deps: GatewayDeps, caller: Caller): string | null {
+  if (caller.kind === 'none') return deps.config.upstream.auth === 'static' ? deps.config.upstream.credential : null;
+  if (caller.kind === 'legacy') return caller.value;
+  if (deps.config.upstream.auth === 'static') return deps.config.upstream.credential;
+  const sealed = caller.record.sealedCredential;
+  const credential = sealed === null ? null : openCredential(sealed, caller.plaintext);
+  if (credential === null) throw new Rejection(gatewayError('SG_CREDENTIAL_UNREADABLE', { tokensUrl: tokensUrl(deps) }), 'credential-unreadable');
+  return credential;
+}

@@ -1,0 +1,54 @@
+/**
+ * Request bodies, bounded. The token API reads small JSON bodies whole; a publish is only peeked
+ * at (the JSON head) and then streamed upstream unchanged, head first.
+ */
+import type http from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
+
+export class BodyTooLargeError extends Error {}
+
+/** Reads the whole body, refusing more than `max` bytes. */
+export async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw new BodyTooLargeError(`more than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Reads from `req` until `enough(bytesSoFar)` returns a wanted size already met, or the body ends.
+ * Returns what was read and a stream that replays it followed by the rest of `req`.
+ */
+export function peekBody(req: http.IncomingMessage, wanted: (head: Buffer) => number | null): Promise<{ head: Buffer; body: Readable }> {
+  return new Promise((resolve, reject) => {
+    let head: Buffer = Buffer.alloc(0);
+    let ended = false;
+    const onEnd = (): void => {
+      ended = true;
+      finish();
+    };
+    const finish = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', reject);
+      req.pause();
+      const body = new PassThrough();
+      body.write(head);
+      if (ended) body.end();
+      else req.pipe(body);
+      resolve({ head, body });
+    };
+    const onData = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const need = wanted(head);
+      if (need === null || head.length >= need) finish();
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,46 @@
+/** The last step: hand an allowed request to the upstream, and turn transport failures into errors. */
+import type { Readable } from 'node:stream';
+import { gatewayError } from '../core/errors.js';
+import { Rejection, type RequestContext } from './context.js';
+import { sendJson } from './respond.js';
+
+export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable): Promise<void> {
+  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body });
+  switch (outcome.kind) {
+    case 'answered':
+      ctx.log['upstream.status'] = outcome.status;
+      return;
+    case 'client-gone':
+      ctx.log['upstream.error'] = 'client closed the connection; upstream request aborted';
+      return;
+    case 'timeout':
+      throw new Rejection(gatewayError('SG_UPSTREAM_TIMEOUT'), 'upstream-timeout');
+    case 'unreachable':
+      throw new Rejection(gatewayError('SG_UPSTREAM_UNREACHABLE'), `upstream-unreachable: ${outcome.cause}`);
+  }
+}
+
+/**
+ * Serves the registry's config document with `dl`/`api` rewritten to the gateway, so that every
+ * later cargo request comes back through it (wire-facts §1.5 "Gateway implication").
+ */
+export async function serveRegistryConfig(ctx: RequestContext, upstreamPath: string, credential: string | null): Promise<void> {
+  const { upstream, adapter, config } = ctx.deps;
+  const answer = await upstream.get(upstreamPath, credential, config.upstream.timeoutMs).catch((e: Error) => {
+    const timedOut = /no answer within/.test(e.message);
+    throw new Rejection(gatewayError(timedOut ? 'SG_UPSTREAM_TIMEOUT' : 'SG_UPSTREAM_UNREACHABLE'), `upstream-config: ${e.message}`);
+  });
+  ctx.log['upstream.status'] = answer.status;
+  if (answer.status !== 200) {
+    ctx.res.writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    ctx.res.end(answer.body);
+    return;
+  }
+  let rewritten: string;
+  try {
+    rewritten = adapter.rewriteConfig(answer.body, config.publicUrl, config.reads === 'token');
+  } catch {
+    throw new Rejection(gatewayError('SG_UPSTREAM_UNREACHABLE'), 'upstream-config-not-json');
+  }
+  sendJson(ctx.res, 200, JSON.parse(rewritten));
+}

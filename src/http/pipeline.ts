@@ -1,0 +1,127 @@
+/**
+ * The request pipeline, top to bottom like a lifecycle diagram:
+ * normalise path → classify route → read token → look up → resolve scope → decide → swap
+ * credential → forward. Each step either hands on or throws a {@link Rejection}; the request is
+ * answered and logged once, at the end.
+ */
+import type http from 'node:http';
+import type { Readable } from 'node:stream';
+import { parseCrateName, type CrateName } from '../core/crate-pattern.js';
+import { decide, publishProbeMatters } from '../core/decide.js';
+import { denialError } from '../core/denial.js';
+import { gatewayError } from '../core/errors.js';
+import { normaliseRequestTarget } from '../core/request-path.js';
+import type { RouteMatch } from '../core/route-table.js';
+import type { RouteNeed } from '../core/scope.js';
+import { identifyCaller, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
+import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
+import { forwardRequest, serveRegistryConfig } from './forward-step.js';
+import { readPublishCrate } from './publish-step.js';
+import { sendError } from './respond.js';
+import { handleTokenApi, isTokenApiPath } from './token-api.js';
+
+/** `currentDeps` is read once per request, so a reload never changes a request half-way. */
+export function createRequestHandler(currentDeps: () => GatewayDeps): http.RequestListener {
+  let sequence = 0;
+  const idPrefix = process.pid.toString(36);
+  return (req, res) => {
+    const started = performance.now();
+    const deps = currentDeps();
+    const ctx: RequestContext = {
+      deps, req, res, now: deps.clock(),
+      log: { 'req.id': `${idPrefix}-${(++sequence).toString(36)}`, 'req.method': req.method ?? '', 'req.path': (req.url ?? '').split('?')[0]!.slice(0, 512) },
+    };
+    run(ctx)
+      .catch((e: unknown) => answerRejection(ctx, e))
+      .finally(() => {
+        ctx.log.status = res.statusCode;
+        ctx.log.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+        deps.logger.info(ctx.log, 'request');
+      });
+  };
+}
+
+async function run(ctx: RequestContext): Promise<void> {
+  const target = normaliseRequestTarget(ctx.req.url ?? '');
+  if (!target.ok) throw new Rejection(gatewayError('SG_PATH_INVALID', { why: target.why }), 'path-invalid');
+  if (isTokenApiPath(target.path)) return handleTokenApi(ctx, target.path, target.query);
+  const match = classifyRoute(ctx, target.path);
+  const upstreamPath = target.forwardPath + target.query;
+  if (match.route.need === 'read' && ctx.deps.config.reads === 'public') {
+    return forwardAllowed(ctx, target.path, upstreamPath, upstreamCredential(ctx.deps, { kind: 'none' }), 'public-read');
+  }
+  const caller = await identifyCaller(ctx);
+  if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
+  if (caller.kind === 'legacy') {
+    ctx.log.verdict = 'pass';
+    ctx.log.reason = 'legacy-credential';
+    return forwardAllowed(ctx, target.path, upstreamPath, caller.value, 'legacy-credential');
+  }
+  const { crate, body } = await readCrate(ctx, match);
+  const credential = upstreamCredential(ctx.deps, caller);
+  const need = await resolveNeed(ctx, match.route.need, caller, crate, credential);
+  authorise(ctx, caller, need, crate);
+  ctx.deps.usage.record(caller.record.hash, ctx.now);
+  await forwardAllowed(ctx, target.path, upstreamPath, credential, 'allowed', body);
+  if (need === 'publish-new' && crate !== null) ctx.deps.probe.forget(crate);
+}
+
+function classifyRoute(ctx: RequestContext, path: string): RouteMatch {
+  const method = ctx.req.method ?? '';
+  const match = ctx.deps.config.routes.match(method, path);
+  if (match === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
+  ctx.log['route.id'] = match.route.id;
+  ctx.log['scope.need'] = match.route.need;
+  return match;
+}
+
+/** The crate the request acts on: a `:param` of the path, or the name inside a publish body. */
+async function readCrate(ctx: RequestContext, match: RouteMatch): Promise<{ crate: CrateName | null; body?: Readable }> {
+  const source = match.route.crate;
+  if (source === null) return { crate: null };
+  const published = source.from === 'publish-body' ? await readPublishCrate(ctx) : null;
+  const raw = published ? published.name : match.params[source.from === 'path' ? source.param : '']!;
+  const crate = parseCrateName(raw);
+  if (crate === null) throw new Rejection(gatewayError('SG_CRATE_NAME_INVALID', { name: raw }), 'crate-name-invalid');
+  ctx.log['crate.name'] = crate;
+  return published ? { crate, body: published.body } : { crate };
+}
+
+/** `publish` becomes publish-new or publish-update by asking the upstream, only when that matters. */
+async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract<Caller, { kind: 'token' }>, crate: CrateName | null, credential: string | null): Promise<RouteNeed> {
+  if (need !== 'publish' || crate === null || !publishProbeMatters(caller.record)) return need;
+  try {
+    const resolved = (await ctx.deps.probe.exists(crate, credential)) ? 'publish-update' : 'publish-new';
+    ctx.log['scope.need'] = resolved;
+    return resolved;
+  } catch (e) {
+    throw new Rejection(gatewayError('SG_PROBE_FAILED', { crate }), `probe-failed: ${(e as Error).message}`);
+  }
+}
+
+function authorise(ctx: RequestContext, caller: Extract<Caller, { kind: 'token' }>, need: RouteNeed, crate: CrateName | null): void {
+  const decision = decide({ need, crate, token: caller.record, now: ctx.now });
+  if (decision.verdict === 'deny') {
+    const crateForMessage = need === 'publish-new' || need === 'publish-update' ? crate ?? undefined : undefined;
+    throw new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps), crate: crateForMessage }), decision.reason);
+  }
+}
+
+async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable): Promise<void> {
+  ctx.log.verdict ??= 'allow';
+  ctx.log.reason ??= reason;
+  if (path === ctx.deps.adapter.configPath && ctx.req.method === 'GET') return serveRegistryConfig(ctx, upstreamPath, credential);
+  return forwardRequest(ctx, upstreamPath, credential, body);
+}
+
+function answerRejection(ctx: RequestContext, e: unknown): void {
+  const rejection = e instanceof Rejection ? e : storeRejection(e);
+  if (!(rejection instanceof Rejection)) {
+    ctx.deps.logger.error({ 'req.id': ctx.log['req.id'], err: e }, 'unexpected error');
+    return answerRejection(ctx, new Rejection(gatewayError('SG_INTERNAL'), 'internal-error'));
+  }
+  ctx.log.verdict = 'deny';
+  ctx.log.reason = rejection.reason;
+  ctx.log['error.code'] = rejection.error.code;
+  sendError(ctx.res, ctx.deps.adapter, rejection.error, ctx.log['req.path'], ctx.deps.config.publicUrl);
+}

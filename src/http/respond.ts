@@ -1,0 +1,30 @@
+/**
+ * The one module that writes gateway-made responses: catalogued errors, shaped per registry
+ * (cargo `{"errors":[{"detail"}]}`), and the token API's JSON.
+ */
+import type http from 'node:http';
+import type { GatewayError } from '../core/errors.js';
+import type { RegistryAdapter } from '../registries/registry.js';
+
+export function sendError(res: http.ServerResponse, adapter: RegistryAdapter, error: GatewayError, path: string, publicUrl: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...adapter.errorHeaders(error.status, path, publicUrl) };
+  if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+  const body = adapter.errorBody(error.message);
+  res.writeHead(error.status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+export function sendJson(res: http.ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)), ...extra });
+  res.end(body);
+}
+
+export function sendEmpty(res: http.ServerResponse, status: number): void {
+  res.writeHead(status, { 'cache-control': 'no-store' });
+  res.end();
+}

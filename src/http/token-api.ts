@@ -1,0 +1,96 @@
+/**
+ * The crates.io-compatible token API (DESIGN §3, cratesio-tokens §6), answered by the gateway
+ * itself and never forwarded. Tokens are created by proving who you are with your own registry
+ * credential (per-token mode) — a scopegate token cannot create tokens.
+ */
+import { gatewayError } from '../core/errors.js';
+import { formatInstant } from '../core/denial.js';
+import type { TokenRecord } from '../core/token-record.js';
+import { decide } from '../core/decide.js';
+import { denialError } from '../core/denial.js';
+import { identifyCaller, storeRejection, tokensUrl } from './authenticate.js';
+import { Rejection, type RequestContext } from './context.js';
+import { createToken } from './token-create.js';
+import { identifyAccount } from './identity.js';
+import { sendEmpty, sendJson } from './respond.js';
+
+const TOKENS = '/api/v1/me/tokens';
+const CURRENT = '/api/v1/tokens/current';
+const DAY_MS = 86_400_000;
+
+export function isTokenApiPath(path: string): boolean {
+  return path === TOKENS || path.startsWith(`${TOKENS}/`) || path === CURRENT;
+}
+
+export async function handleTokenApi(ctx: RequestContext, path: string, query: string): Promise<void> {
+  const method = ctx.req.method ?? '';
+  ctx.log['route.id'] = 'token-api';
+  ctx.log.verdict = 'allow';
+  try {
+    if (path === TOKENS && method === 'PUT') return await createToken(ctx);
+    if (path === TOKENS && method === 'GET') return await listTokens(ctx, query);
+    if (path === CURRENT && method === 'DELETE') return await revokeCurrent(ctx);
+    const id = /^\/api\/v1\/me\/tokens\/(\d{1,15})$/.exec(path)?.[1];
+    if (id !== undefined && method === 'GET') return await showToken(ctx, Number(id));
+    if (id !== undefined && method === 'DELETE') return await revokeToken(ctx, Number(id));
+  } catch (e) {
+    throw storeRejection(e);
+  }
+  throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
+}
+
+/** The JSON shape crates.io returns for a token (never the plaintext, never the credential). */
+export function renderToken(r: TokenRecord): Record<string, unknown> {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: r.id, name: r.name, created_at: iso(r.createdAt), last_used_at: iso(r.lastUsedAt),
+    endpoint_scopes: r.endpointScopes, crate_scopes: r.crateScopes === null ? null : r.crateScopes.map((p) => p.source),
+    expired_at: r.expiredAt === null ? null : formatInstant(r.expiredAt),
+  };
+}
+
+/** The account of a token-management request: a registry credential, or an unscoped scopegate token. */
+async function managingAccount(ctx: RequestContext): Promise<string> {
+  const caller = await identifyCaller(ctx);
+  if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
+  if (caller.kind === 'legacy') return (await identifyAccount(ctx, caller.value)).account;
+  const decision = decide({ need: 'authenticated', crate: null, token: caller.record, now: ctx.now });
+  if (decision.verdict === 'deny') throw new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps) }), decision.reason);
+  return caller.record.account;
+}
+
+async function listTokens(ctx: RequestContext, query: string): Promise<void> {
+  const account = await managingAccount(ctx);
+  const days = Number(new URLSearchParams(query).get('expired_days') ?? 0);
+  const since = ctx.now - (Number.isFinite(days) && days > 0 ? days * DAY_MS : 0);
+  const records = await ctx.deps.store.listByAccount(account);
+  const visible = records.filter((r) => r.revokedAt === null && (r.expiredAt === null || r.expiredAt > since));
+  sendJson(ctx.res, 200, { api_tokens: visible.map(renderToken) });
+}
+
+async function showToken(ctx: RequestContext, id: number): Promise<void> {
+  const account = await managingAccount(ctx);
+  const record = await ctx.deps.store.findById(id);
+  if (record === null || record.account !== account) throw new Rejection(gatewayError('SG_TOKEN_NOT_FOUND'), 'token-not-found');
+  sendJson(ctx.res, 200, { api_token: renderToken(record) });
+}
+
+/** crates.io answers 200 `{}` whether or not the id was the caller's; so do we. */
+async function revokeToken(ctx: RequestContext, id: number): Promise<void> {
+  const account = await managingAccount(ctx);
+  const record = await ctx.deps.store.findById(id);
+  if (record !== null && record.account === account) {
+    await ctx.deps.store.revoke(id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
+    ctx.log['token.id'] = id;
+  }
+  sendJson(ctx.res, 200, {});
+}
+
+/** First aid for a leak ★: any scopegate token, scoped or expired, may revoke itself. */
+async function revokeCurrent(ctx: RequestContext): Promise<void> {
+  const caller = await identifyCaller(ctx);
+  if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
+  if (caller.kind === 'legacy') throw new Rejection(gatewayError('SG_TOKEN_CURRENT_NOT_SCOPEGATE', { prefix: ctx.deps.config.tokens.prefix }), 'not-a-scopegate-token');
+  await ctx.deps.store.revoke(caller.record.id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
+  sendEmpty(ctx.res, 204);
+}

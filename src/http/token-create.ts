@@ -1,0 +1,102 @@
+/**
+ * `PUT /api/v1/me/tokens`, validated in crates.io's order (cratesio-tokens §6.1): body shape, name,
+ * authentication, crate scopes, endpoint scopes — then scopegate's expiry policy ★.
+ */
+import { parseCratePattern, type CratePattern } from '../core/crate-pattern.js';
+import { gatewayError } from '../core/errors.js';
+import { formatInstant } from '../core/denial.js';
+import { parseScope, type Scope } from '../core/scope.js';
+import { sealCredential } from '../store/credential-seal.js';
+import { hashToken, mintToken } from '../store/token-secret.js';
+import { identifyCaller, tokensUrl } from './authenticate.js';
+import { BodyTooLargeError, readBody } from './body.js';
+import { Rejection, type RequestContext } from './context.js';
+import { identifyAccount } from './identity.js';
+import { sendJson } from './respond.js';
+import { renderToken } from './token-api.js';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const invalid = (why: string): Rejection => new Rejection(gatewayError('SG_BODY_INVALID', { why }), 'body-invalid');
+
+interface TokenRequest {
+  readonly name: string;
+  readonly endpointScopes: readonly Scope[] | null;
+  readonly crateScopes: readonly CratePattern[] | null;
+  readonly expiredAt: number | null;
+}
+
+export async function createToken(ctx: RequestContext): Promise<void> {
+  const body = await readJson(ctx);
+  const input = (body as { api_token?: unknown } | null)?.api_token;
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalid('expected {"api_token":{"name":…}}');
+  const fields = input as Record<string, unknown>;
+  if (typeof fields.name !== 'string') throw invalid('api_token.name must be a string');
+  if (fields.name.trim() === '') throw new Rejection(gatewayError('SG_TOKEN_NAME_EMPTY'), 'token-name-empty');
+  const caller = await identifyCaller(ctx);
+  if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
+  if (caller.kind === 'token') throw new Rejection(gatewayError('SG_TOKEN_CREATE_WITH_TOKEN'), 'token-creates-token');
+  const request = parseTokenRequest(ctx, fields);
+  const { account } = await identifyAccount(ctx, caller.value);
+  const plaintext = mintToken(ctx.deps.config.tokens.prefix);
+  const perToken = ctx.deps.config.upstream.auth === 'per-token';
+  const record = await ctx.deps.store.create({
+    hash: hashToken(plaintext), account, name: request.name,
+    endpointScopes: request.endpointScopes, crateScopes: request.crateScopes,
+    createdAt: ctx.now, expiredAt: request.expiredAt,
+    sealedCredential: perToken ? sealCredential(caller.value, plaintext) : null,
+  }, ctx.deps.config.tokens.keepExpiredMs);
+  ctx.log['token.id'] = record.id;
+  sendJson(ctx.res, 200, { api_token: { ...renderToken(record), token: plaintext } });
+}
+
+async function readJson(ctx: RequestContext): Promise<unknown> {
+  const max = ctx.deps.config.limits.apiBodyMaxBytes;
+  let raw: Buffer;
+  try {
+    raw = await readBody(ctx.req, max);
+  } catch (e) {
+    if (e instanceof BodyTooLargeError) throw new Rejection(gatewayError('SG_BODY_TOO_LARGE', { limit: `${max} bytes` }), 'body-too-large');
+    throw e;
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (e) {
+    throw invalid(`it is not JSON (${(e as Error).message})`);
+  }
+}
+
+function parseTokenRequest(ctx: RequestContext, fields: Record<string, unknown>): TokenRequest {
+  const crateScopes = parseList(fields.crate_scopes, parseCratePattern);
+  if (crateScopes === undefined) throw new Rejection(gatewayError('SG_TOKEN_CRATE_SCOPE_INVALID'), 'crate-scope-invalid');
+  const endpointScopes = parseList(fields.endpoint_scopes, parseScope);
+  if (endpointScopes === undefined) throw new Rejection(gatewayError('SG_TOKEN_ENDPOINT_SCOPE_INVALID'), 'endpoint-scope-invalid');
+  return { name: fields.name as string, crateScopes, endpointScopes, expiredAt: parseExpiry(ctx, fields) };
+}
+
+/** Absent or null → null; an array whose every item parses → the list; otherwise undefined. */
+function parseList<T>(value: unknown, parseItem: (v: unknown) => T | null): readonly T[] | null | undefined {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) return undefined;
+  const items = value.map(parseItem);
+  return items.every((i): i is T => i !== null) ? items : undefined;
+}
+
+/** ★ Absent → the default lifetime; null → never, only if allowed; a date → future and within the maximum. */
+function parseExpiry(ctx: RequestContext, fields: Record<string, unknown>): number | null {
+  const policy = ctx.deps.config.tokens;
+  const fail = (why: string): Rejection => new Rejection(gatewayError('SG_TOKEN_EXPIRY_INVALID', { why }), 'expiry-invalid');
+  const latest = policy.maxLifetimeMs === null ? Infinity : ctx.now + policy.maxLifetimeMs;
+  if (!('expired_at' in fields)) return Math.min(ctx.now + policy.defaultLifetimeMs, latest);
+  const value = fields.expired_at;
+  if (value === null) {
+    if (policy.allowNoExpiry) return null;
+    throw fail('this registry requires every token to expire; pick a date (tokens.allow_no_expiry is false)');
+  }
+  if (typeof value !== 'string' || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
+    throw fail('expected an RFC 3339 date such as 2026-12-31T00:00:00Z');
+  }
+  const at = Date.parse(value);
+  if (at <= ctx.now) throw fail(`${value} is in the past; pick a future date`);
+  if (at > latest) throw fail(`${value} is later than this registry allows (at most ${formatInstant(latest)}, tokens.max_lifetime)`);
+  return at;
+}

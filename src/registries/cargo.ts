@@ -1,0 +1,73 @@
+/**
+ * The cargo registry adapter (wire-facts §1). Pure: no I/O.
+ */
+import type { CrateName } from '../core/crate-pattern.js';
+import { gatewayError } from '../core/errors.js';
+import type { PublishHead, RegistryAdapter } from './registry.js';
+
+const INDEX_PREFIX = '/index';
+
+/**
+ * cargo's `make_dep_path` (wire-facts §1.5): lower-cased; 1 → `1/n`, 2 → `2/n`, 3 → `3/c/n`,
+ * else `ab/cd/name`.
+ */
+export function indexFilePath(name: string): string {
+  const n = name.toLowerCase();
+  if (n.length <= 2) return `${INDEX_PREFIX}/${n.length}/${n}`;
+  if (n.length === 3) return `${INDEX_PREFIX}/3/${n[0]}/${n}`;
+  return `${INDEX_PREFIX}/${n.slice(0, 2)}/${n.slice(2, 4)}/${n}`;
+}
+
+/**
+ * The publish body is `u32le J, J bytes JSON, u32le C, C bytes .crate` (wire-facts §1.2). Only the
+ * JSON head is read (bounded by `jsonMax`); the whole length is checked against Content-Length
+ * so a truncated or padded upload is refused before anything is forwarded.
+ */
+export function readCargoPublishHead(bytes: Buffer, contentLength: number | null, limits: { jsonMax: number; bodyMax: number }): PublishHead {
+  const malformed = (why: string): PublishHead => ({ kind: 'error', error: gatewayError('SG_PUBLISH_MALFORMED', { why }) });
+  if (contentLength === null) return malformed('cargo sends a Content-Length with every publish; this request had none');
+  if (contentLength > limits.bodyMax) return { kind: 'error', error: gatewayError('SG_BODY_TOO_LARGE', { limit: `${limits.bodyMax} bytes` }) };
+  if (contentLength < 8) return malformed(`the body is ${contentLength} bytes, shorter than the 8 bytes of its two length fields`);
+  if (bytes.length < 4) return { kind: 'need-more', bytes: 4 };
+  const jsonLength = bytes.readUInt32LE(0);
+  if (jsonLength > limits.jsonMax) return { kind: 'error', error: gatewayError('SG_PUBLISH_JSON_TOO_LARGE', { limit: `${limits.jsonMax} bytes` }) };
+  if (8 + jsonLength > contentLength) return malformed(`the JSON length field (${jsonLength}) runs past the end of the ${contentLength}-byte body`);
+  if (bytes.length < 8 + jsonLength) return { kind: 'need-more', bytes: 8 + jsonLength };
+  const crateLength = bytes.readUInt32LE(4 + jsonLength);
+  if (8 + jsonLength + crateLength !== contentLength) {
+    return malformed(`the length fields (${jsonLength} + ${crateLength} + 8) do not add up to the body's ${contentLength} bytes`);
+  }
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(bytes.subarray(4, 4 + jsonLength).toString('utf8'));
+  } catch (e) {
+    return malformed(`the metadata is not JSON (${(e as Error).message})`);
+  }
+  const name = (metadata as { name?: unknown } | null)?.name;
+  if (typeof name !== 'string') return malformed('the metadata has no string `name` field');
+  return { kind: 'ok', name };
+}
+
+/** Rewrites `config.json` so `dl` and `api` point at the gateway (wire-facts §1.5 "Gateway implication"). */
+export function rewriteCargoConfig(upstreamBody: string, publicUrl: string, readsNeedToken: boolean): string {
+  const config = JSON.parse(upstreamBody) as Record<string, unknown>;
+  const rewritten: Record<string, unknown> = { ...config, dl: `${publicUrl}/api/v1/crates`, api: publicUrl };
+  if (readsNeedToken) rewritten['auth-required'] = true;
+  return JSON.stringify(rewritten);
+}
+
+export const cargoAdapter: RegistryAdapter = Object.freeze({
+  name: 'cargo',
+  errorBody: (message: string) => JSON.stringify({ errors: [{ detail: message }] }),
+  /**
+   * A 401 on the index starts cargo's sparse-auth handshake: it retries with the token and shows
+   * `login_url` in `cargo login` (wire-facts §1.5 "Authentication flow").
+   */
+  errorHeaders: (status: number, path: string, publicUrl: string): Record<string, string> =>
+    status === 401 && path.startsWith(`${INDEX_PREFIX}/`) ? { 'www-authenticate': `Cargo login_url="${publicUrl}/tokens"` } : {},
+  /** The index is not `-`/`_`-insensitive, so probe every spelling (wire-facts §1.7). */
+  existencePaths: (crate: CrateName) => [...new Set([crate, crate.replaceAll('_', '-'), crate.replaceAll('-', '_')].map(indexFilePath))],
+  readPublishHead: readCargoPublishHead,
+  configPath: `${INDEX_PREFIX}/config.json`,
+  rewriteConfig: rewriteCargoConfig,
+});

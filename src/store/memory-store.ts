@@ -1,0 +1,115 @@
+/**
+ * An in-process token store for single-process development and tests of the layers above.
+ * It keeps records in their stored string form and parses them on every read, exactly as the
+ * Redis store does, so both behave alike down to what survives a round trip. Drop times are
+ * honoured lazily: an entry past its drop time is deleted when next read, as Redis does.
+ * Nothing is shared between processes: not for `node:cluster` or several hosts.
+ */
+import { parseTokenRecord, storeTokenRecord, type StoredTokenFields, type TokenRecord } from '../core/token-record.js';
+import { dropAt, StoreUnavailableError, type NewTokenRecord, type TokenStore } from './token-store.js';
+
+interface Entry {
+  fields: StoredTokenFields;
+  /** Epoch ms after which the entry counts as gone; null: kept for ever. */
+  dropAt: number | null;
+}
+
+/** {@link TokenStore} in process memory. */
+export class MemoryTokenStore implements TokenStore {
+  private readonly byHash = new Map<string, Entry>();
+  private readonly hashById = new Map<number, string>();
+  private readonly idsByAccount = new Map<string, Set<number>>();
+  private lastId = 0;
+  private closed = false;
+
+  async create(fresh: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord> {
+    this.assertOpen();
+    if (this.live(fresh.hash) !== undefined) {
+      throw new Error(`a token with hash ${fresh.hash.slice(0, 8)}… already exists`);
+    }
+    const { hash, account, name, endpointScopes, crateScopes, createdAt, expiredAt, sealedCredential } = fresh;
+    const id = ++this.lastId;
+    const record: TokenRecord = {
+      id, hash, account, name, endpointScopes, crateScopes, createdAt, expiredAt, sealedCredential,
+      lastUsedAt: null, revokedAt: null,
+    };
+    this.byHash.set(hash, { fields: storeTokenRecord(record), dropAt: dropAt(record, keepExpiredMs) });
+    this.hashById.set(id, hash);
+    const ids = this.idsByAccount.get(account) ?? new Set<number>();
+    this.idsByAccount.set(account, ids.add(id));
+    return record;
+  }
+
+  async findByHash(hash: string): Promise<TokenRecord | null> {
+    this.assertOpen();
+    const entry = this.live(hash);
+    return entry === undefined ? null : parseTokenRecord(entry.fields);
+  }
+
+  async findById(id: number): Promise<TokenRecord | null> {
+    this.assertOpen();
+    const hash = this.hashById.get(id);
+    const record = hash === undefined ? null : await this.findByHash(hash);
+    return record !== null && record.id === id ? record : null;
+  }
+
+  async listByAccount(account: string): Promise<TokenRecord[]> {
+    this.assertOpen();
+    const ids = [...(this.idsByAccount.get(account) ?? [])].sort((a, b) => b - a);
+    const records: TokenRecord[] = [];
+    for (const id of ids) {
+      const record = await this.findById(id);
+      if (record !== null && record.account === account) records.push(record);
+    }
+    return records;
+  }
+
+  async revoke(id: number, now: number, keepExpiredMs: number): Promise<TokenRecord | null> {
+    this.assertOpen();
+    const hash = this.hashById.get(id);
+    const entry = hash === undefined ? undefined : this.live(hash);
+    if (entry === undefined) return null;
+    // The first revocation wins, as in the Redis store's script.
+    if (entry.fields.revoked_at === '') entry.fields = { ...entry.fields, revoked_at: String(now) };
+    const record = parseTokenRecord(entry.fields);
+    if (record === null || record.id !== id) return null;
+    entry.dropAt = dropAt(record, keepExpiredMs);
+    return record;
+  }
+
+  async touch(hash: string, now: number): Promise<void> {
+    this.assertOpen();
+    const entry = this.live(hash);
+    if (entry === undefined) return;
+    const last = entry.fields.last_used_at;
+    // Only forwards, like the Redis store (callers in several async paths may race).
+    if (last === '' || last === undefined || Number(last) < now) {
+      entry.fields = { ...entry.fields, last_used_at: String(now) };
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** The entry for `hash` unless it is absent or past its drop time (then it is removed). */
+  private live(hash: string): Entry | undefined {
+    const entry = this.byHash.get(hash);
+    if (entry === undefined || entry.dropAt === null || Date.now() < entry.dropAt) return entry;
+    this.byHash.delete(hash);
+    const id = Number(entry.fields.id);
+    this.hashById.delete(id);
+    const account = entry.fields.account;
+    if (account !== undefined) this.idsByAccount.get(account)?.delete(id);
+    return undefined;
+  }
+
+  /** A closed store refuses work, as a closed Redis connection does. */
+  private assertOpen(): void {
+    if (this.closed) throw new StoreUnavailableError('memory store is closed');
+  }
+}

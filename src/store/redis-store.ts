@@ -1,0 +1,210 @@
+/**
+ * The Redis token store (DESIGN §5). Key layout, with `p` the key prefix (default `sg:`):
+ *
+ * - `p token:{<hash>}`  hash: the record's stored fields (`storeTokenRecord`); the hot-path key.
+ * - `p token-id:<id>`   string: the record's hash, for lookups by id.
+ * - `p account:{<acct>}` sorted set: the account's ids, scored by id (newest = highest).
+ * - `p token-seq`       counter: the last id handed out.
+ *
+ * Every command and script touches exactly one key, so the layout works unchanged on Redis
+ * Cluster (no cross-slot commands, no MULTI across keys). Both per-token keys carry the record's
+ * drop time (`dropAt`) as PEXPIREAT, so Redis itself forgets expired and revoked tokens.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { parseTokenRecord, storeTokenRecord, type StoredTokenFields, type TokenRecord } from '../core/token-record.js';
+import { dropAt, StoreUnavailableError, type NewTokenRecord, type TokenStore } from './token-store.js';
+
+/** Options for {@link RedisTokenStore}. */
+export interface RedisTokenStoreOptions {
+  /** Prepended to every key, so several deployments (or tests) can share one Redis. Default `sg:`. */
+  readonly keyPrefix?: string;
+}
+
+// The scripts below each read and write ONE key atomically. They are sent with EVAL rather than
+// registered: they run on create, revoke and (throttled) touch only, never on the lookup path.
+
+/** Writes a new record and its drop time in one step; refuses to overwrite an existing hash. */
+const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[1] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
+return 1`;
+
+/** Sets revoked_at unless already set (the first revocation wins); returns the record, or nil. */
+const REVOKE_SCRIPT = `
+local revoked = redis.call('HGET', KEYS[1], 'revoked_at')
+if not revoked then return false end
+if revoked == '' then redis.call('HSET', KEYS[1], 'revoked_at', ARGV[1]) end
+return redis.call('HGETALL', KEYS[1])`;
+
+/**
+ * Moves last_used_at forward, only on a record that still exists: a plain HSET would recreate a
+ * dropped record as a one-field hash with no expiry. Never moves it back, since processes race.
+ */
+const TOUCH_SCRIPT = `
+local last = redis.call('HGET', KEYS[1], 'last_used_at')
+if not last then return 0 end
+if last == '' or tonumber(last) < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1])
+end
+return 1`;
+
+/** {@link TokenStore} on Redis (standalone, Sentinel or Cluster through ioredis). */
+export class RedisTokenStore implements TokenStore {
+  private readonly prefix: string;
+
+  /** The client should come from `createRedisClient`, so that a down Redis fails fast. */
+  constructor(
+    private readonly client: Redis | Cluster,
+    options: RedisTokenStoreOptions = {},
+  ) {
+    this.prefix = options.keyPrefix ?? 'sg:';
+  }
+
+  async create(fresh: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord> {
+    const id = await this.call('INCR token-seq', () => this.client.incr(this.seqKey()));
+    const record: TokenRecord = { ...copyNew(fresh), id, lastUsedAt: null, revokedAt: null };
+    const drop = dropAt(record, keepExpiredMs);
+    const fields = Object.entries(storeTokenRecord(record)).flat();
+    const created = await this.call('create token', () =>
+      this.client.eval(CREATE_SCRIPT, 1, this.tokenKey(record.hash), drop === null ? '' : String(drop), ...fields),
+    );
+    if (created !== 1) throw new Error(`a token with hash ${record.hash.slice(0, 8)}… already exists`);
+    // The account index is written last: listByAccount removes ids whose records it cannot find,
+    // so an id must never be listed before its records exist. A failure in between leaves at
+    // most an unreachable record (its plaintext was never shown), dropped with the token.
+    const idKey = this.idKey(id);
+    await this.call('SET token-id', () =>
+      drop === null ? this.client.set(idKey, record.hash) : this.client.set(idKey, record.hash, 'PXAT', drop),
+    );
+    await this.call('ZADD account', () => this.client.zadd(this.accountKey(record.account), id, String(id)));
+    return record;
+  }
+
+  async findByHash(hash: string): Promise<TokenRecord | null> {
+    // The hot path: exactly one round trip.
+    const fields = await this.call('HGETALL token', () => this.client.hgetall(this.tokenKey(hash)));
+    return parseStored(fields, (record) => record.hash === hash);
+  }
+
+  async findById(id: number): Promise<TokenRecord | null> {
+    const hash = await this.call('GET token-id', () => this.client.get(this.idKey(id)));
+    if (hash === null) return null;
+    const record = await this.findByHash(hash);
+    return record !== null && record.id === id ? record : null;
+  }
+
+  async listByAccount(account: string): Promise<TokenRecord[]> {
+    const ids = await this.call('ZREVRANGE account', () => this.client.zrevrange(this.accountKey(account), 0, -1));
+    // Sent together, so they share round trips on the connection: three in all (ZREVRANGE, the
+    // GETs, the HGETALLs), however many tokens the account has.
+    const records = await Promise.all(ids.map((id) => this.findListed(account, id)));
+    return records.filter((record): record is TokenRecord => record !== null);
+  }
+
+  async revoke(id: number, now: number, keepExpiredMs: number): Promise<TokenRecord | null> {
+    const hash = await this.call('GET token-id', () => this.client.get(this.idKey(id)));
+    if (hash === null) return null;
+    const reply = await this.call('revoke token', () =>
+      this.client.eval(REVOKE_SCRIPT, 1, this.tokenKey(hash), String(now)),
+    );
+    const record = parseStored(pairsToFields(reply), (r) => r.id === id && r.hash === hash);
+    if (record === null) return null;
+    const drop = dropAt(record, keepExpiredMs);
+    if (drop !== null) {
+      await Promise.all([
+        this.call('PEXPIREAT token', () => this.client.pexpireat(this.tokenKey(hash), drop)),
+        this.call('PEXPIREAT token-id', () => this.client.pexpireat(this.idKey(id), drop)),
+      ]);
+    }
+    return record;
+  }
+
+  async touch(hash: string, now: number): Promise<void> {
+    await this.call('touch token', () => this.client.eval(TOUCH_SCRIPT, 1, this.tokenKey(hash), String(now)));
+  }
+
+  async ping(): Promise<void> {
+    await this.call('PING', () => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.quit();
+    } catch {
+      // Not connected: QUIT cannot be sent, so stop the reconnect loop directly.
+      this.client.disconnect();
+    }
+  }
+
+  /** One listed id: its record, or null (and the id leaves the index) when the record is gone. */
+  private async findListed(account: string, member: string): Promise<TokenRecord | null> {
+    const id = Number(member);
+    const hash = await this.call('GET token-id', () => this.client.get(this.idKey(id)));
+    const fields =
+      hash === null ? {} : await this.call('HGETALL token', () => this.client.hgetall(this.tokenKey(hash)));
+    if (Object.keys(fields).length === 0) {
+      await this.call('ZREM account', () => this.client.zrem(this.accountKey(account), member));
+      return null;
+    }
+    // A corrupt record is skipped but left indexed: it is not gone, and an operator may want it.
+    return parseStored(fields, (record) => record.id === id && record.account === account);
+  }
+
+  /** Runs one Redis call; any failure becomes a StoreUnavailableError that names the cause. */
+  private async call<T>(what: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new StoreUnavailableError(`redis ${what} failed: ${describeRedisError(error)}`, { cause: error });
+    }
+  }
+
+  private tokenKey(hash: string): string {
+    return `${this.prefix}token:{${hash}}`;
+  }
+
+  private idKey(id: number): string {
+    return `${this.prefix}token-id:${id}`;
+  }
+
+  private accountKey(account: string): string {
+    return `${this.prefix}account:{${account}}`;
+  }
+
+  private seqKey(): string {
+    return `${this.prefix}token-seq`;
+  }
+}
+
+/** Copies exactly the record's own fields, so nothing else the caller attached gets stored. */
+function copyNew(fresh: NewTokenRecord): NewTokenRecord {
+  const { hash, account, name, endpointScopes, crateScopes, createdAt, expiredAt, sealedCredential } = fresh;
+  return { hash, account, name, endpointScopes, crateScopes, createdAt, expiredAt, sealedCredential };
+}
+
+/** Parses stored fields; an empty hash (absent key), a corrupt one, or a mismatch is null. */
+function parseStored(fields: StoredTokenFields | null, belongs: (record: TokenRecord) => boolean): TokenRecord | null {
+  if (fields === null || Object.keys(fields).length === 0) return null;
+  const record = parseTokenRecord(fields);
+  return record !== null && belongs(record) ? record : null;
+}
+
+/** A script's HGETALL reply (a flat `[field, value, …]` array) as fields; null for nil. */
+function pairsToFields(reply: unknown): StoredTokenFields | null {
+  if (!Array.isArray(reply)) return null;
+  const fields: StoredTokenFields = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
+  return fields;
+}
+
+/** ioredis's messages, reworded to say what happened to Redis. */
+function describeRedisError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.message.includes('enableOfflineQueue')) return 'not connected (redis is down or reconnecting)';
+  if (error.message === 'Command timed out') {
+    return 'no answer within the command timeout (redis is hung or overloaded)';
+  }
+  if (error.name === 'MaxRetriesPerRequestError') return 'connection lost while the command was in flight';
+  return error.message;
+}

@@ -1,0 +1,49 @@
+/**
+ * The token store port. Two implementations (Redis for production, memory for single-process
+ * development) pass one contract suite (`test/store/token-store-contract.ts`).
+ *
+ * Every method either answers or rejects with {@link StoreUnavailableError}; the gateway turns
+ * that into 503 + Retry-After and never into an allow (fail closed).
+ */
+import type { TokenRecord } from '../core/token-record.js';
+
+/** What the caller supplies to create a token; the store assigns `id`. */
+export type NewTokenRecord = Omit<TokenRecord, 'id' | 'lastUsedAt' | 'revokedAt'>;
+
+export interface TokenStore {
+  /** Stores a new record with the next integer id (ids start at 1 and never repeat). */
+  create(record: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord>;
+  /** The record whose plaintext hashes to `hash`, revoked and expired ones included; null if none. */
+  findByHash(hash: string): Promise<TokenRecord | null>;
+  /** The record with this id, revoked and expired ones included; null if none. */
+  findById(id: number): Promise<TokenRecord | null>;
+  /** All records of an account still stored, newest (highest id) first. */
+  listByAccount(account: string): Promise<TokenRecord[]>;
+  /**
+   * Marks the token revoked at `now` and schedules its removal `keepExpiredMs` later.
+   * Returns the revoked record, or null when there is no such token. Revoking twice keeps the first time.
+   */
+  revoke(id: number, now: number, keepExpiredMs: number): Promise<TokenRecord | null>;
+  /** Records use at `now` (callers throttle this to once a minute per token). */
+  touch(hash: string, now: number): Promise<void>;
+  /** Resolves when the backing store answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The backing store did not answer (down, timed out, or refused the command). */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * When a record may be dropped: `keepExpiredMs` after it expired or was revoked, whichever is first;
+ * null when it never expires and is not revoked.
+ */
+export function dropAt(record: Pick<TokenRecord, 'expiredAt' | 'revokedAt'>, keepExpiredMs: number): number | null {
+  const ends = [record.expiredAt, record.revokedAt].filter((t): t is number => t !== null);
+  return ends.length === 0 ? null : Math.min(...ends) + keepExpiredMs;
+}

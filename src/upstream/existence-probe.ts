@@ -1,0 +1,52 @@
+/**
+ * Does this crate already exist upstream? Decides publish-new vs publish-update (DESIGN §1). Asked
+ * with the credential the request will be forwarded with, only when the answer changes the verdict,
+ * cached briefly, and a failed probe is an error, never a guess (fail closed).
+ */
+import { canonicalCrateName, type CrateName } from '../core/crate-pattern.js';
+import type { RegistryAdapter } from '../registries/registry.js';
+import type { UpstreamClient } from './client.js';
+
+export class ProbeFailedError extends Error {}
+
+export interface ExistenceProbe {
+  exists(crate: CrateName, credential: string | null): Promise<boolean>;
+  /** Drops the cached answer, e.g. after a publish made the crate exist. */
+  forget(crate: CrateName): void;
+}
+
+const MAX_ENTRIES = 10_000;
+
+export function createExistenceProbe(options: { client: UpstreamClient; adapter: RegistryAdapter; timeoutMs: number; cacheMs: number; clock: () => number }): ExistenceProbe {
+  const cache = new Map<string, { exists: boolean; until: number }>();
+  const keyOf = (crate: CrateName, credential: string | null): string => `${canonicalCrateName(crate)}\n${credential ?? ''}`;
+
+  async function askUpstream(crate: CrateName, credential: string | null): Promise<boolean> {
+    const answers = await Promise.all(options.adapter.existencePaths(crate).map(async (path) => {
+      const { status } = await options.client.get(path, credential, options.timeoutMs).catch((e: Error) => {
+        throw new ProbeFailedError(`GET ${path}: ${e.message}`);
+      });
+      if (status === 200) return true;
+      if (status === 404 || status === 410 || status === 451) return false;
+      throw new ProbeFailedError(`GET ${path} answered ${status}`);
+    }));
+    return answers.includes(true);
+  }
+
+  return {
+    async exists(crate, credential) {
+      const key = keyOf(crate, credential);
+      const now = options.clock();
+      const hit = cache.get(key);
+      if (hit && hit.until > now) return hit.exists;
+      const exists = await askUpstream(crate, credential);
+      if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
+      cache.set(key, { exists, until: now + options.cacheMs });
+      return exists;
+    },
+    forget(crate) {
+      const prefix = `${canonicalCrateName(crate)}\n`;
+      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+    },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * HTTP-level behaviour of the test registry that cargo alone cannot exercise: malformed bodies,
+ * conditional index requests, exact error bodies, hang mode.
+ */
+import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+
+import { cargoPublishBody, rawFraming } from './cargo-publish-body.js';
+import { startCargoRegistry, type CargoRegistry } from './cargo-registry.js';
+
+const ALICE = 'alice-upstream-token';
+const BOB = 'bob-upstream-token';
+
+interface HttpResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+interface RequestOptions {
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+  timeoutMs?: number;
+}
+
+/** One request on a fresh connection; `path` is sent byte for byte (no URL normalisation). */
+function send(registry: CargoRegistry, method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: registry.port, method, path, headers: opts.headers, agent: false });
+    req.setTimeout(opts.timeoutMs ?? 5_000, () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.end(opts.body);
+  });
+}
+
+const json = (r: HttpResult): unknown => JSON.parse(r.body.toString('utf8'));
+const errorBody = (detail: string): unknown => ({ errors: [{ detail }] });
+
+describe('test cargo registry over plain HTTP', () => {
+  let registry: CargoRegistry;
+
+  before(async () => {
+    registry = await startCargoRegistry({ users: { [ALICE]: 'alice', [BOB]: 'bob' } });
+  });
+  after(() => registry.close());
+
+  const publish = (name: string, vers: string, token = ALICE, crate?: Buffer): Promise<HttpResult> =>
+    send(registry, 'PUT', '/api/v1/crates/new', {
+      headers: { authorization: token },
+      body: cargoPublishBody({ name, vers }, crate),
+    });
+
+  it('serves config.json with dl and api pointing at itself and no trailing slash on api', async () => {
+    const res = await send(registry, 'GET', '/index/config.json');
+    assert.equal(res.status, 200);
+    assert.deepEqual(json(res), { dl: `${registry.url}/api/v1/crates`, api: registry.url });
+  });
+
+  it('answers 304 to an If-None-Match naming the current ETag, and 200 once the file changes', async () => {
+    assert.equal((await publish('etag-crate', '0.1.0')).status, 200);
+    const first = await send(registry, 'GET', '/index/et/ag/etag-crate');
+    const etag = String(first.headers.etag);
+    assert.equal(first.status, 200);
+
+    const cached = await send(registry, 'GET', '/index/et/ag/etag-crate', { headers: { 'if-none-match': etag } });
+    assert.equal(cached.status, 304);
+    assert.equal(cached.body.length, 0);
+
+    assert.equal((await publish('etag-crate', '0.2.0')).status, 200);
+    const changed = await send(registry, 'GET', '/index/et/ag/etag-crate', { headers: { 'if-none-match': etag } });
+    assert.equal(changed.status, 200);
+    assert.equal(changed.body.toString().trim().split('\n').length, 2);
+  });
+
+  it("places index files at cargo's make_dep_path locations under the lower-cased name", async () => {
+    for (const name of ['a', 'ab', 'abc', 'Abcd_E']) assert.equal((await publish(name, '1.0.0')).status, 200);
+    for (const path of ['1/a', '2/ab', '3/a/abc', 'ab/cd/abcd_e']) {
+      assert.equal((await send(registry, 'GET', `/index/${path}`)).status, 200, path);
+    }
+    assert.equal((await send(registry, 'GET', '/index/ab/cd/Abcd_E')).status, 404);
+    assert.equal(registry.indexLines('abcd-e')[0]?.name, 'Abcd_E');
+  });
+
+  it('refuses malformed publish bodies with 400 invalid upload request, before checking authentication', async () => {
+    const good = cargoPublishBody({ name: 'framing-crate', vers: '1.0.0' });
+    const cases: Array<[string, Buffer]> = [
+      ['a body shorter than the first length prefix', Buffer.from([1, 0])],
+      ['a truncated body', good.subarray(0, good.length - 1)],
+      ['a trailing extra byte', Buffer.concat([good, Buffer.from([0])])],
+      ['a metadata length beyond the body', rawFraming(Buffer.from('{}'), Buffer.alloc(0)).fill(0xff, 0, 4)],
+      ['metadata that is not JSON', rawFraming(Buffer.from('{nope'), Buffer.from('x'))],
+      ['an invalid crate name', cargoPublishBody({ name: '1bad', vers: '1.0.0' })],
+      ['an invalid version', cargoPublishBody({ name: 'framing-crate', vers: '1.0' })],
+    ];
+    for (const [label, body] of cases) {
+      const res = await send(registry, 'PUT', '/api/v1/crates/new', { body });
+      assert.equal(res.status, 400, label);
+      assert.match(res.headers['content-type'] ?? '', /^application\/json/, label);
+      const detail = (json(res) as { errors: Array<{ detail: string }> }).errors[0]?.detail;
+      assert.match(detail ?? '', /^invalid upload request: /, label);
+    }
+    assert.equal(registry.crateExists('framing-crate'), false);
+  });
+
+  it('answers a missing token and an unknown token with 403 and the crates.io wording', async () => {
+    const missing = await send(registry, 'GET', '/api/v1/me');
+    assert.equal(missing.status, 403);
+    assert.deepEqual(json(missing), errorBody('this action requires authentication'));
+
+    const unknown = await send(registry, 'GET', '/api/v1/me', { headers: { authorization: 'nope' } });
+    assert.equal(unknown.status, 403);
+    assert.deepEqual(json(unknown), errorBody('authentication failed'));
+  });
+
+  it('accepts the raw token as cargo sends it, and tolerates a Bearer prefix', async () => {
+    const expected = { user: { id: 1, login: 'alice', name: null, email: null, avatar: null } };
+    for (const authorization of [ALICE, `Bearer ${ALICE}`]) {
+      const res = await send(registry, 'GET', '/api/v1/me', { headers: { authorization } });
+      assert.equal(res.status, 200);
+      assert.deepEqual(json(res), expected);
+    }
+  });
+
+  it('refuses a version that is already uploaded, ignoring build metadata', async () => {
+    assert.equal((await publish('dup-crate', '1.0.0')).status, 200);
+    const res = await publish('dup-crate', '1.0.0+other');
+    assert.equal(res.status, 400);
+    assert.deepEqual(json(res), errorBody('crate version `1.0.0+other` is already uploaded'));
+  });
+
+  it('answers yank of an unknown crate or version with 404 even without a token', async () => {
+    const noCrate = await send(registry, 'DELETE', '/api/v1/crates/no-such/1.0.0/yank');
+    assert.equal(noCrate.status, 404);
+    assert.deepEqual(json(noCrate), errorBody('crate `no-such` does not exist'));
+
+    assert.equal((await publish('yank-crate', '1.0.0')).status, 200);
+    const noVersion = await send(registry, 'DELETE', '/api/v1/crates/yank-crate/9.9.9/yank');
+    assert.equal(noVersion.status, 404);
+    assert.deepEqual(json(noVersion), errorBody('crate `yank-crate` does not have a version `9.9.9`'));
+  });
+
+  it('refuses to remove the last owner of a crate', async () => {
+    assert.equal((await publish('lonely-crate', '1.0.0')).status, 200);
+    const res = await send(registry, 'DELETE', '/api/v1/crates/lonely-crate/owners', {
+      headers: { authorization: ALICE },
+      body: '{"users":["alice"]}',
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(registry.owners('lonely-crate'), ['alice']);
+  });
+
+  it('downloads exactly the uploaded .crate bytes', async () => {
+    const crate = Buffer.from([0x1f, 0x8b, 0, 1, 2, 3, 255]);
+    assert.equal((await publish('dl-crate', '1.0.0', ALICE, crate)).status, 200);
+    const res = await send(registry, 'GET', '/api/v1/crates/dl-crate/1.0.0/download');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, crate);
+    assert.equal((await send(registry, 'GET', '/api/v1/crates/dl-crate/2.0.0/download')).status, 404);
+  });
+
+  it('searches by name with per_page limiting the list but not the total', async () => {
+    for (const name of ['findme-one', 'findme-two']) assert.equal((await publish(name, '1.0.0')).status, 200);
+    const res = await send(registry, 'GET', '/api/v1/crates?q=findme&per_page=1');
+    assert.equal(res.status, 200);
+    assert.deepEqual(json(res), {
+      crates: [{ name: 'findme-one', max_version: '1.0.0', description: 'a test crate' }],
+      meta: { total: 2 },
+    });
+  });
+
+  it('answers unknown routes, doubled leading slashes and garbage with JSON errors, not crashes', async () => {
+    const owners = { authorization: ALICE };
+    const cases: Array<[string, string, RequestOptions, number]> = [
+      ['GET', '/nowhere', {}, 404],
+      ['PUT', '//api/v1/crates/new', { body: cargoPublishBody({ name: 'x', vers: '1.0.0' }) }, 404],
+      ['GET', '/index/no/su/nosuch', {}, 404],
+      ['GET', '/api/v1/crates/%E0%A4%A/owners', { headers: owners }, 400],
+      ['PUT', '/api/v1/crates/dup-crate/owners', { headers: owners, body: 'not json' }, 400],
+      ['PUT', '/api/v1/crates/dup-crate/owners', { headers: owners, body: '{"users":[1]}' }, 400],
+    ];
+    for (const [method, path, opts, status] of cases) {
+      const res = await send(registry, method, path, opts);
+      assert.equal(res.status, status, `${method} ${path}`);
+      assert.ok(Array.isArray((json(res) as { errors?: unknown }).errors), `${method} ${path}`);
+    }
+  });
+
+  it('records but never answers requests while hanging', async () => {
+    registry.clearRequests();
+    registry.setHang(true);
+    await assert.rejects(send(registry, 'GET', '/index/config.json', { timeoutMs: 300 }), /timed out/);
+    registry.setHang(false);
+    assert.deepEqual(registry.requests.map((r) => r.url), ['/index/config.json']);
+    assert.equal((await send(registry, 'GET', '/index/config.json')).status, 200);
+  });
+});
+
+describe('closing the test cargo registry', () => {
+  it('returns promptly even with a hung request on an open socket', async () => {
+    const registry = await startCargoRegistry();
+    registry.setHang(true);
+    const pending = send(registry, 'GET', '/index/config.json', { timeoutMs: 10_000 }).catch((err: Error) => err);
+    while (registry.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const started = Date.now();
+    await registry.close();
+    assert.ok(Date.now() - started < 1_000);
+    assert.ok((await pending) instanceof Error);
+  });
+});

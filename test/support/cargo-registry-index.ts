@@ -1,0 +1,181 @@
+/**
+ * Pure helpers of the test cargo registry: publish-body parsing, name rules, and the sparse-index
+ * file layout and line format (wire-facts §1.2, §1.5, §1.7).
+ */
+import { createHash } from 'node:crypto';
+
+import type { NewCrate, NewCrateDependency } from './cargo-publish-body.js';
+
+/** One dependency in an index line (the Cargo Book, `registry-index.md`). */
+export interface IndexDependency {
+  name: string;
+  req: string;
+  features: string[];
+  optional: boolean;
+  default_features: boolean;
+  target: string | null;
+  kind: string;
+  registry?: string;
+  package?: string;
+  artifact?: string[];
+  bindep_target?: string;
+  lib?: boolean;
+}
+
+/** One line of a sparse-index file: one published version. */
+export interface IndexLine {
+  name: string;
+  vers: string;
+  deps: IndexDependency[];
+  cksum: string;
+  features: Record<string, string[]>;
+  yanked: boolean;
+  links: string | null;
+  v: 2;
+  rust_version?: string;
+}
+
+/** A publish body that passed framing and metadata validation. */
+export interface ParsedPublish {
+  meta: NewCrate;
+  crate: Buffer;
+}
+
+export type ParseResult = { ok: true; value: ParsedPublish } | { ok: false; detail: string };
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const IDENT = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*';
+const SEMVER_RE = new RegExp(`^(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)(?:-${IDENT})?(?:\\+${IDENT})?$`);
+
+/** crates.io's rule (wire-facts §1.7): ASCII, letter first, `[A-Za-z0-9_-]`, at most 64 characters. */
+export function isValidCrateName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
+/** True for a SemVer 2.0 version such as `1.0.0-rc.1+build.5`. */
+export function isValidVersion(version: string): boolean {
+  return SEMVER_RE.test(version);
+}
+
+/** crates.io decides existence case-insensitively with `-` equal to `_` (wire-facts §1.7). */
+export function canonicalName(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
+
+/** Versions must be unique ignoring `+build` metadata (wire-facts §1.5). */
+export function versionWithoutBuild(version: string): string {
+  const plus = version.indexOf('+');
+  return plus === -1 ? version : version.slice(0, plus);
+}
+
+/** cargo's `make_dep_path` for an already lower-cased name (wire-facts §1.5). */
+export function makeDepPath(lowerName: string): string {
+  switch (lowerName.length) {
+    case 1:
+      return `1/${lowerName}`;
+    case 2:
+      return `2/${lowerName}`;
+    case 3:
+      return `3/${lowerName[0]}/${lowerName}`;
+    default:
+      return `${lowerName.slice(0, 2)}/${lowerName.slice(2, 4)}/${lowerName}`;
+  }
+}
+
+/** Strong ETag of an index file's bytes, quoted as HTTP requires. */
+export function etagOf(content: string): string {
+  return `"${createHash('sha256').update(content).digest('hex').slice(0, 32)}"`;
+}
+
+/** True when an `If-None-Match` value (possibly a list, possibly weak) names `etag`. */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  return ifNoneMatch.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === `W/${etag}`;
+  });
+}
+
+/**
+ * Splits and validates the publish framing `u32le J | J bytes JSON | u32le C | C bytes .crate`,
+ * requiring `8 + J + C === body.length` (wire-facts §1.2), then validates the metadata.
+ */
+export function parsePublishBody(body: Buffer): ParseResult {
+  const bad = (why: string): ParseResult => ({ ok: false, detail: `invalid upload request: ${why}` });
+  if (body.length < 4) return bad('body is too short to hold the metadata length');
+  const jsonLen = body.readUInt32LE(0);
+  if (4 + jsonLen + 4 > body.length) return bad('metadata length exceeds the body');
+  const crateLen = body.readUInt32LE(4 + jsonLen);
+  if (8 + jsonLen + crateLen !== body.length) return bad('crate length does not match the body length');
+  let meta: unknown;
+  try {
+    meta = JSON.parse(body.subarray(4, 4 + jsonLen).toString('utf8'));
+  } catch (err) {
+    return bad(`metadata is not valid JSON (${(err as Error).message})`);
+  }
+  const problem = metadataProblem(meta);
+  if (problem !== undefined) return bad(problem);
+  return { ok: true, value: { meta: meta as NewCrate, crate: body.subarray(8 + jsonLen) } };
+}
+
+function metadataProblem(meta: unknown): string | undefined {
+  if (!isObject(meta)) return 'metadata must be a JSON object';
+  if (typeof meta.name !== 'string' || !isValidCrateName(meta.name)) {
+    return 'expected a valid crate name to start with a letter, contain only letters, numbers, hyphens, or underscores and have at most 64 characters';
+  }
+  if (typeof meta.vers !== 'string' || !isValidVersion(meta.vers)) {
+    return `invalid semver version \`${String(meta.vers)}\``;
+  }
+  if (meta.deps !== undefined && !Array.isArray(meta.deps)) return '`deps` must be an array';
+  for (const dep of (meta.deps ?? []) as unknown[]) {
+    if (!isObject(dep) || typeof dep.name !== 'string' || typeof dep.version_req !== 'string') {
+      return 'every dependency needs a string `name` and `version_req`';
+    }
+  }
+  if (meta.features !== undefined && !isObject(meta.features)) return '`features` must be an object';
+  return undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Converts publish metadata to an index line (wire-facts §1.2, "Index-line differences"):
+ * `version_req` becomes `req`; a renamed dependency is indexed under its rename with `package`
+ * holding the original name; the registry adds `cksum` (sha256 hex of the `.crate` bytes),
+ * `yanked: false` and `v: 2`. All features stay in `features`, which cargo accepts at `v: 2`.
+ */
+export function toIndexLine(meta: NewCrate, crate: Buffer): IndexLine {
+  const line: IndexLine = {
+    name: meta.name,
+    vers: meta.vers,
+    deps: (meta.deps ?? []).map(toIndexDependency),
+    cksum: createHash('sha256').update(crate).digest('hex'),
+    features: meta.features ?? {},
+    yanked: false,
+    links: meta.links ?? null,
+    v: 2,
+  };
+  if (typeof meta.rust_version === 'string') line.rust_version = meta.rust_version;
+  return line;
+}
+
+function toIndexDependency(dep: NewCrateDependency): IndexDependency {
+  const renamed = typeof dep.explicit_name_in_toml === 'string';
+  const out: IndexDependency = {
+    name: renamed ? (dep.explicit_name_in_toml as string) : dep.name,
+    req: dep.version_req,
+    features: dep.features ?? [],
+    optional: dep.optional ?? false,
+    default_features: dep.default_features ?? true,
+    target: dep.target ?? null,
+    kind: dep.kind ?? 'normal',
+  };
+  if (dep.registry !== undefined) out.registry = dep.registry;
+  if (renamed) out.package = dep.name;
+  if (dep.artifact !== undefined) out.artifact = dep.artifact;
+  if (dep.bindep_target !== undefined) out.bindep_target = dep.bindep_target;
+  if (dep.lib !== undefined) out.lib = dep.lib;
+  return out;
+}

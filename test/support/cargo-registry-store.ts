@@ -1,0 +1,238 @@
+/**
+ * In-memory state and crates.io-like rules of the test cargo registry: users, crates, owners,
+ * versions. No HTTP here; every operation returns a {@link Reply} the server writes out.
+ * Error wording follows crates.io (cratesio-tokens.md §7).
+ */
+import type { NewCrate } from './cargo-publish-body.js';
+import {
+  canonicalName,
+  makeDepPath,
+  toIndexLine,
+  versionWithoutBuild,
+  type IndexLine,
+  type ParsedPublish,
+} from './cargo-registry-index.js';
+
+/** What the server should answer: a JSON value, or raw bytes with a content type. */
+export interface Reply {
+  status: number;
+  /** A JSON value, or a Buffer / string sent as is. */
+  body: unknown;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+interface VersionEntry {
+  line: IndexLine;
+  crate: Buffer;
+}
+
+interface CrateEntry {
+  /** The name as first published; later publishes must spell it the same way. */
+  name: string;
+  owners: string[];
+  description: string | null;
+  versions: VersionEntry[];
+}
+
+type Auth = { login: string } | { denied: Reply };
+
+const NOT_OWNER_PUBLISH =
+  "this crate exists but you don't seem to be an owner. If you believe this is a mistake, perhaps you need to accept an invitation to be an owner before publishing.";
+const LAST_OWNER =
+  "cannot remove all individual owners of a crate. Team member don't have permission to modify owners, so at least one individual owner is required.";
+
+/** A crates.io-style error: `{"errors":[{"detail":…}]}` (wire-facts §1.4). */
+export function errorReply(status: number, detail: string): Reply {
+  return { status, body: { errors: [{ detail }] } };
+}
+
+const ok = (body: unknown): Reply => ({ status: 200, body });
+
+/** The registry's data and the rules that guard it. */
+export class RegistryStore {
+  private readonly logins = new Map<string, string>();
+  private readonly ids = new Map<string, number>();
+  private readonly crates = new Map<string, CrateEntry>();
+
+  /** Registers `token` as a credential of `login`, creating the user on first sight. */
+  addUser(token: string, login: string): void {
+    this.logins.set(token, login);
+    if (!this.ids.has(login)) this.ids.set(login, this.ids.size + 1);
+  }
+
+  /** Cargo sends the raw token with no scheme (wire-facts §1.3); a `Bearer ` prefix is tolerated. */
+  authenticate(header: string | undefined): Auth {
+    if (header === undefined) return { denied: errorReply(403, 'this action requires authentication') };
+    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : header;
+    const login = this.logins.get(token);
+    return login === undefined ? { denied: errorReply(403, 'authentication failed') } : { login };
+  }
+
+  /** `GET /api/v1/me`. */
+  me(header: string | undefined): Reply {
+    const auth = this.authenticate(header);
+    if ('denied' in auth) return auth.denied;
+    const id = this.ids.get(auth.login);
+    return ok({ user: { id, login: auth.login, name: null, email: null, avatar: null } });
+  }
+
+  /** `PUT /api/v1/crates/new` after the body parsed; existence is canonical, as on crates.io. */
+  publish(header: string | undefined, { meta, crate }: ParsedPublish): Reply {
+    const auth = this.authenticate(header);
+    if ('denied' in auth) return auth.denied;
+    const existing = this.find(meta.name);
+    if (existing !== undefined && !isOwner(existing, auth.login)) return errorReply(403, NOT_OWNER_PUBLISH);
+    if (existing !== undefined && existing.name !== meta.name) {
+      return errorReply(400, `crate was previously named \`${existing.name}\``);
+    }
+    const bare = versionWithoutBuild(meta.vers);
+    if (existing?.versions.some((v) => versionWithoutBuild(v.line.vers) === bare)) {
+      return errorReply(400, `crate version \`${meta.vers}\` is already uploaded`);
+    }
+    const entry = existing ?? this.create(meta, auth.login);
+    entry.description = meta.description ?? null;
+    // Stored before answering: cargo polls the index right after a 2xx (wire-facts §1.1).
+    entry.versions.push({ line: toIndexLine(meta, crate), crate: Buffer.from(crate) });
+    return ok({ warnings: { invalid_categories: [], invalid_badges: [], other: [] } });
+  }
+
+  /** `DELETE …/yank` and `PUT …/unyank`: crates.io looks the version up before authenticating. */
+  setYanked(header: string | undefined, name: string, version: string, yanked: boolean): Reply {
+    const entry = this.find(name);
+    if (entry === undefined) return errorReply(404, `crate \`${name}\` does not exist`);
+    const found = entry.versions.find((v) => v.line.vers === version);
+    if (found === undefined) return errorReply(404, `crate \`${name}\` does not have a version \`${version}\``);
+    const auth = this.authenticate(header);
+    if ('denied' in auth) return auth.denied;
+    if (!isOwner(entry, auth.login)) return errorReply(403, 'must already be an owner to yank or unyank');
+    found.line.yanked = yanked;
+    return ok({ ok: true });
+  }
+
+  /** `GET /api/v1/crates/:name/owners`. */
+  listOwners(header: string | undefined, name: string): Reply {
+    const auth = this.authenticate(header);
+    if ('denied' in auth) return auth.denied;
+    const entry = this.find(name);
+    if (entry === undefined) return errorReply(404, `crate \`${name}\` does not exist`);
+    return ok({ users: entry.owners.map((login) => ({ id: this.ids.get(login), login, name: null })) });
+  }
+
+  /**
+   * `PUT` (add) or `DELETE` (remove) `/api/v1/crates/:name/owners`. Unlike crates.io, an added user
+   * becomes an owner at once: there is no invitation to accept. Cargo requires `msg` in both answers
+   * (wire-facts §1.1).
+   */
+  changeOwners(header: string | undefined, name: string, requested: string[], add: boolean): Reply {
+    const auth = this.authenticate(header);
+    if ('denied' in auth) return auth.denied;
+    const entry = this.find(name);
+    if (entry === undefined) return errorReply(404, `crate \`${name}\` does not exist`);
+    if (!isOwner(entry, auth.login)) return errorReply(403, 'only owners have permission to modify owners');
+    const users: string[] = [];
+    for (const login of requested) {
+      const user = this.userByLogin(login);
+      if (user === undefined) return errorReply(400, `could not find user with login \`${login}\``);
+      if (add && isOwner(entry, user)) return errorReply(400, `\`${login}\` is already an owner`);
+      users.push(user);
+    }
+    return add ? this.addOwners(entry, users) : this.removeOwners(entry, users);
+  }
+
+  /** `GET /api/v1/crates/:name/:version/download`: the stored `.crate` bytes. */
+  download(name: string, version: string): Reply {
+    const found = this.find(name)?.versions.find((v) => v.line.vers === version);
+    if (found === undefined) return errorReply(404, 'Not Found');
+    return { status: 200, body: found.crate, contentType: 'application/gzip' };
+  }
+
+  /** `GET /api/v1/crates?q=…&per_page=n`: unauthenticated (wire-facts §1.1). */
+  search(query: string, perPage: number): Reply {
+    const q = canonicalName(query);
+    const hits = [...this.crates.values()]
+      .filter((c) => canonicalName(c.name).includes(q) || (c.description ?? '').toLowerCase().includes(q))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const crates = hits.slice(0, perPage).map((c) => ({
+      name: c.name,
+      max_version: maxVersion(c),
+      description: c.description,
+    }));
+    return ok({ crates, meta: { total: hits.length } });
+  }
+
+  /** The sparse-index file at `path` (e.g. `se/rd/serde`), or undefined when none exists. */
+  indexFile(path: string): string | undefined {
+    for (const entry of this.crates.values()) {
+      if (makeDepPath(entry.name.toLowerCase()) === path) return renderIndexFile(entry);
+    }
+    return undefined;
+  }
+
+  /** Logins owning `name` (canonical lookup), for assertions. */
+  ownersOf(name: string): string[] {
+    return [...(this.find(name)?.owners ?? [])];
+  }
+
+  /** Copies of the index lines of `name` (canonical lookup), for assertions. */
+  linesOf(name: string): IndexLine[] {
+    return (this.find(name)?.versions ?? []).map((v) => structuredClone(v.line));
+  }
+
+  /** Canonical lookup: `Foo_Bar` finds `foo-bar`. */
+  find(name: string): CrateEntry | undefined {
+    return this.crates.get(canonicalName(name));
+  }
+
+  private create(meta: NewCrate, login: string): CrateEntry {
+    const entry: CrateEntry = { name: meta.name, owners: [login], description: null, versions: [] };
+    this.crates.set(canonicalName(meta.name), entry);
+    return entry;
+  }
+
+  private userByLogin(login: string): string | undefined {
+    return [...this.ids.keys()].find((known) => known.toLowerCase() === login.toLowerCase());
+  }
+
+  private addOwners(entry: CrateEntry, users: string[]): Reply {
+    entry.owners.push(...users);
+    const msgs = users.map((u) => `user ${u} has been added as an owner of crate ${entry.name}`);
+    return ok({ ok: true, msg: msgs.join(',') });
+  }
+
+  private removeOwners(entry: CrateEntry, users: string[]): Reply {
+    const remaining = entry.owners.filter((o) => !users.includes(o));
+    if (remaining.length === 0) return errorReply(400, LAST_OWNER);
+    entry.owners = remaining;
+    return ok({ ok: true, msg: 'owners successfully removed' });
+  }
+}
+
+function isOwner(entry: CrateEntry, login: string): boolean {
+  return entry.owners.some((o) => o.toLowerCase() === login.toLowerCase());
+}
+
+/** One JSON object per line, newline-terminated (wire-facts §1.5). */
+function renderIndexFile(entry: CrateEntry): string {
+  return entry.versions.map((v) => `${JSON.stringify(v.line)}\n`).join('');
+}
+
+/** The highest non-yanked version (else the highest of all); pre-release tags compare as strings. */
+function maxVersion(entry: CrateEntry): string | null {
+  const live = entry.versions.filter((v) => !v.line.yanked);
+  const pool = (live.length > 0 ? live : entry.versions).map((v) => v.line.vers);
+  return pool.reduce<string | null>((best, v) => (best === null || compareVersions(v, best) > 0 ? v : best), null);
+}
+
+function compareVersions(a: string, b: string): number {
+  const [coreA = '', preA] = versionWithoutBuild(a).split(/-(.*)/s);
+  const [coreB = '', preB] = versionWithoutBuild(b).split(/-(.*)/s);
+  const numsA = coreA.split('.').map(Number);
+  const numsB = coreB.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const diff = (numsA[i] ?? 0) - (numsB[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  if (preA === undefined || preB === undefined) return (preA === undefined ? 1 : 0) - (preB === undefined ? 1 : 0);
+  return preA.localeCompare(preB);
+}

@@ -1,0 +1,233 @@
+/**
+ * A faithful in-process cargo registry (sparse index + web API) that the real `cargo` binary can
+ * use directly. It stands in for crates.io and friends as the gateway's upstream in tests.
+ * Protocol: wire-facts §1; error wording: cratesio-tokens.md §7.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+import { etagMatches, etagOf, parsePublishBody, type IndexLine } from './cargo-registry-index.js';
+import { errorReply, RegistryStore, type Reply } from './cargo-registry-store.js';
+
+/** One request as the registry received it. */
+export interface RecordedRequest {
+  method: string;
+  /** The raw `req.url`: path and query exactly as sent, not normalised. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A running test registry. */
+export interface CargoRegistry {
+  /** `http://127.0.0.1:PORT`, no trailing slash. The index is at `${url}/index/`. */
+  url: string;
+  port: number;
+  /** Every request received, in arrival order. */
+  requests: RecordedRequest[];
+  clearRequests(): void;
+  /** Lets `token` act as `login` (creating the user if new). */
+  addUser(token: string, login: string): void;
+  /** While on, requests are read and recorded but never answered (for gateway timeout tests). */
+  setHang(on: boolean): void;
+  /** Stops listening and destroys open sockets, keep-alive and hung ones included. */
+  close(): Promise<void>;
+  /** Whether a crate exists, compared canonically (`Foo_bar` equals `foo-bar`). */
+  crateExists(name: string): boolean;
+  owners(name: string): string[];
+  /** The crate's index lines, parsed; empty for an unknown crate. */
+  indexLines(name: string): IndexLine[];
+}
+
+/** Options for {@link startCargoRegistry}. */
+export interface CargoRegistryOptions {
+  /** Upstream token → login. */
+  users?: Record<string, string>;
+}
+
+/** Bodies above this get 413, like crates.io's upload cap (wire-facts §1.2: "set size caps"). */
+const MAX_BODY_BYTES = 20 * 1024 * 1024;
+const DEFAULT_PER_PAGE = 10;
+const MAX_PER_PAGE = 100;
+
+/** Starts a registry on 127.0.0.1 with an ephemeral port. */
+export async function startCargoRegistry(options: CargoRegistryOptions = {}): Promise<CargoRegistry> {
+  const store = new RegistryStore();
+  for (const [token, login] of Object.entries(options.users ?? {})) store.addUser(token, login);
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  let hang = false;
+  let url = '';
+
+  // No 'upgrade' listener: cargo's h2c upgrade headers are then served as HTTP/1.1 (wire-facts §1.5).
+  const server = createServer((req, res) => {
+    void readBody(req).then((body) => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body ?? Buffer.alloc(0) });
+      if (hang) return;
+      const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, url, req, body);
+      send(res, reply);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    port,
+    requests,
+    clearRequests: () => void requests.splice(0),
+    addUser: (token, login) => store.addUser(token, login),
+    setHang: (on) => void (hang = on),
+    close: () => closeServer(server, sockets),
+    crateExists: (name) => store.find(name) !== undefined,
+    owners: (name) => store.ownersOf(name),
+    indexLines: (name) => store.linesOf(name),
+  };
+}
+
+/** Reads the whole body; resolves undefined (after draining) when it exceeds the cap. */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size <= MAX_BODY_BYTES ? Buffer.concat(chunks) : undefined));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+function safeRoute(store: RegistryStore, base: string, req: IncomingMessage, body: Buffer): Reply {
+  try {
+    return route(store, base, req, body);
+  } catch {
+    return errorReply(500, 'Internal Server Error');
+  }
+}
+
+/**
+ * Dispatches on the raw path. Nothing is normalised: `//api/v1/…` is a 404 here, as it would be on
+ * a real registry, so a gateway that forwards a doubled slash is caught (wire-facts §1.1).
+ */
+function route(store: RegistryStore, base: string, req: IncomingMessage, body: Buffer): Reply {
+  const method = req.method ?? '';
+  const rawUrl = req.url ?? '';
+  const queryAt = rawUrl.indexOf('?');
+  const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+  const query = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
+  if (path.startsWith('/index/') && (method === 'GET' || method === 'HEAD')) {
+    return indexReply(store, base, path.slice('/index/'.length), req.headers['if-none-match']);
+  }
+  if (!path.startsWith('/api/v1/')) return notFound();
+  const segments = decodeSegments(path.slice('/api/v1/'.length));
+  if (segments === undefined) return errorReply(400, 'invalid percent-encoding in the URL path');
+  return apiRoute(store, method, segments, query, req.headers.authorization, body);
+}
+
+function apiRoute(
+  store: RegistryStore,
+  method: string,
+  segments: string[],
+  query: URLSearchParams,
+  auth: string | undefined,
+  body: Buffer,
+): Reply {
+  const [root, name = '', second, third] = segments;
+  // `call` is "METHOD root/segment-count": `GET crates/1` is `GET /api/v1/crates`.
+  const call = `${method} ${root}/${segments.length}`;
+  if (call === 'GET me/1') return store.me(auth);
+  if (call === 'GET crates/1') return store.search(query.get('q') ?? '', perPage(query.get('per_page')));
+  if (call === 'PUT crates/2' && name === 'new') return publish(store, auth, body);
+  if (root !== 'crates' || second === undefined) return notFound();
+  if (segments.length === 3 && second === 'owners') return owners(store, method, auth, name, body);
+  if (segments.length !== 4) return notFound();
+  if (method === 'DELETE' && third === 'yank') return store.setYanked(auth, name, second, true);
+  if (method === 'PUT' && third === 'unyank') return store.setYanked(auth, name, second, false);
+  if (method === 'GET' && third === 'download') return store.download(name, second);
+  return notFound();
+}
+
+/** Metadata is validated before authentication, as crates.io does (cratesio-tokens.md §7). */
+function publish(store: RegistryStore, auth: string | undefined, body: Buffer): Reply {
+  const parsed = parsePublishBody(body);
+  return parsed.ok ? store.publish(auth, parsed.value) : errorReply(400, parsed.detail);
+}
+
+function owners(store: RegistryStore, method: string, auth: string | undefined, name: string, body: Buffer): Reply {
+  if (method === 'GET') return store.listOwners(auth, name);
+  if (method !== 'PUT' && method !== 'DELETE') return notFound();
+  const logins = parseLogins(body);
+  if (logins === undefined) return errorReply(400, 'invalid request body: expected {"users":["login", …]}');
+  return store.changeOwners(auth, name, logins, method === 'PUT');
+}
+
+/** Cargo sends `{"users":[…]}` (wire-facts §1.1); crates.io also accepts `owners`. */
+function parseLogins(body: Buffer): string[] | undefined {
+  try {
+    const json: unknown = JSON.parse(body.toString('utf8'));
+    if (typeof json !== 'object' || json === null) return undefined;
+    const list = (json as { users?: unknown; owners?: unknown }).users ?? (json as { owners?: unknown }).owners;
+    return Array.isArray(list) && list.every((l) => typeof l === 'string') ? list : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `config.json` and index files, with `ETag` / `If-None-Match` → 304 (wire-facts §1.5). */
+function indexReply(store: RegistryStore, base: string, file: string, ifNoneMatch: string | undefined): Reply {
+  const isConfig = file === 'config.json';
+  // `api` has no trailing slash: cargo would otherwise send `//api/v1/…` (wire-facts §1.1).
+  const content = isConfig ? JSON.stringify({ dl: `${base}/api/v1/crates`, api: base }) : store.indexFile(file);
+  if (content === undefined) return notFound();
+  const etag = etagOf(content);
+  const headers = { ETag: etag };
+  if (etagMatches(ifNoneMatch, etag)) return { status: 304, body: '', headers };
+  const contentType = isConfig ? 'application/json' : 'text/plain; charset=utf-8';
+  return { status: 200, body: content, contentType, headers };
+}
+
+function decodeSegments(path: string): string[] | undefined {
+  try {
+    return path.split('/').map((s) => decodeURIComponent(s));
+  } catch {
+    return undefined;
+  }
+}
+
+function perPage(raw: string | null): number {
+  const n = Number(raw ?? DEFAULT_PER_PAGE);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, MAX_PER_PAGE) : DEFAULT_PER_PAGE;
+}
+
+function notFound(): Reply {
+  return errorReply(404, 'Not Found');
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  const { body } = reply;
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const headers: Record<string, string | number> = { ...reply.headers };
+  if (reply.status !== 304) {
+    headers['Content-Type'] = reply.contentType ?? 'application/json';
+    headers['Content-Length'] = bytes.length;
+  }
+  res.writeHead(reply.status, headers);
+  res.end(reply.status === 304 ? undefined : bytes);
+}
+
+function closeServer(server: ReturnType<typeof createServer>, sockets: Set<Socket>): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const socket of sockets) socket.destroy();
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * `startGateway()`: a real gateway (the shipped config/cargo.yaml, real Redis under a private key
+ * prefix) in front of the recording test registry, with its log lines captured and a movable clock.
+ */
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { buildConfig } from '../../src/config/load.js';
+import type { GatewayConfig } from '../../src/config/types.js';
+import { createGateway, type Gateway } from '../../src/http/server.js';
+import { createLogger } from '../../src/log.js';
+import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
+import { RedisTokenStore } from '../../src/store/redis-store.js';
+import type { TokenStore } from '../../src/store/token-store.js';
+import { startCargoRegistry, type CargoRegistry } from './cargo-registry.js';
+import { sharedRedisUrl, uniquePrefix } from './redis-server.js';
+
+export const REPO_ROOT = new URL('../../../', import.meta.url);
+
+/** Registry users: upstream credential → login. */
+export const USERS = { 'alice-upstream-secret': 'alice', 'bob-upstream-secret': 'bob' } as const;
+
+export interface TestGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly registry: CargoRegistry;
+  readonly gateway: Gateway;
+  readonly store: TokenStore;
+  readonly config: GatewayConfig;
+  /** Every log line written so far, raw (to prove no secret leaks) and parsed. */
+  readonly logText: () => string;
+  readonly logLines: () => Record<string, unknown>[];
+  /** Moves the gateway's clock (epoch ms); `null` returns to real time. */
+  setNow(ms: number | null): void;
+  /** Creates a token through the real token API with `credential` (default alice's). */
+  createToken(apiToken: Record<string, unknown>, credential?: string): Promise<{ token: string; id: number; body: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Extra env overrides (e.g. REDIS_URL for a private redis-server). */
+  readonly env?: Record<string, string>;
+  /** Edits to the YAML text before it is loaded. */
+  readonly editYaml?: (yaml: string) => string;
+  /** Use this registry instead of starting one. */
+  readonly registry?: CargoRegistry;
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+  const registry = options.registry ?? (await startCargoRegistry({ users: { ...USERS } }));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const yaml = await readFile(new URL('config/cargo.yaml', REPO_ROOT), 'utf8');
+  const env = { SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: url, SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: sharedRedisUrl(), ...options.env };
+  const built = buildConfig((options.editYaml ?? ((y) => y))(yaml), env, 'config/cargo.yaml');
+  if (!built.ok) throw new Error(`test config invalid:\n${built.problems.join('\n')}`);
+  const config: GatewayConfig = { ...built.config, redis: { ...built.config.redis, keyPrefix: uniquePrefix() }, log: { level: 'info' } };
+  const client = createRedisClient({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
+  await waitForReady(client, 2_000).catch(() => undefined);
+  const store = new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix });
+  const lines: string[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done(); } });
+  let now: number | null = null;
+  const gateway = createGateway(config, { store, logger: createLogger('info', sink), clock: () => now ?? Date.now() });
+  await gateway.listen();
+  const tg: TestGateway = {
+    url, port, registry, gateway, store, config,
+    logText: () => lines.join(''),
+    logLines: () => lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    setNow: (ms) => { now = ms; },
+    createToken: async (apiToken, credential = 'alice-upstream-secret') => {
+      const res = await fetch(`${url}/api/v1/me/tokens`, { method: 'PUT', headers: { authorization: credential, 'content-type': 'application/json' }, body: JSON.stringify({ api_token: apiToken }) });
+      const body = (await res.json()) as { api_token?: { token: string; id: number } };
+      if (res.status !== 200 || !body.api_token) throw new Error(`token creation failed: ${res.status} ${JSON.stringify(body)}`);
+      return { token: body.api_token.token, id: body.api_token.id, body: body.api_token as unknown as Record<string, unknown> };
+    },
+    close: async () => {
+      await gateway.close();
+      await store.close();
+      if (!options.registry) await registry.close();
+    },
+  };
+  return tg;
+}
+
+/** Sends a request with Node's fetch and returns status, headers and parsed JSON (or text). */
+export async function call(url: string, init: RequestInit & { path: string }): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+  const res = await fetch(url + init.path, init);
+  const text = await res.text();
+  let json: unknown = undefined;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * A raw HTTP/1.1 request with the path sent exactly as given (fetch would normalise `//`, `..`
+ * and escapes away before the gateway ever saw them).
+ */
+export function rawRequest(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** cargo's error envelope for `detail`. */
+export const cargoError = (detail: string): { errors: { detail: string }[] } => ({ errors: [{ detail }] });
