@@ -75,7 +75,7 @@ export const CATALOGUE = {
     () => 'the registry behind scopegate could not be reached; try again shortly'),
   SG_UPSTREAM_TIMEOUT: entry(504, 'The upstream registry did not answer within `upstream.timeout`.',
     () => 'the registry behind scopegate did not answer in time; try again shortly'),
-  SG_INTERNAL: entry(500, 'A bug in scopegate; the log line has the details.', () => 'internal error in scopegate'),
+  SG_INTERNAL_ERROR: entry(500, 'A bug in scopegate; the log line has the details.', () => 'internal error in scopegate'),
 } as const;
 
 export type ErrorCode = keyof typeof CATALOGUE;

@@ -76,6 +76,9 @@ function compileRoute(spec: RouteSpec, index: number, problems: RouteProblem[]):
   if (need === null) problems.push({ path: `${at}.scope`, message: `"${spec.scope}" is not a route scope` });
   const segments = parsePath(spec.path, `${at}.path`, problems);
   const crate = parseCrateSource(spec, segments, at, problems);
+  if (need === 'publish' && spec.crate === undefined) {
+    problems.push({ path: `${at}.crate`, message: 'a publish route needs a crate source (crate: { from: publish-body }): publish-new vs publish-update is decided per crate' });
+  }
   if (problems.length > before || need === null || segments === null) return null;
   return { id: spec.id ?? `${methods.join('|')} ${spec.path}`, index, methods: new Set(methods), segments, need, crate };
 }

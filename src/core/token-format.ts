@@ -36,8 +36,13 @@ export function readCredential(header: string | undefined, prefix: string): Pres
   if (!/^[\x20-\x7e\t]*$/.test(header)) {
     return { kind: 'malformed', why: 'the Authorization header has characters outside printable ASCII' };
   }
-  const bearer = /^bearer\s+(.*)$/i.exec(header.trim());
-  const candidate = (bearer ? bearer[1]! : header).trim();
+  const [first = '', rest = ''] = header.trim().split(/\s+(.*)/s);
+  const schemed = !first.startsWith(prefix) && rest.trim().startsWith(prefix);
+  if (schemed && first.toLowerCase() !== 'bearer') {
+    // Never pass a scopegate token on as a "legacy" credential just because of an odd scheme.
+    return { kind: 'malformed', why: `unexpected authentication scheme \`${first}\`: send the token alone or as \`Bearer <token>\`` };
+  }
+  const candidate = schemed ? rest.trim() : header.trim();
   if (!candidate.startsWith(prefix)) return { kind: 'legacy', value: header };
   const expectedLength = prefix.length + SECRET_LENGTH + CHECKSUM_LENGTH;
   if (candidate.length !== expectedLength) {

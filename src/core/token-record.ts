@@ -72,7 +72,9 @@ export function parseTokenRecord(fields: StoredTokenFields): TokenRecord | null 
 }
 
 function parseInteger(value: string | undefined): number | null {
-  return value !== undefined && /^\d+$/.test(value) ? Number(value) : null;
+  if (value === undefined || !/^\d+$/.test(value)) return null;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 /** `''` → null (absent), digits → number, anything else → undefined (corrupt). */

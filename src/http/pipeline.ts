@@ -89,7 +89,9 @@ async function readCrate(ctx: RequestContext, match: RouteMatch): Promise<{ crat
 
 /** `publish` becomes publish-new or publish-update by asking the upstream, only when that matters. */
 async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract<Caller, { kind: 'token' }>, crate: CrateName | null, credential: string | null): Promise<RouteNeed> {
-  if (need !== 'publish' || crate === null || !publishProbeMatters(caller.record)) return need;
+  if (need !== 'publish' || !publishProbeMatters(caller.record)) return need;
+  // Unreachable with a loaded table (compileRouteTable requires a crate source); fail closed anyway.
+  if (crate === null) throw new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'publish-route-without-crate');
   try {
     const resolved = (await ctx.deps.probe.exists(crate, credential)) ? 'publish-update' : 'publish-new';
     ctx.log['scope.need'] = resolved;
@@ -118,7 +120,7 @@ function answerRejection(ctx: RequestContext, e: unknown): void {
   const rejection = e instanceof Rejection ? e : storeRejection(e);
   if (!(rejection instanceof Rejection)) {
     ctx.deps.logger.error({ 'req.id': ctx.log['req.id'], err: e }, 'unexpected error');
-    return answerRejection(ctx, new Rejection(gatewayError('SG_INTERNAL'), 'internal-error'));
+    return answerRejection(ctx, new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'internal-error'));
   }
   ctx.log.verdict = 'deny';
   ctx.log.reason = rejection.reason;

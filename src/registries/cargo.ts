@@ -48,11 +48,17 @@ export function readCargoPublishHead(bytes: Buffer, contentLength: number | null
   return { kind: 'ok', name };
 }
 
-/** Rewrites `config.json` so `dl` and `api` point at the gateway (wire-facts §1.5 "Gateway implication"). */
+/**
+ * Rewrites `config.json` so `dl` and `api` point at the gateway (wire-facts §1.5 "Gateway
+ * implication"). Downloads then arrive as `GET /api/v1/crates/{crate}/{version}/download` and are
+ * forwarded to that same path upstream, which crates.io-compatible registries serve.
+ */
 export function rewriteCargoConfig(upstreamBody: string, publicUrl: string, readsNeedToken: boolean): string {
   const config = JSON.parse(upstreamBody) as Record<string, unknown>;
   const rewritten: Record<string, unknown> = { ...config, dl: `${publicUrl}/api/v1/crates`, api: publicUrl };
+  // The gateway, not the upstream, decides whether clients must send a token on reads.
   if (readsNeedToken) rewritten['auth-required'] = true;
+  else delete rewritten['auth-required'];
   return JSON.stringify(rewritten);
 }
 

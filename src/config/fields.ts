@@ -1,0 +1,114 @@
+/**
+ * The checks the schema cannot express (a URL that parses, a port in range, a duration that fits
+ * a timer) and the conversions to the loaded form, run after schema validation. A value the schema
+ * already reported is skipped, so each cause is reported once.
+ */
+import type { HostPort } from './types.js';
+import { CONFIG_SCHEMA } from './schema.js';
+import { notA, show, type Labeler, type Problem } from './problems.js';
+import { parseDuration, parseSize } from './units.js';
+
+/** A value that failed a check, with the complete message. */
+export class Invalid {
+  constructor(readonly message: string) {}
+}
+
+/** Parses one config value; `label` names it in the message. */
+export type FieldParser<T> = (value: unknown, label: string) => T | Invalid;
+
+/** The validated (and defaulted) document, the problems found so far, and how to name values. */
+export class Fields {
+  constructor(
+    private readonly document: Readonly<Record<string, unknown>>,
+    readonly problems: Problem[],
+    readonly label: Labeler,
+  ) {}
+
+  /** The value at a JSON pointer, or undefined. */
+  value(pointer: string): unknown {
+    let node: unknown = this.document;
+    for (const key of pointer.split('/').slice(1)) {
+      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+    }
+    return node;
+  }
+
+  /** True when no problem concerns `pointer`, a value inside it, or a value containing it. */
+  clean(pointer: string): boolean {
+    return this.problems.every(
+      (p) => p.pointer !== pointer && !p.pointer.startsWith(`${pointer}/`) && !pointer.startsWith(`${p.pointer}/`),
+    );
+  }
+
+  /** Records a problem about the value at `pointer`. */
+  report(pointer: string, message: string): void {
+    this.problems.push({ pointer, message });
+  }
+
+  /** The parsed value at `pointer`; undefined when it is invalid (now reported) or was reported before. */
+  read<T>(pointer: string, parse: FieldParser<T>): T | undefined {
+    if (!this.clean(pointer)) return undefined;
+    const parsed = parse(this.value(pointer), this.label(pointer));
+    if (!(parsed instanceof Invalid)) return parsed;
+    this.report(pointer, parsed.message);
+    return undefined;
+  }
+}
+
+const defs = CONFIG_SCHEMA.$defs;
+
+/** Longest delay a Node timer honours (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_MS = 24 * 86_400_000;
+
+/** `127.0.0.1:8080`, `[::1]:8080` → `{ host, port }`. */
+export const hostPort: FieldParser<HostPort> = (value, label) => {
+  const match = /^\[?(.*?)\]?:([0-9]+)$/.exec(String(value));
+  const port = Number(match?.[2]);
+  if (match === null || match[1] === '') return new Invalid(notA(label, value, defs.hostPort));
+  if (port > 65535) return new Invalid(`${label} ${show(value)} is out of range: expected a port from 0 to 65535`);
+  return { host: match[1]!, port };
+};
+
+/** An http(s) base URL, normalised, without trailing slashes. */
+export const httpBaseUrl: FieldParser<string> = (value, label) => {
+  const url = URL.canParse(String(value)) ? new URL(String(value)) : null;
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return new Invalid(notA(label, value, defs.httpUrl));
+  if (url.search !== '' || url.hash !== '') {
+    return new Invalid(`${label} ${show(value)} has a query or fragment: expected a base URL, e.g. ${defs.httpUrl.examples.join(', ')}`);
+  }
+  return url.href.replace(/\/+$/, '');
+};
+
+/** `memory`, or a redis:// / rediss:// URL that parses. */
+export const redisUrl: FieldParser<string> = (value, label) => {
+  const text = String(value);
+  if (text === 'memory' || URL.canParse(text)) return text;
+  return new Invalid(notA(label, value, CONFIG_SCHEMA.properties.redis.properties.url));
+};
+
+/** A duration in milliseconds, at least `min`; at most `max`, which is a whole number of days. */
+export function duration(min: number, max = Number.MAX_SAFE_INTEGER): FieldParser<number> {
+  return (value, label) => {
+    const ms = typeof value === 'string' ? parseDuration(value) : null;
+    if (ms === null) return new Invalid(notA(label, value, defs.duration));
+    if (ms < min) return new Invalid(`${label} ${show(value)} is out of range: expected at least ${min}ms`);
+    if (ms > max) return new Invalid(`${label} ${show(value)} is out of range: expected at most ${max / 86_400_000}d`);
+    return ms;
+  };
+}
+
+/** A duration for a timer: 1ms to 24d. */
+export const timerDuration = duration(1, MAX_TIMER_MS);
+
+/** `null`, or what `parse` accepts. */
+export function nullable<T>(parse: FieldParser<T>): FieldParser<T | null> {
+  return (value, label) => (value === null ? null : parse(value, label));
+}
+
+/** A size in bytes, at least 1. */
+export const size: FieldParser<number> = (value, label) => {
+  const bytes = typeof value === 'string' || typeof value === 'number' ? parseSize(value) : null;
+  if (bytes === null) return new Invalid(notA(label, value, defs.size));
+  if (bytes < 1) return new Invalid(`${label} ${show(value)} is out of range: expected at least 1 byte`);
+  return bytes;
+};

@@ -1,0 +1,42 @@
+/**
+ * The config file as YAML: parsed with positions kept, so problems can be listed in the order
+ * the reader meets them in the file. Syntax errors are reported with line and column.
+ */
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import { CONFIG_SCHEMA } from './schema.js';
+import { expected, notA } from './problems.js';
+
+/** A parsed config file: its top-level mapping, and where a value sits in the text. */
+export interface YamlSource {
+  readonly document: Record<string, unknown>;
+  /** Offset in the text of the value at a JSON pointer, or of its nearest ancestor that is written. */
+  offsetOf(pointer: string): number;
+}
+
+/** Parses `text`; `sourceName` (usually the file's path) names it in messages. */
+export function parseYamlSource(text: string, sourceName: string): YamlSource | { problems: string[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const syntax = doc.errors.map((error) => {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    return `${sourceName}:${line}:${col} is not valid YAML: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`;
+  });
+  if (syntax.length > 0) return { problems: syntax };
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    return { problems: [`${sourceName} is not valid YAML: ${(error as Error).message}`] }; // e.g. alias bombs
+  }
+  if (value === null || value === undefined) return { problems: [`${sourceName} is empty: expected ${expected(CONFIG_SCHEMA)}`] };
+  if (typeof value !== 'object' || Array.isArray(value)) return { problems: [notA(sourceName, value, CONFIG_SCHEMA)] };
+  const offsetOf = (pointer: string) => {
+    const keys = pointer.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    for (let n = keys.length; n >= 0; n--) {
+      const node: unknown = doc.getIn(keys.slice(0, n), true);
+      if (isNode(node) && node.range) return node.range[0];
+    }
+    return 0;
+  };
+  return { document: value as Record<string, unknown>, offsetOf };
+}

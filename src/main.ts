@@ -1,0 +1,42 @@
+/**
+ * `npm start`: load the config (SCOPEGATE_CONFIG, default config/cargo.yaml), open the token
+ * store, start the gateway. An invalid config prints every problem and exits 2.
+ */
+import { loadConfig } from './config/load.js';
+import { createGateway } from './http/server.js';
+import { createLogger } from './log.js';
+import { openTokenStore } from './store/open-store.js';
+
+async function main(): Promise<void> {
+  const loaded = await loadConfig({ env: process.env });
+  if (!loaded.ok) {
+    process.stderr.write(`scopegate: the configuration is invalid (${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'}):\n`);
+    for (const problem of loaded.problems) process.stderr.write(`  - ${problem}\n`);
+    process.exit(2);
+  }
+  const { config } = loaded;
+  const logger = createLogger(config.log.level);
+  const store = await openTokenStore(config, logger);
+  const gateway = createGateway(config, { store, logger });
+  const port = await gateway.listen();
+  logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
+
+  process.on('SIGHUP', () => {
+    void loadConfig({ env: process.env }).then((next) => {
+      if (!next.ok) return logger.error({ problems: next.problems }, 'config reload refused; keeping the running config');
+      gateway.reload(next.config);
+      logger.info('config reloaded');
+    });
+  });
+  const stop = (): void => {
+    logger.info('shutting down');
+    void gateway.close().then(() => store.close()).finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`scopegate: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

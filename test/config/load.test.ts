@@ -1,0 +1,188 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { buildConfig, loadConfig } from '../../src/config/load.js';
+import type { GatewayConfig } from '../../src/config/types.js';
+
+const DAY = 86_400_000;
+const MiB = 1024 * 1024;
+const repoFile = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+
+/** The smallest valid config: everything else takes the schema's defaults. */
+const MINIMAL = `
+public_url: http://gw.test
+upstream: { url: http://registry.test }
+routes:
+  - { method: GET, path: /index/*, scope: read }
+`;
+
+function load(yaml: string, env: NodeJS.ProcessEnv = {}): GatewayConfig {
+  const result = buildConfig(yaml, env, 'test.yaml');
+  assert.ok(result.ok, result.ok ? '' : result.problems.join('\n'));
+  return result.config;
+}
+
+test('the shipped cargo config loads, with its route table in order', async () => {
+  const result = await loadConfig({ path: repoFile('config/cargo.yaml'), env: {} });
+  assert.ok(result.ok, result.ok ? '' : result.problems.join('\n'));
+  const ids = result.config.routes.routes.map((r) => r.id);
+  assert.deepEqual(ids, ['publish', 'yank', 'unyank', 'owners-change', 'owners-list', 'download', 'search', 'index']);
+  assert.equal(result.config.upstream.url, 'http://127.0.0.1:8000');
+  assert.equal(result.config.upstream.auth, 'per-token');
+});
+
+const cargoRequests: { method: string; path: string; route: string | null; need?: string; crate?: string }[] = [
+  { method: 'PUT', path: '/api/v1/crates/new', route: 'publish', need: 'publish' },
+  { method: 'DELETE', path: '/api/v1/crates/serde/1.0.0/yank', route: 'yank', need: 'yank', crate: 'serde' },
+  { method: 'PUT', path: '/api/v1/crates/serde/1.0.0/unyank', route: 'unyank', need: 'yank', crate: 'serde' },
+  { method: 'PUT', path: '/api/v1/crates/serde/owners', route: 'owners-change', need: 'change-owners', crate: 'serde' },
+  { method: 'DELETE', path: '/api/v1/crates/serde/owners', route: 'owners-change', need: 'change-owners', crate: 'serde' },
+  { method: 'GET', path: '/api/v1/crates/serde/owners', route: 'owners-list', need: 'read' },
+  { method: 'GET', path: '/api/v1/crates/serde/1.0.0/download', route: 'download', need: 'read' },
+  { method: 'GET', path: '/api/v1/crates', route: 'search', need: 'read' },
+  { method: 'GET', path: '/index/config.json', route: 'index', need: 'read' },
+  { method: 'GET', path: '/index/se/rd/serde', route: 'index', need: 'read' },
+  { method: 'GET', path: '/index', route: null },
+  { method: 'POST', path: '/api/v1/crates/new', route: null },
+  { method: 'GET', path: '/api/v1/crates/serde/1.0.0/yank', route: null },
+  { method: 'PUT', path: '/api/v1/me/tokens', route: null },
+];
+
+for (const { method, path, route, need, crate } of cargoRequests) {
+  test(`the shipped cargo config routes ${method} ${path} to ${route ?? 'nothing (denied)'}`, async () => {
+    const result = await loadConfig({ path: repoFile('config/cargo.yaml'), env: {} });
+    assert.ok(result.ok);
+    const match = result.config.routes.match(method, path);
+    assert.equal(match?.route.id ?? null, route);
+    if (match === null) return;
+    assert.equal(match.route.need, need);
+    const source = match.route.crate;
+    assert.equal(source?.from === 'path' ? match.params[source.param] : undefined, crate);
+  });
+}
+
+test('the static example loads when its credential variable is set', async () => {
+  const env = { REGISTRY_SERVICE_TOKEN: 'service-secret' };
+  const result = await loadConfig({ path: repoFile('config/examples/static.yaml'), env });
+  assert.ok(result.ok, result.ok ? '' : result.problems.join('\n'));
+  assert.equal(result.config.upstream.auth, 'static');
+  assert.equal(result.config.upstream.credential, 'service-secret');
+  assert.equal(result.config.reads, 'token');
+  assert.equal(result.config.legacyTokens, 'deny');
+  assert.equal(result.config.tokens.prefix, 'acme_');
+});
+
+test('SCOPEGATE_CONFIG names the file to load when no path is given', async () => {
+  const result = await loadConfig({ env: { SCOPEGATE_CONFIG: repoFile('config/cargo.yaml') } });
+  assert.ok(result.ok);
+});
+
+test('a missing config file is a problem that says how to point at the right one', async () => {
+  const result = await loadConfig({ path: '/nonexistent/scopegate.yaml', env: {} });
+  assert.deepEqual(result, {
+    ok: false,
+    problems: [
+      "/nonexistent/scopegate.yaml cannot be read (ENOENT: no such file or directory, open '/nonexistent/scopegate.yaml'): set SCOPEGATE_CONFIG to the config file's path",
+    ],
+  });
+});
+
+test('every key left out takes the default documented in the schema', () => {
+  const { routes, ...config } = load(MINIMAL);
+  assert.deepEqual(config, {
+    registry: 'cargo',
+    listen: { host: '127.0.0.1', port: 8080 },
+    publicUrl: 'http://gw.test',
+    upstream: {
+      url: 'http://registry.test',
+      auth: 'per-token',
+      identity: { path: '/api/v1/me', login: '/user/login' },
+      credential: null,
+      timeoutMs: 30_000,
+      probeTimeoutMs: 2_000,
+      probeCacheMs: 5_000,
+    },
+    redis: { url: 'redis://127.0.0.1:6379/0', commandTimeoutMs: 100, keyPrefix: 'sg:' },
+    reads: 'public',
+    legacyTokens: 'pass',
+    tokens: { prefix: 'sg_', maxLifetimeMs: 365 * DAY, defaultLifetimeMs: 90 * DAY, allowNoExpiry: false, keepExpiredMs: 30 * DAY },
+    limits: { publishJsonMaxBytes: MiB, publishBodyMaxBytes: 128 * MiB, apiBodyMaxBytes: 64 * 1024 },
+    admin: { listen: { host: '127.0.0.1', port: 9090 }, key: null },
+    log: { level: 'info' },
+    routeSpecs: [{ method: 'GET', path: '/index/*', scope: 'read' }],
+  });
+  assert.equal(routes.routes[0]?.id, 'GET /index/*');
+});
+
+test('the loaded config is frozen all the way down', () => {
+  const config = load(MINIMAL);
+  const unfrozen: string[] = [];
+  const walk = (value: unknown, path: string) => {
+    if (typeof value !== 'object' || value === null) return;
+    if (!Object.isFrozen(value)) unfrozen.push(path);
+    for (const [key, child] of Object.entries(value)) walk(child, `${path}.${key}`);
+  };
+  walk(config, 'config');
+  assert.deepEqual(unfrozen, []);
+  assert.throws(() => {
+    (config.upstream as { url: string }).url = 'http://evil.test';
+  }, TypeError);
+});
+
+test('trailing slashes are stripped from public_url and upstream.url', () => {
+  const config = load(MINIMAL.replace('http://gw.test', 'https://gw.test/cargo//').replace('http://registry.test', 'http://registry.test/'));
+  assert.equal(config.publicUrl, 'https://gw.test/cargo');
+  assert.equal(config.upstream.url, 'http://registry.test');
+});
+
+test('listen accepts a bracketed IPv6 address and port 0', () => {
+  const config = load(`${MINIMAL}listen: "[::1]:0"\n`);
+  assert.deepEqual(config.listen, { host: '::1', port: 0 });
+});
+
+test('tokens.max_lifetime: null means no maximum', () => {
+  assert.equal(load(`${MINIMAL}tokens: { max_lifetime: null }\n`).tokens.maxLifetimeMs, null);
+});
+
+test('sizes may be plain byte counts', () => {
+  assert.equal(load(`${MINIMAL}limits: { api_body_max: 4096, publish_json_max: "2048" }\n`).limits.apiBodyMaxBytes, 4096);
+});
+
+test('redis.url: memory selects the in-process store', () => {
+  assert.equal(load(`${MINIMAL}redis: { url: memory }\n`).redis.url, 'memory');
+});
+
+const overrides: { variable: string; value: string; read: (c: GatewayConfig) => unknown; expected: unknown }[] = [
+  { variable: 'SCOPEGATE_LISTEN', value: '0.0.0.0:3000', read: (c) => c.listen, expected: { host: '0.0.0.0', port: 3000 } },
+  { variable: 'SCOPEGATE_PUBLIC_URL', value: 'https://crates.example.com/', read: (c) => c.publicUrl, expected: 'https://crates.example.com' },
+  { variable: 'SCOPEGATE_UPSTREAM', value: 'http://10.0.0.2:8000', read: (c) => c.upstream.url, expected: 'http://10.0.0.2:8000' },
+  { variable: 'REDIS_URL', value: 'redis://redis.internal:6379/2', read: (c) => c.redis.url, expected: 'redis://redis.internal:6379/2' },
+  { variable: 'SCOPEGATE_ADMIN_LISTEN', value: '127.0.0.1:9999', read: (c) => c.admin.listen, expected: { host: '127.0.0.1', port: 9999 } },
+  { variable: 'SCOPEGATE_ADMIN_KEY', value: 'admin-secret', read: (c) => c.admin.key, expected: 'admin-secret' },
+];
+
+for (const { variable, value, read, expected } of overrides) {
+  test(`${variable} overrides the config file`, () => {
+    const withAll = `${MINIMAL}listen: 127.0.0.1:1\nredis: { url: memory }\nadmin: { listen: 127.0.0.1:2 }\n`;
+    assert.deepEqual(read(load(withAll, { [variable]: value })), expected);
+  });
+}
+
+test('an override supplies a value the file leaves out', () => {
+  const config = load('routes: [{ method: GET, path: /index/*, scope: read }]\n', {
+    SCOPEGATE_PUBLIC_URL: 'http://gw.test',
+    SCOPEGATE_UPSTREAM: 'http://registry.test',
+  });
+  assert.equal(config.publicUrl, 'http://gw.test');
+  assert.equal(config.upstream.url, 'http://registry.test');
+});
+
+test('static mode reads the credential from the variable upstream.credential_env names', () => {
+  const yaml = `${MINIMAL.replace('{ url: http://registry.test }', '{ url: http://registry.test, auth: static, credential_env: SVC_TOKEN }')}`;
+  assert.equal(load(yaml, { SVC_TOKEN: 'svc' }).upstream.credential, 'svc');
+  assert.equal(load(MINIMAL.replace('}', ', auth: static }'), { SCOPEGATE_UPSTREAM_CREDENTIAL: 'dflt' }).upstream.credential, 'dflt');
+});
+
+test('per-token mode ignores the credential variable', () => {
+  assert.equal(load(MINIMAL, { SCOPEGATE_UPSTREAM_CREDENTIAL: 'unused' }).upstream.credential, null);
+});

@@ -1,0 +1,58 @@
+/** normaliseRequestTarget(): one canonical reading of the path before routing (wire-facts §1.1). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { normaliseRequestTarget, type NormalisedPath } from '../../src/core/request-path.js';
+
+const ok = (path: string, segments: string[], forwardPath: string, query = ''): NormalisedPath => ({ ok: true, path, segments, forwardPath, query });
+const refused = (why: string): NormalisedPath => ({ ok: false, why });
+
+const DOT = refused('`.` and `..` segments are not allowed');
+const SLASH = refused('encoded `/` or `\\` (%2F, %5C) is not allowed in a path segment');
+const RAW = refused('it contains spaces, control or non-ASCII characters');
+
+const rows: { name: string; input: string; expected: NormalisedPath }[] = [
+  // Accepted.
+  { name: 'a plain path is kept as it is', input: '/api/v1/crates/new', expected: ok('/api/v1/crates/new', ['api', 'v1', 'crates', 'new'], '/api/v1/crates/new') },
+  { name: 'a leading `//` (cargo with a trailing slash on `api`) collapses to `/`', input: '//api/v1/crates/new', expected: ok('/api/v1/crates/new', ['api', 'v1', 'crates', 'new'], '/api/v1/crates/new') },
+  { name: 'several leading slashes collapse to one', input: '///index/config.json', expected: ok('/index/config.json', ['index', 'config.json'], '/index/config.json') },
+  { name: 'an inner `//` is kept as an empty segment (routes then refuse it)', input: '/api//v1', expected: ok('/api//v1', ['api', '', 'v1'], '/api//v1') },
+  { name: 'the query is preserved verbatim, with its `?`', input: '/api/v1/crates?q=serde%20json&per_page=10', expected: ok('/api/v1/crates', ['api', 'v1', 'crates'], '/api/v1/crates', '?q=serde%20json&per_page=10') },
+  { name: 'an empty query keeps its `?`', input: '/api/v1/crates?', expected: ok('/api/v1/crates', ['api', 'v1', 'crates'], '/api/v1/crates', '?') },
+  { name: 'a `+` in a version stays a literal `+`', input: '/api/v1/crates/foo/1.0.0+build.5/yank', expected: ok('/api/v1/crates/foo/1.0.0+build.5/yank', ['api', 'v1', 'crates', 'foo', '1.0.0+build.5', 'yank'], '/api/v1/crates/foo/1.0.0+build.5/yank') },
+  { name: 'an encoded `+` decodes, and is forwarded as a plain `+`', input: '/api/v1/crates/foo/1.0.0%2Bbuild/yank', expected: ok('/api/v1/crates/foo/1.0.0+build/yank', ['api', 'v1', 'crates', 'foo', '1.0.0+build', 'yank'], '/api/v1/crates/foo/1.0.0+build/yank') },
+  { name: 'unreserved escapes decode once and are forwarded unescaped', input: '/api/v1/crates/%73erde/owners', expected: ok('/api/v1/crates/serde/owners', ['api', 'v1', 'crates', 'serde', 'owners'], '/api/v1/crates/serde/owners') },
+  { name: 'an encoded space is a space in the segment and re-encoded when forwarded', input: '/api/v1/crates/a%20b', expected: ok('/api/v1/crates/a b', ['api', 'v1', 'crates', 'a b'], '/api/v1/crates/a%20b') },
+  { name: 'an encoded `%` is decoded once and re-encoded (no double decoding)', input: '/x/%252e%252e', expected: ok('/x/%2e%2e', ['x', '%2e%2e'], '/x/%252e%252e') },
+  { name: 'sub-delimiters and `:@` are forwarded as they are', input: "/x/a:b@c!$&'()*,;=~", expected: ok("/x/a:b@c!$&'()*,;=~", ['x', "a:b@c!$&'()*,;=~"], "/x/a:b@c!$&'()*,;=~") },
+  { name: 'characters that must be escaped are escaped in upper-case hex', input: '/x/%22%3C%3E%5E%60%7B%7C%7D%23%3F', expected: ok('/x/"<>^`{|}#?', ['x', '"<>^`{|}#?'], '/x/%22%3C%3E%5E%60%7B%7C%7D%23%3F') },
+  { name: 'lower-case hex escapes are forwarded in upper case', input: '/x/%3c', expected: ok('/x/<', ['x', '<'], '/x/%3C') },
+  { name: 'a segment starting with a dot is not a dot segment', input: '/index/.well-known', expected: ok('/index/.well-known', ['index', '.well-known'], '/index/.well-known') },
+  { name: 'the root path is one empty segment', input: '/', expected: ok('/', [''], '/') },
+  // Refused.
+  { name: 'a `..` segment is refused', input: '/index/../api/v1/me', expected: DOT },
+  { name: 'a `.` segment is refused', input: '/index/./config.json', expected: DOT },
+  { name: 'an encoded `..` (%2e%2e) is refused', input: '/index/%2e%2e/api', expected: DOT },
+  { name: 'an upper-case encoded `..` (%2E%2E) is refused', input: '/index/%2E%2E/api', expected: DOT },
+  { name: 'a half-encoded `..` (.%2e) is refused', input: '/index/.%2e/api', expected: DOT },
+  { name: 'a trailing `..` is refused', input: '/index/..', expected: DOT },
+  { name: 'an encoded `/` (%2F) is refused', input: '/api/v1/crates/a%2Fb/owners', expected: SLASH },
+  { name: 'a lower-case encoded `/` (%2f) is refused', input: '/api/v1/crates/a%2fb/owners', expected: SLASH },
+  { name: 'an encoded `\\` (%5C) is refused', input: '/api/v1/crates/a%5Cb/owners', expected: SLASH },
+  { name: 'a raw `\\` is refused', input: '/api/v1/crates/a\\b/owners', expected: SLASH },
+  { name: 'a malformed escape is refused, naming the segment', input: '/api/%zz/x', expected: refused('`%zz` has a malformed percent-escape') },
+  { name: 'a truncated escape is refused', input: '/api/a%2', expected: refused('`a%2` has a malformed percent-escape') },
+  { name: 'an escape that is not UTF-8 is refused', input: '/api/%C3', expected: refused('`%C3` has a malformed percent-escape') },
+  { name: 'raw non-ASCII is refused', input: '/api/v1/crates/café/owners', expected: RAW },
+  { name: 'encoded non-ASCII (%C3%A9) is refused, naming the segment', input: '/api/v1/crates/caf%C3%A9/owners', expected: refused('`caf%C3%A9` decodes to non-ASCII or control characters') },
+  { name: 'an encoded control character is refused', input: '/api/a%00b', expected: refused('`a%00b` decodes to non-ASCII or control characters') },
+  { name: 'a raw space is refused', input: '/api/v1/crates/a b', expected: RAW },
+  { name: 'a raw space in the query is refused too', input: '/api/v1/crates?q=a b', expected: RAW },
+  { name: 'a raw tab is refused', input: '/api/\tx', expected: RAW },
+  { name: 'a target that is not origin-form is refused', input: 'http://evil/api/v1/me', expected: refused('it must start with `/`') },
+  { name: 'the asterisk form is refused', input: '*', expected: refused('it must start with `/`') },
+  { name: 'an empty target is refused', input: '', expected: refused('it must start with `/`') },
+];
+
+describe('normaliseRequestTarget', () => {
+  for (const row of rows) it(row.name, () => assert.deepEqual(normaliseRequestTarget(row.input), row.expected));
+});

@@ -1,0 +1,148 @@
+/**
+ * Bad input gets a clear error and nothing is forwarded: malformed tokens, paths, publish bodies.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { cargoPublishBody, rawFraming } from '../support/cargo-publish-body.js';
+import { cargoError, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
+
+let gw: TestGateway;
+let yankToken: string;
+let publishToken: string;
+
+before(async () => {
+  gw = await startGateway();
+  yankToken = (await gw.createToken({ name: 'yank', endpoint_scopes: ['yank'] })).token;
+  publishToken = (await gw.createToken({ name: 'publish', endpoint_scopes: ['publish-new', 'publish-update'] })).token;
+});
+after(() => gw.close());
+
+/** Sends a request and asserts the exact error and that the upstream saw nothing. */
+async function expectRefused(method: string, path: string, headers: Record<string, string>, status: number, detail: string, body?: Buffer | string): Promise<void> {
+  gw.registry.clearRequests();
+  const res = await rawRequest(gw.port, method, path, headers, body);
+  assert.equal(res.status, status, res.text);
+  assert.deepEqual(JSON.parse(res.text), cargoError(detail));
+  assert.match(String(res.headers['content-type']), /^application\/json/);
+  assert.deepEqual(gw.registry.requests, [], 'the upstream received a refused request');
+}
+
+const tokensUrl = (): string => `${gw.url}/tokens`;
+
+test('a token with a wrong checksum is refused as malformed, naming the checksum', async () => {
+  const typo = yankToken.slice(0, 10) + (yankToken[10] === 'a' ? 'b' : 'a') + yankToken.slice(11);
+  await expectRefused('DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization: typo }, 401,
+    `the token in the Authorization header is malformed: its checksum does not match (a character was changed or lost when it was copied); copy it again, or create a new one at ${tokensUrl()}`);
+});
+
+test('a truncated token is refused with its expected length', async () => {
+  await expectRefused('DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization: yankToken.slice(0, 30) }, 401,
+    `the token in the Authorization header is malformed: a sg_ token is 41 characters long, this one is 30; copy it again, or create a new one at ${tokensUrl()}`);
+});
+
+test('a well-formed token that was never issued gets authentication failed', async () => {
+  const { formatToken } = await import('../../src/core/token-format.js');
+  await expectRefused('DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization: formatToken('sg_', 'A'.repeat(32)) }, 403, 'authentication failed');
+});
+
+test('a write without any token is refused with where to get one', async () => {
+  await expectRefused('DELETE', '/api/v1/crates/foo/1.0.0/yank', {}, 401,
+    `this request needs a scopegate token in the Authorization header; create one at ${tokensUrl()}`);
+});
+
+test('a revoked token gets authentication failed, the same as an unknown one', async () => {
+  const { token } = await gw.createToken({ name: 'leaked', endpoint_scopes: ['yank'] });
+  const revoke = await rawRequest(gw.port, 'DELETE', '/api/v1/tokens/current', { authorization: token });
+  assert.equal(revoke.status, 204);
+  await expectRefused('DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization: token }, 403, 'authentication failed');
+});
+
+test('`..` segments, encoded or not, are refused', async () => {
+  for (const path of ['/api/v1/crates/../../admin', '/index/%2e%2e/secret', '/api/v1/crates/foo/./1.0.0/yank']) {
+    await expectRefused('DELETE', path, { authorization: yankToken }, 400, 'the request path is invalid: `.` and `..` segments are not allowed');
+  }
+});
+
+test('encoded slashes are refused rather than guessed at', async () => {
+  await expectRefused('DELETE', '/api/v1/crates/foo%2Fbar/1.0.0/yank', { authorization: yankToken }, 400,
+    'the request path is invalid: encoded `/` or `\\` (%2F, %5C) is not allowed in a path segment');
+});
+
+test('non-ASCII and invalid crate names in the path are refused with the naming rule', async () => {
+  await expectRefused('DELETE', '/api/v1/crates/s%C3%A9rde/1.0.0/yank', { authorization: yankToken }, 400,
+    'the request path is invalid: `s%C3%A9rde` decodes to non-ASCII or control characters');
+  await expectRefused('DELETE', '/api/v1/crates/1serde/1.0.0/yank', { authorization: yankToken }, 400,
+    '`1serde` is not a valid crate name: use 1 to 64 ASCII letters, digits, `-` or `_`, starting with a letter');
+});
+
+test('a route not in the table is denied and not forwarded', async () => {
+  await expectRefused('DELETE', '/api/v1/crates/foo', { authorization: yankToken }, 404,
+    'scopegate does not forward DELETE /api/v1/crates/foo: no route in its table matches, and unmatched requests are denied');
+});
+
+test('a publish body whose length fields do not add up is refused before forwarding', async () => {
+  const good = cargoPublishBody({ name: 'framing', vers: '1.0.0' });
+  const bad = Buffer.concat([good, Buffer.from('extra')]);
+  bad.writeUInt32LE(good.readUInt32LE(0), 0);
+  await expectRefused('PUT', '/api/v1/crates/new', { authorization: publishToken, 'content-length': String(bad.length) }, 400,
+    `invalid upload request: the length fields (${good.readUInt32LE(0)} + ${bad.length - 8 - good.readUInt32LE(0) - 5} + 8) do not add up to the body's ${bad.length} bytes`, bad);
+});
+
+test('a publish whose metadata is not JSON is refused', async () => {
+  const body = rawFraming(Buffer.from('{not json'), Buffer.from('crate'));
+  gw.registry.clearRequests();
+  const res = await rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: publishToken, 'content-length': String(body.length) }, body);
+  assert.equal(res.status, 400);
+  assert.match(JSON.parse(res.text).errors[0].detail, /^invalid upload request: the metadata is not JSON \(/);
+  assert.deepEqual(gw.registry.requests, []);
+});
+
+test('a publish whose JSON head is over limits.publish_json_max gets 413', async () => {
+  const body = rawFraming(Buffer.alloc(1024 * 1024 + 1, 0x20), Buffer.from('crate'));
+  await expectRefused('PUT', '/api/v1/crates/new', { authorization: publishToken, 'content-length': String(body.length) }, 413,
+    'JSON metadata blob too large: the limit is 1048576 bytes', body);
+});
+
+test('a publish without Content-Length (chunked) is refused, since cargo always sends one', async () => {
+  await expectRefused('PUT', '/api/v1/crates/new', { authorization: publishToken, 'transfer-encoding': 'chunked' }, 400,
+    'invalid upload request: cargo sends a Content-Length with every publish; this request had none', cargoPublishBody({ name: 'chunky', vers: '1.0.0' }));
+});
+
+test('a publish body that ends before its JSON does is refused', async () => {
+  const body = cargoPublishBody({ name: 'short', vers: '1.0.0' }).subarray(0, 20);
+  gw.registry.clearRequests();
+  const res = await rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: publishToken, 'content-length': '20' }, body);
+  assert.equal(res.status, 400);
+  assert.deepEqual(gw.registry.requests, []);
+});
+
+test('a large publish sent with Expect: 100-continue streams through, without Expect or the token upstream', async () => {
+  const crate = Buffer.alloc(3 * 1024 * 1024, 7);
+  const body = cargoPublishBody({ name: 'big-crate', vers: '1.0.0' }, crate);
+  gw.registry.clearRequests();
+  const res = await rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: publishToken, 'content-length': String(body.length), expect: '100-continue' }, body);
+  assert.equal(res.status, 200, res.text);
+  const upload = gw.registry.requests.find((r) => r.method === 'PUT');
+  assert.ok(upload);
+  assert.equal(upload.headers.expect, undefined);
+  assert.equal(upload.headers.authorization, 'alice-upstream-secret');
+  assert.ok(upload.body.equals(body), 'the upstream did not receive the original bytes unchanged');
+});
+
+test('hop-by-hop headers and a token on a public read are not forwarded', async () => {
+  gw.registry.clearRequests();
+  const res = await rawRequest(gw.port, 'GET', '/index/3/f/foo', {
+    authorization: yankToken, connection: 'Upgrade, HTTP2-Settings, X-Custom', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA', 'x-custom': '1', te: 'trailers',
+  });
+  assert.equal(res.status, 404);
+  const seen = gw.registry.requests[0]!.headers;
+  for (const name of ['authorization', 'upgrade', 'http2-settings', 'x-custom', 'te']) assert.equal(seen[name], undefined, name);
+  assert.notEqual(seen.connection, 'Upgrade, HTTP2-Settings, X-Custom');
+});
+
+test('a leading `//` (cargo with a trailing slash on api) is collapsed before routing', async () => {
+  gw.registry.clearRequests();
+  const res = await rawRequest(gw.port, 'GET', '//api/v1/crates?q=nothing', {});
+  assert.equal(res.status, 200, res.text);
+  assert.equal(gw.registry.requests[0]!.url, '/api/v1/crates?q=nothing');
+});

@@ -1,0 +1,112 @@
+/**
+ * Fail closed: Redis down or hung means 503 + Retry-After and nothing forwarded, never an allow;
+ * an unreachable or silent upstream means 502 / 504 in cargo's error format.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startCargoRegistry } from '../support/cargo-registry.js';
+import { cargoError, freePort, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+
+const STORE_DOWN = cargoError('the token store is unavailable, so nothing was forwarded; try again shortly');
+
+describe('with its own redis-server, stopped and hung mid-run', () => {
+  let redis: RedisServer;
+  let gw: TestGateway;
+  let token: string;
+
+  before(async () => {
+    redis = await startRedisServer();
+    gw = await startGateway({ env: { REDIS_URL: redis.url } });
+    token = (await gw.createToken({ name: 'ci', endpoint_scopes: ['yank'] })).token;
+  });
+  after(async () => {
+    await gw.close();
+    await redis.stop();
+  });
+
+  async function yank(): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+    gw.registry.clearRequests();
+    return rawRequest(gw.port, 'DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization: token });
+  }
+
+  test('a working Redis lets the token through to the upstream', async () => {
+    const res = await yank();
+    assert.equal(res.status, 404, res.text); // the upstream has no such crate: it was reached
+    assert.equal(gw.registry.requests.length, 1);
+  });
+
+  test('a stopped Redis gives 503 with Retry-After, fast, and nothing reaches the upstream', async () => {
+    await redis.stop();
+    const started = performance.now();
+    const res = await yank();
+    const elapsed = performance.now() - started;
+    assert.equal(res.status, 503);
+    assert.equal(res.headers['retry-after'], '1');
+    assert.deepEqual(JSON.parse(res.text), STORE_DOWN);
+    assert.deepEqual(gw.registry.requests, []);
+    assert.ok(elapsed < 1000, `took ${elapsed} ms`);
+  });
+
+  test('token creation also fails closed while Redis is down', async () => {
+    const res = await rawRequest(gw.port, 'PUT', '/api/v1/me/tokens', { authorization: 'alice-upstream-secret' }, JSON.stringify({ api_token: { name: 'x' } }));
+    assert.equal(res.status, 503);
+    assert.deepEqual(JSON.parse(res.text), STORE_DOWN);
+  });
+
+  test('once Redis is back the gateway recovers by itself (an empty Redis knows no tokens)', async () => {
+    await redis.start();
+    let res = await yank();
+    for (let i = 0; i < 40 && res.status === 503; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      res = await yank();
+    }
+    assert.equal(res.status, 403);
+    assert.deepEqual(JSON.parse(res.text), cargoError('authentication failed'));
+  });
+
+  test('a hung Redis gives 503 within the command timeout, not a hang', async () => {
+    token = (await gw.createToken({ name: 'ci2', endpoint_scopes: ['yank'] })).token;
+    const paused = redis.pause(1500);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    const res = await yank();
+    const elapsed = performance.now() - started;
+    await paused;
+    assert.equal(res.status, 503);
+    assert.deepEqual(gw.registry.requests, []);
+    assert.ok(elapsed < 1000, `took ${elapsed} ms`);
+  });
+});
+
+describe('upstream trouble', () => {
+  let gw: TestGateway;
+  let token: string;
+
+  before(async () => {
+    gw = await startGateway({ editYaml: (y) => y.replace(/^(\s*)timeout: .*$/m, '$1timeout: 300ms') });
+    token = (await gw.createToken({ name: 'ci', endpoint_scopes: ['yank'] })).token;
+  });
+  after(() => gw.close());
+
+  test('an upstream that never answers gives 504 in cargo format after upstream.timeout', async () => {
+    gw.registry.setHang(true);
+    const res = await rawRequest(gw.port, 'DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization: token });
+    gw.registry.setHang(false);
+    assert.equal(res.status, 504);
+    assert.deepEqual(JSON.parse(res.text), cargoError('the registry behind scopegate did not answer in time; try again shortly'));
+  });
+
+  test('an unreachable upstream gives 502 in cargo format', async () => {
+    const port = await freePort();
+    const other = await startGateway({ registry: await startCargoRegistry(), env: { SCOPEGATE_UPSTREAM: `http://127.0.0.1:${port}` } });
+    try {
+      const res = await rawRequest(other.port, 'GET', '/api/v1/crates?q=x', {});
+      assert.equal(res.status, 502);
+      assert.deepEqual(JSON.parse(res.text), cargoError('the registry behind scopegate could not be reached; try again shortly'));
+    } finally {
+      await other.close();
+      await other.registry.close();
+    }
+  });
+});

@@ -1,0 +1,141 @@
+/** The cargo adapter: publish-body head, index paths, config rewrite and error shape (wire-facts §1). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCrateName } from '../../src/core/crate-pattern.js';
+import { gatewayError } from '../../src/core/errors.js';
+import { cargoAdapter, indexFilePath, readCargoPublishHead, rewriteCargoConfig } from '../../src/registries/cargo.js';
+import type { PublishHead } from '../../src/registries/registry.js';
+import { cargoPublishBody, rawFraming } from '../support/cargo-publish-body.js';
+
+const LIMITS = { jsonMax: 1024, bodyMax: 4096 };
+const BODY = cargoPublishBody({ name: 'Serde_Json', vers: '1.0.0' });
+const J = BODY.readUInt32LE(0);
+const malformed = (why: string): PublishHead => ({ kind: 'error', error: gatewayError('SG_PUBLISH_MALFORMED', { why }) });
+const framed = (json: string, crate = Buffer.from('crate')): Buffer => rawFraming(Buffer.from(json), crate);
+
+describe('readCargoPublishHead reads only the JSON head, then checks the framing', () => {
+  const rows: { name: string; bytes: Buffer; contentLength: number | null; limits?: typeof LIMITS; expected: PublishHead }[] = [
+    { name: 'with no bytes yet it asks for the 4-byte JSON length', bytes: Buffer.alloc(0), contentLength: BODY.length, expected: { kind: 'need-more', bytes: 4 } },
+    { name: 'with 3 bytes it still asks for 4', bytes: BODY.subarray(0, 3), contentLength: BODY.length, expected: { kind: 'need-more', bytes: 4 } },
+    { name: 'with the JSON length it asks for the JSON and the crate length field', bytes: BODY.subarray(0, 4), contentLength: BODY.length, expected: { kind: 'need-more', bytes: 8 + J } },
+    { name: 'one byte short of the head it asks for the same amount', bytes: BODY.subarray(0, 7 + J), contentLength: BODY.length, expected: { kind: 'need-more', bytes: 8 + J } },
+    { name: 'with exactly the head it reads the name, without the crate bytes', bytes: BODY.subarray(0, 8 + J), contentLength: BODY.length, expected: { kind: 'ok', name: 'Serde_Json' } },
+    { name: 'with the whole body it reads the name as sent', bytes: BODY, contentLength: BODY.length, expected: { kind: 'ok', name: 'Serde_Json' } },
+    { name: 'an empty .crate is framed correctly', bytes: framed('{"name":"a"}', Buffer.alloc(0)), contentLength: 8 + 12, expected: { kind: 'ok', name: 'a' } },
+    { name: 'JSON exactly at the limit is read', bytes: BODY, contentLength: BODY.length, limits: { jsonMax: J, bodyMax: 4096 }, expected: { kind: 'ok', name: 'Serde_Json' } },
+    { name: 'a body exactly at the limit is read', bytes: BODY, contentLength: BODY.length, limits: { jsonMax: 1024, bodyMax: BODY.length }, expected: { kind: 'ok', name: 'Serde_Json' } },
+    { name: 'a missing Content-Length is refused', bytes: BODY, contentLength: null, expected: malformed('cargo sends a Content-Length with every publish; this request had none') },
+    {
+      name: 'a Content-Length over bodyMax is refused with 413 before any byte is read', bytes: Buffer.alloc(0), contentLength: 4097,
+      expected: { kind: 'error', error: { code: 'SG_BODY_TOO_LARGE', status: 413, message: 'the request body is too large: the limit is 4096 bytes' } },
+    },
+    { name: 'a body shorter than the two length fields is refused', bytes: Buffer.alloc(7), contentLength: 7, expected: malformed('the body is 7 bytes, shorter than the 8 bytes of its two length fields') },
+    {
+      name: 'a JSON length over jsonMax is refused with 413', bytes: BODY.subarray(0, 4), contentLength: BODY.length, limits: { jsonMax: J - 1, bodyMax: 4096 },
+      expected: { kind: 'error', error: { code: 'SG_PUBLISH_JSON_TOO_LARGE', status: 413, message: `JSON metadata blob too large: the limit is ${J - 1} bytes` } },
+    },
+    { name: 'a JSON length running past the body is refused', bytes: BODY.subarray(0, 4), contentLength: J + 7, expected: malformed(`the JSON length field (${J}) runs past the end of the ${J + 7}-byte body`) },
+    { name: 'a padded body (lengths add up to less) is refused', bytes: BODY, contentLength: BODY.length + 5, expected: malformed(`the length fields (${J} + ${BODY.length - 8 - J} + 8) do not add up to the body's ${BODY.length + 5} bytes`) },
+    { name: 'a truncated body (lengths add up to more) is refused', bytes: BODY.subarray(0, 8 + J), contentLength: BODY.length - 1, expected: malformed(`the length fields (${J} + ${BODY.length - 8 - J} + 8) do not add up to the body's ${BODY.length - 1} bytes`) },
+    { name: 'metadata that is not JSON is refused', bytes: framed('name=foo'), contentLength: 8 + 8 + 5, expected: malformed(`the metadata is not JSON (${jsonError('name=foo')})`) },
+    { name: 'JSON without a name is refused', bytes: framed('{"vers":"1.0.0"}'), contentLength: 8 + 16 + 5, expected: malformed('the metadata has no string `name` field') },
+    { name: 'a numeric name is refused', bytes: framed('{"name":1}'), contentLength: 8 + 10 + 5, expected: malformed('the metadata has no string `name` field') },
+    { name: 'JSON null is refused', bytes: framed('null'), contentLength: 8 + 4 + 5, expected: malformed('the metadata has no string `name` field') },
+    { name: 'a JSON array is refused', bytes: framed('["foo"]'), contentLength: 8 + 7 + 5, expected: malformed('the metadata has no string `name` field') },
+  ];
+  for (const row of rows) it(row.name, () => assert.deepEqual(readCargoPublishHead(row.bytes, row.contentLength, row.limits ?? LIMITS), row.expected));
+});
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected invalid JSON');
+}
+
+describe('indexFilePath follows cargo\'s make_dep_path', () => {
+  const rows: { name: string; input: string; expected: string }[] = [
+    { name: 'a one-letter name lives under 1/', input: 'a', expected: '/index/1/a' },
+    { name: 'a two-letter name lives under 2/', input: 'ab', expected: '/index/2/ab' },
+    { name: 'a three-letter name lives under 3/ and its first letter', input: 'abc', expected: '/index/3/a/abc' },
+    { name: 'a four-letter name lives under its first two pairs of letters', input: 'abcd', expected: '/index/ab/cd/abcd' },
+    { name: 'a longer name uses its first four characters', input: 'serde-gw-test', expected: '/index/se/rd/serde-gw-test' },
+    { name: 'upper case is lowered in every part', input: 'Serde_Json', expected: '/index/se/rd/serde_json' },
+    { name: 'an upper-case two-letter name is lowered', input: 'AB', expected: '/index/2/ab' },
+    { name: 'an upper-case three-letter name is lowered', input: 'ABC', expected: '/index/3/a/abc' },
+  ];
+  for (const row of rows) it(row.name, () => assert.equal(indexFilePath(row.input), row.expected));
+});
+
+describe('rewriteCargoConfig points cargo back at the gateway', () => {
+  const upstream = JSON.stringify({ dl: 'http://up:8000/api/v1/crates', api: 'http://up:8000', 'custom-field': [1, 2] });
+  const rows: { name: string; publicUrl: string; readsNeedToken: boolean; expected: Record<string, unknown> }[] = [
+    {
+      name: 'dl and api move to the public URL, api without a trailing slash, other fields kept',
+      publicUrl: 'http://gw:8080', readsNeedToken: false,
+      expected: { dl: 'http://gw:8080/api/v1/crates', api: 'http://gw:8080', 'custom-field': [1, 2] },
+    },
+    {
+      name: 'auth-required is set when reads need a token',
+      publicUrl: 'http://gw:8080', readsNeedToken: true,
+      expected: { dl: 'http://gw:8080/api/v1/crates', api: 'http://gw:8080', 'custom-field': [1, 2], 'auth-required': true },
+    },
+    {
+      name: 'a public URL with a path prefix keeps it',
+      publicUrl: 'https://crates.example.com/reg', readsNeedToken: false,
+      expected: { dl: 'https://crates.example.com/reg/api/v1/crates', api: 'https://crates.example.com/reg', 'custom-field': [1, 2] },
+    },
+  ];
+  for (const row of rows) it(row.name, () => assert.deepEqual(JSON.parse(rewriteCargoConfig(upstream, row.publicUrl, row.readsNeedToken)), row.expected));
+
+  it('a config without api gains one', () => {
+    assert.deepEqual(JSON.parse(rewriteCargoConfig('{"dl":"http://up/dl"}', 'http://gw', false)), { dl: 'http://gw/api/v1/crates', api: 'http://gw' });
+  });
+  it('an upstream body that is not JSON throws (the caller answers SG_UPSTREAM_UNREACHABLE)', () => {
+    assert.throws(() => rewriteCargoConfig('<html>', 'http://gw', false), SyntaxError);
+  });
+});
+
+describe('existencePaths probes every all-`-` / all-`_` spelling once', () => {
+  const rows: { name: string; input: string; expected: string[] }[] = [
+    { name: 'a name without separators has one path', input: 'serde', expected: ['/index/se/rd/serde'] },
+    { name: 'a hyphenated name also probes the underscore spelling', input: 'foo-bar', expected: ['/index/fo/o-/foo-bar', '/index/fo/o_/foo_bar'] },
+    { name: 'an underscored name also probes the hyphen spelling', input: 'foo_bar', expected: ['/index/fo/o_/foo_bar', '/index/fo/o-/foo-bar'] },
+    { name: 'case does not add spellings (the index is lower-case)', input: 'Foo-Bar', expected: ['/index/fo/o-/foo-bar', '/index/fo/o_/foo_bar'] },
+    { name: 'a mixed name probes itself, all-`-` and all-`_`', input: 'a-b_c', expected: ['/index/a-/b_/a-b_c', '/index/a-/b-/a-b-c', '/index/a_/b_/a_b_c'] },
+    { name: 'a short name with a separator uses the short layout', input: 'a_b', expected: ['/index/3/a/a_b', '/index/3/a/a-b'] },
+  ];
+  for (const row of rows) it(row.name, () => assert.deepEqual(cargoAdapter.existencePaths(parseCrateName(row.input)!), row.expected));
+});
+
+describe('errors in cargo\'s own format', () => {
+  it('the body is {"errors":[{"detail"}]}, with the message escaped as JSON', () => {
+    const message = 'this token may only act on crates matching `serde`; "tokio" \\ is not one of them';
+    const body = cargoAdapter.errorBody(message);
+    assert.equal(body, JSON.stringify({ errors: [{ detail: message }] }));
+    assert.deepEqual(JSON.parse(body), { errors: [{ detail: message }] });
+  });
+
+  const LOGIN = { 'www-authenticate': 'Cargo login_url="http://gw/tokens"' };
+  const rows: { name: string; status: number; path: string; expected: Record<string, string> }[] = [
+    { name: 'a 401 on config.json carries the Cargo login challenge', status: 401, path: '/index/config.json', expected: LOGIN },
+    { name: 'a 401 on an index file carries the Cargo login challenge', status: 401, path: '/index/se/rd/serde', expected: LOGIN },
+    { name: 'a 403 on the index carries no challenge', status: 403, path: '/index/config.json', expected: {} },
+    { name: 'a 401 on the web API carries no challenge', status: 401, path: '/api/v1/crates/new', expected: {} },
+    { name: 'a 401 on a download carries no challenge', status: 401, path: '/api/v1/crates/serde/1.0.0/download', expected: {} },
+    { name: 'a path that only starts with `/index` is not the index', status: 401, path: '/indexes/x', expected: {} },
+  ];
+  for (const row of rows) it(row.name, () => assert.deepEqual(cargoAdapter.errorHeaders(row.status, row.path, 'http://gw'), row.expected));
+});
+
+describe('the adapter', () => {
+  it('is named cargo, rewrites /index/config.json and is frozen', () => {
+    assert.equal(cargoAdapter.name, 'cargo');
+    assert.equal(cargoAdapter.configPath, '/index/config.json');
+    assert.equal(cargoAdapter.readPublishHead, readCargoPublishHead);
+    assert.equal(cargoAdapter.rewriteConfig, rewriteCargoConfig);
+    assert.ok(Object.isFrozen(cargoAdapter));
+  });
+});
