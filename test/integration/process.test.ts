@@ -1,0 +1,59 @@
+/**
+ * The shipped entry point (`npm start` runs `node dist/src/main.js`): an invalid config exits 2
+ * with every problem listed; a valid one serves cargo through the gateway.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { startCargoRegistry } from '../support/cargo-registry.js';
+import { freePort, REPO_ROOT } from '../support/gateway.js';
+import { sharedRedisUrl } from '../support/redis-server.js';
+
+const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
+
+function run(env: Record<string, string>): { child: ReturnType<typeof spawn>; output: () => { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, cwd: fileURLToPath(REPO_ROOT) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+test('an invalid config file stops the gateway with exit code 2 and lists every problem with its path', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sg-config-'));
+  const file = join(dir, 'bad.yaml');
+  await writeFile(file, [
+    'registry: cargo', 'listen: 127.0.0.1:8080', 'public_url: http://127.0.0.1:8080', 'upstream: { url: http://127.0.0.1:8000 }',
+    'reads: sometimes', 'routes:', '  - { method: DELETE, path: /api/v1/crates/:crate/:version/yank, scope: yanks }',
+  ].join('\n'));
+  const { child, output } = run({ SCOPEGATE_CONFIG: file });
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 2);
+  const { stderr } = output();
+  assert.match(stderr, /the configuration is invalid \(2 problems\)/);
+  assert.match(stderr, /reads "sometimes" is not .*: expected one of public, token/);
+  assert.match(stderr, /routes\[0\]\.scope "yanks" is not a scope: expected one of read, publish-new, publish-update, yank, change-owners, publish, authenticated/);
+});
+
+test('the shipped config starts a gateway that serves the registry\'s index rewritten to itself', async () => {
+  const registry = await startCargoRegistry();
+  const port = await freePort();
+  const { child, output } = run({ SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: sharedRedisUrl() });
+  try {
+    for (let i = 0; i < 100 && !output().stdout.includes('scopegate listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(output().stdout, /scopegate listening/, output().stderr);
+    const res = await fetch(`http://127.0.0.1:${port}/index/config.json`);
+    assert.deepEqual(await res.json(), { dl: `http://127.0.0.1:${port}/api/v1/crates`, api: `http://127.0.0.1:${port}` });
+  } finally {
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    await registry.close();
+    assert.equal(code, 0, 'SIGTERM is a clean shutdown');
+  }
+});

@@ -1,0 +1,135 @@
+/**
+ * The crates.io-compatible token API (DESIGN §3): creation proven by the user's registry
+ * credential, crates.io's validation wording, scopegate's expiry policy, listing and revocation.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { hashToken } from '../../src/store/token-secret.js';
+import { openCredential } from '../../src/store/credential-seal.js';
+import { call, cargoError, startGateway, type TestGateway } from '../support/gateway.js';
+
+const DAY = 86_400_000;
+const ALICE = 'alice-upstream-secret';
+let gw: TestGateway;
+
+before(async () => { gw = await startGateway(); });
+after(() => gw.close());
+
+const create = (apiToken: unknown, authorization = ALICE): ReturnType<typeof call> =>
+  call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ api_token: apiToken }) });
+
+test('creating a token returns crates.io\'s shape with the plaintext once, and stores only its hash', async () => {
+  const expiredAt = new Date(Date.now() + 7 * DAY).toISOString().replace(/\.\d+Z$/, 'Z');
+  const res = await create({ name: 'ci', endpoint_scopes: ['publish-update', 'yank'], crate_scopes: ['serde', 'serde-*'], expired_at: expiredAt });
+  assert.equal(res.status, 200, res.text);
+  const t = res.json.api_token;
+  assert.deepEqual(Object.keys(t).sort(), ['crate_scopes', 'created_at', 'endpoint_scopes', 'expired_at', 'id', 'last_used_at', 'name', 'token']);
+  assert.match(t.token, /^sg_[0-9A-Za-z]{38}$/);
+  assert.deepEqual([t.name, t.endpoint_scopes, t.crate_scopes, t.expired_at, t.last_used_at], ['ci', ['publish-update', 'yank'], ['serde', 'serde-*'], expiredAt, null]);
+  const stored = await gw.store.findByHash(hashToken(t.token));
+  assert.equal(stored?.account, 'alice');
+  assert.equal(openCredential(stored!.sealedCredential!, t.token), ALICE, 'the upstream credential is sealed under the token');
+  assert.ok(!stored!.sealedCredential!.includes(ALICE));
+  const shown = await call(gw.url, { path: `/api/v1/me/tokens/${t.id}`, headers: { authorization: ALICE } });
+  assert.equal(shown.json.api_token.token, undefined, 'the plaintext is never shown again');
+});
+
+test('an absent expired_at gets the default lifetime (90 days); null is refused unless allowed', async () => {
+  const res = await create({ name: 'default' });
+  const lifetime = Date.parse(res.json.api_token.expired_at) - Date.now();
+  assert.ok(Math.abs(lifetime - 90 * DAY) < 60_000, `lifetime ${lifetime}`);
+  assert.equal(res.json.api_token.endpoint_scopes, null, 'omitted scopes mean a legacy-style token, as on crates.io');
+  const never = await create({ name: 'never', expired_at: null });
+  assert.equal(never.status, 400);
+  assert.deepEqual(never.json, cargoError('invalid expired_at: this registry requires every token to expire; pick a date (tokens.allow_no_expiry is false)'));
+});
+
+test('validation errors use crates.io\'s words', async () => {
+  const rows: [unknown, string][] = [
+    [{ name: '' }, 'name must have a value'],
+    [{ name: 'x', crate_scopes: ['*foo'] }, 'invalid crate scope'],
+    [{ name: 'x', crate_scopes: [''] }, 'invalid crate scope'],
+    [{ name: 'x', crate_scopes: ['a'.repeat(65)] }, 'invalid crate scope'],
+    [{ name: 'x', endpoint_scopes: ['Yank'] }, 'invalid endpoint scope'],
+    [{ name: 'x', endpoint_scopes: ['legacy'] }, 'invalid endpoint scope'],
+    [{ name: 'x', crate_scopes: ['1*'], endpoint_scopes: ['nope'] }, 'invalid crate scope'],
+    [{ name: 'x', expired_at: '2020-01-01T00:00:00Z' }, 'invalid expired_at: 2020-01-01T00:00:00Z is in the past; pick a future date'],
+    [{ name: 'x', expired_at: 'tomorrow' }, 'invalid expired_at: expected an RFC 3339 date such as 2026-12-31T00:00:00Z'],
+  ];
+  for (const [input, detail] of rows) {
+    const res = await create(input);
+    assert.equal(res.status, 400, JSON.stringify(input));
+    assert.deepEqual(res.json, cargoError(detail), JSON.stringify(input));
+  }
+  const far = new Date(Date.now() + 400 * DAY).toISOString();
+  const res = await create({ name: 'x', expired_at: far });
+  assert.match(res.json.errors[0].detail, /^invalid expired_at: .* is later than this registry allows \(at most .*Z, tokens.max_lifetime\)$/);
+});
+
+test('a body that is not JSON, or not {api_token}, is refused', async () => {
+  const notJson = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE }, body: '{' });
+  assert.equal(notJson.status, 400);
+  assert.match(notJson.json.errors[0].detail, /^invalid request body: it is not JSON/);
+  const wrongShape = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE }, body: '{"name":"x"}' });
+  assert.deepEqual(wrongShape.json, cargoError('invalid request body: expected {"api_token":{"name":…}}'));
+});
+
+test('a scopegate token cannot create tokens, and a credential the registry rejects cannot either', async () => {
+  const { token } = await gw.createToken({ name: 'full', endpoint_scopes: null });
+  const res = await create({ name: 'child' }, token);
+  assert.equal(res.status, 403);
+  assert.deepEqual(res.json, cargoError('a scopegate token cannot create tokens; authenticate with your own registry credential'));
+  const stranger = await create({ name: 'x' }, 'not-a-registry-user');
+  assert.equal(stranger.status, 403);
+  assert.deepEqual(stranger.json, cargoError('the registry did not accept this credential (its identity check answered 403); use a credential the registry itself accepts'));
+});
+
+test('listing shows the caller\'s live tokens newest first; expired ones only with expired_days', async () => {
+  const bob = 'bob-upstream-secret';
+  const a = await gw.createToken({ name: 'b1', expired_at: new Date(Date.now() + DAY).toISOString() }, bob);
+  const b = await gw.createToken({ name: 'b2' }, bob);
+  const list = async (q = ''): Promise<number[]> => (await call(gw.url, { path: `/api/v1/me/tokens${q}`, headers: { authorization: bob } })).json.api_tokens.map((t: { id: number }) => t.id);
+  assert.deepEqual(await list(), [b.id, a.id]);
+  gw.setNow(Date.now() + 2 * DAY);
+  assert.deepEqual(await list(), [b.id]);
+  assert.deepEqual(await list('?expired_days=3'), [b.id, a.id]);
+  gw.setNow(null);
+  await call(gw.url, { path: `/api/v1/me/tokens/${b.id}`, method: 'DELETE', headers: { authorization: bob } });
+  assert.deepEqual(await list(), [a.id]);
+});
+
+test('revoking by id answers 200 {} and only ever touches the caller\'s own tokens', async () => {
+  const mine = await gw.createToken({ name: 'alice-only' });
+  const res = await call(gw.url, { path: `/api/v1/me/tokens/${mine.id}`, method: 'DELETE', headers: { authorization: 'bob-upstream-secret' } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.json, {});
+  assert.equal((await gw.store.findById(mine.id))?.revokedAt, null, 'bob revoked alice\'s token');
+  const other = await call(gw.url, { path: `/api/v1/me/tokens/${mine.id}`, headers: { authorization: 'bob-upstream-secret' } });
+  assert.equal(other.status, 404);
+});
+
+test('DELETE /api/v1/tokens/current revokes the presented token, scoped ones too (204)', async () => {
+  const { token, id } = await gw.createToken({ name: 'ci', endpoint_scopes: ['yank'], crate_scopes: ['foo'] });
+  const res = await call(gw.url, { path: '/api/v1/tokens/current', method: 'DELETE', headers: { authorization: token } });
+  assert.equal(res.status, 204);
+  assert.notEqual((await gw.store.findById(id))?.revokedAt, null);
+  const legacy = await call(gw.url, { path: '/api/v1/tokens/current', method: 'DELETE', headers: { authorization: ALICE } });
+  assert.equal(legacy.status, 400);
+});
+
+test('a scoped token cannot list or manage tokens; an unscoped one manages its own account', async () => {
+  const scoped = await gw.createToken({ name: 'scoped', endpoint_scopes: ['yank'] });
+  const res = await call(gw.url, { path: '/api/v1/me/tokens', headers: { authorization: scoped.token } });
+  assert.equal(res.status, 403);
+  assert.deepEqual(res.json, cargoError('this token is scoped, and this request needs an unscoped token; scoped tokens may only call routes that need one of their scopes'));
+  const unscoped = await gw.createToken({ name: 'unscoped', endpoint_scopes: null });
+  const own = await call(gw.url, { path: '/api/v1/me/tokens', headers: { authorization: unscoped.token } });
+  assert.equal(own.status, 200);
+  assert.ok(own.json.api_tokens.some((t: { id: number }) => t.id === unscoped.id));
+});
+
+test('token-API requests are never forwarded upstream (only the identity probe is)', async () => {
+  gw.registry.clearRequests();
+  await create({ name: 'probe-only' });
+  assert.deepEqual(gw.registry.requests.map((r) => `${r.method} ${r.url}`), ['GET /api/v1/me']);
+});
