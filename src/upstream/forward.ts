@@ -41,8 +41,13 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
   const agent = new URL(options.upstreamUrl).protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   // No `ws` option: the proxy must register no 'upgrade' listener (DESIGN §2, wire-facts §1.5).
   const proxy = createProxyServer({ target: options.upstreamUrl, agent, changeOrigin: true, xfwd: false });
+  // `upstream.timeout` bounds the wait for response headers. A timer of our own, because a
+  // socket idle timeout set here races with the keep-alive agent's own socket timeout.
   proxy.on('proxyReq', (proxyReq) => {
-    proxyReq.setTimeout(options.timeoutMs, () => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'SG_TIMEOUT' })));
+    const timer = setTimeout(() => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'SG_TIMEOUT' })), options.timeoutMs);
+    const clear = (): void => clearTimeout(timer);
+    proxyReq.once('response', clear);
+    proxyReq.once('close', clear);
   });
 
   function forward(req: http.IncomingMessage, res: http.ServerResponse, request: ForwardRequest): Promise<ForwardOutcome> {
@@ -54,7 +59,8 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
       const opts = request.body ? { buffer: request.body } : {};
       proxy.web(req, res, opts, (err: Error & { code?: string }) => {
         if (res.headersSent) res.destroy();
-        if (req.destroyed || res.destroyed && !res.headersSent) resolve({ kind: 'client-gone' });
+        // Not `req.destroyed`: an IncomingMessage auto-destroys once its body has been read.
+        if (!res.socket || res.socket.destroyed) resolve({ kind: 'client-gone' });
         else if (err.code === 'SG_TIMEOUT') resolve({ kind: 'timeout' });
         else resolve({ kind: 'unreachable', cause: err.code ?? err.message });
       });

@@ -3,6 +3,8 @@
  * an unreachable or silent upstream means 502 / 504 in cargo's error format.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startCargoRegistry } from '../support/cargo-registry.js';
 import { cargoError, freePort, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
@@ -109,4 +111,29 @@ describe('upstream trouble', () => {
       await other.registry.close();
     }
   });
+});
+
+test('a client that goes away aborts the upstream request instead of leaving it hanging', async () => {
+  let upstreamClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => { upstreamClosed = resolve; });
+  // A silent upstream that notices when the gateway hangs up on it.
+  const silent = http.createServer((req) => req.socket.once('close', () => upstreamClosed()));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const gw = await startGateway({ env: { SCOPEGATE_UPSTREAM: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` } });
+  try {
+    const client = http.request({ host: '127.0.0.1', port: gw.port, method: 'GET', path: '/api/v1/crates?q=slow' });
+    client.on('error', () => undefined);
+    client.end();
+    await new Promise((r) => setTimeout(r, 150));
+    client.destroy();
+    const outcome = await Promise.race([closed.then(() => 'aborted'), new Promise((r) => setTimeout(() => r('still open'), 2000))]);
+    assert.equal(outcome, 'aborted');
+    await new Promise((r) => setTimeout(r, 50));
+    const line = gw.logLines().find((l) => l['req.path'] === '/api/v1/crates');
+    assert.equal(line?.['upstream.error'], 'client closed the connection; upstream request aborted');
+  } finally {
+    await gw.close();
+    silent.closeAllConnections();
+    silent.close();
+  }
 });
