@@ -48,7 +48,7 @@ async function run(ctx: RequestContext): Promise<void> {
   const match = classifyRoute(ctx, target.path);
   const upstreamPath = target.forwardPath + target.query;
   if (match.route.need === 'read' && ctx.deps.config.reads === 'public') {
-    return forwardAllowed(ctx, target.path, upstreamPath, upstreamCredential(ctx.deps, { kind: 'none' }), 'public-read');
+    return forwardAllowed(ctx, target.path, upstreamPath, await publicReadCredential(ctx), 'public-read');
   }
   const caller = await identifyCaller(ctx);
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
@@ -64,6 +64,27 @@ async function run(ctx: RequestContext): Promise<void> {
   ctx.deps.usage.record(caller.record.hash, ctx.now);
   await forwardAllowed(ctx, target.path, upstreamPath, credential, 'allowed', body);
   if (need === 'publish-new' && crate !== null) ctx.deps.probe.forget(crate);
+}
+
+/**
+ * A public read needs no token, but cargo sends one on some (`cargo owner --list`), and a registry
+ * may want it there. A valid scopegate token is swapped for its upstream credential; anything else
+ * (no token, a bad one, Redis down) reads anonymously, as it could without a token. The scopegate
+ * token itself is never forwarded.
+ */
+async function publicReadCredential(ctx: RequestContext): Promise<string | null> {
+  const anonymous = upstreamCredential(ctx.deps, { kind: 'none' });
+  if (ctx.req.headers.authorization === undefined) return anonymous;
+  try {
+    const caller = await identifyCaller(ctx);
+    if (caller.kind === 'legacy') return caller.value;
+    if (caller.kind === 'token' && decide({ need: 'read', crate: null, token: caller.record, now: ctx.now }).verdict === 'allow') {
+      return upstreamCredential(ctx.deps, caller);
+    }
+  } catch (e) {
+    if (!(e instanceof Rejection) && !(storeRejection(e) instanceof Rejection)) throw e;
+  }
+  return anonymous;
 }
 
 function classifyRoute(ctx: RequestContext, path: string): RouteMatch {

@@ -129,15 +129,31 @@ test('a large publish sent with Expect: 100-continue streams through, without Ex
   assert.ok(upload.body.equals(body), 'the upstream did not receive the original bytes unchanged');
 });
 
-test('hop-by-hop headers and a token on a public read are not forwarded', async () => {
+test('hop-by-hop headers are not forwarded, and a token on a public read is swapped, never passed on', async () => {
   gw.registry.clearRequests();
   const res = await rawRequest(gw.port, 'GET', '/index/3/f/foo', {
     authorization: yankToken, connection: 'Upgrade, HTTP2-Settings, X-Custom', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA', 'x-custom': '1', te: 'trailers',
   });
   assert.equal(res.status, 404);
   const seen = gw.registry.requests[0]!.headers;
-  for (const name of ['authorization', 'upgrade', 'http2-settings', 'x-custom', 'te']) assert.equal(seen[name], undefined, name);
+  for (const name of ['upgrade', 'http2-settings', 'x-custom', 'te']) assert.equal(seen[name], undefined, name);
+  assert.equal(seen.authorization, 'alice-upstream-secret');
   assert.notEqual(seen.connection, 'Upgrade, HTTP2-Settings, X-Custom');
+});
+
+test('a bad or expired token on a public read reads anonymously rather than failing the read', async () => {
+  const { token } = await gw.createToken({ name: 'short', endpoint_scopes: ['yank'], expired_at: new Date(Date.now() + 86_400_000).toISOString() });
+  gw.setNow(Date.now() + 2 * 86_400_000);
+  try {
+    for (const authorization of [token, token.slice(0, 20), 'sg_' + 'x'.repeat(38)]) {
+      gw.registry.clearRequests();
+      const res = await rawRequest(gw.port, 'GET', '/index/3/f/foo', { authorization });
+      assert.equal(res.status, 404, res.text);
+      assert.equal(gw.registry.requests[0]!.headers.authorization, undefined);
+    }
+  } finally {
+    gw.setNow(null);
+  }
 });
 
 test('a leading `//` (cargo with a trailing slash on api) is collapsed before routing', async () => {
