@@ -1,0 +1,159 @@
+/**
+ * End to end with the real `cargo` binary: cargo knows only the gateway's sparse index
+ * (`sparse+http://127.0.0.1:<gateway>/index/`), the gateway rewrites `dl` and `api` in config.json
+ * to point back at itself, and every upstream request is proven to have come through the gateway.
+ * Denials are in cargo-denials.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { cargoPublish, cleanup, makeCargoHome, makeCrate, runCargo, type CargoResult } from '../support/cargo-cli.js';
+import { startGateway, type TestGateway } from '../support/gateway.js';
+
+let gw: TestGateway;
+let cargoHome: string;
+let unique = 0;
+/** A crate name no other test (or earlier run against the same registry) has used. */
+const crateName = (what: string): string => `gw-e2e-${what}-${process.pid}-${++unique}`;
+
+before(async () => {
+  gw = await startGateway();
+  cargoHome = await makeCargoHome(`sparse+${gw.url}/index/`);
+});
+after(async () => {
+  await gw?.close();
+  await cleanup();
+});
+
+const cargo = (args: string[], token?: string, cwd?: string): Promise<CargoResult> => runCargo(args, { cargoHome, token, cwd });
+const publish = async (name: string, version: string, token: string): Promise<CargoResult> => cargoPublish(await makeCrate(name, version), { cargoHome, token });
+const token = async (endpoint_scopes: string[] | null, crate_scopes: string[] | null = ['gw-e2e*']): Promise<string> =>
+  (await gw.createToken({ name: `e2e-${++unique}`, endpoint_scopes, crate_scopes })).token;
+const succeeded = (r: CargoResult): void => assert.equal(r.code, 0, `cargo failed:\n${r.stderr}`);
+
+/**
+ * cargo never talked to the registry directly: no upstream request carries a scopegate token
+ * (`sg_…`), and each request cargo itself made that reached the registry (cargo's User-Agent; the
+ * gateway's own probes have none) is matched one-for-one by a request the gateway logged as forwarded.
+ */
+function assertCargoWentThroughGateway(): void {
+  for (const r of gw.registry.requests) {
+    assert.ok(!JSON.stringify(r.headers).includes('sg_'), `a scopegate token reached the upstream: ${r.method} ${r.url}`);
+  }
+  const forwarded = new Map<string, number>();
+  for (const line of gw.logLines()) {
+    if (line.msg !== 'request' || line['upstream.status'] === undefined) continue;
+    const key = `${String(line['req.method'])} ${String(line['req.path'])}`;
+    forwarded.set(key, (forwarded.get(key) ?? 0) + 1);
+  }
+  const fromCargo = gw.registry.requests.filter((r) => String(r.headers['user-agent'] ?? '').startsWith('cargo/'));
+  assert.ok(fromCargo.length > 0, 'no cargo request reached the registry at all');
+  for (const r of fromCargo) {
+    const key = `${r.method} ${r.url.split('?')[0]}`;
+    const left = forwarded.get(key) ?? 0;
+    assert.ok(left > 0, `the registry received "${key}" from cargo without the gateway forwarding it`);
+    forwarded.set(key, left - 1);
+  }
+}
+
+describe('cargo through the gateway, with tokens that hold the right scope', () => {
+  test('cargo learns dl and api from the index config.json rewritten to the gateway, never the registry', async () => {
+    succeeded(await cargo(['search', '--registry', 'gw', 'anything']));
+    const indexDir = join(cargoHome, 'registry', 'index');
+    const [registryDir] = await readdir(indexDir);
+    assert.ok(registryDir !== undefined, 'cargo cached no sparse index');
+    const config = JSON.parse(await readFile(join(indexDir, registryDir, 'config.json'), 'utf8')) as { dl: string; api: string };
+    assert.deepEqual({ dl: config.dl, api: config.api }, { dl: `${gw.url}/api/v1/crates`, api: gw.url });
+    assert.ok(!JSON.stringify(config).includes(gw.registry.url), 'the cached config still names the registry');
+  });
+
+  test('a publish-new token publishes a new crate, and only a publish-update token may publish its next version', async () => {
+    const name = crateName('pub');
+    const first = await publish(name, '0.1.0', await token(['publish-new']));
+    succeeded(first);
+    assert.doesNotMatch(first.stderr, /timed out waiting/);
+    assert.deepEqual(gw.registry.indexLines(name).map((l) => l.vers), ['0.1.0']);
+
+    const mark = gw.registry.requests.length;
+    const newOnly = await publish(name, '0.2.0', await token(['publish-new']));
+    assert.notEqual(newOnly.code, 0);
+    assert.ok(
+      newOnly.stderr.includes(`this token does not have the \`publish-update\` scope (\`${name}\` already exists); create a token with that scope`),
+      newOnly.stderr,
+    );
+    assert.ok(!gw.registry.requests.slice(mark).some((r) => r.method === 'PUT'), 'the refused upload reached the registry');
+
+    succeeded(await publish(name, '0.2.0', await token(['publish-update'])));
+    assert.deepEqual(gw.registry.indexLines(name).map((l) => l.vers), ['0.1.0', '0.2.0']);
+    const uploads = gw.registry.requests.filter((r) => r.method === 'PUT' && r.url === '/api/v1/crates/new');
+    assert.ok(uploads.length >= 2 && uploads.every((r) => r.headers.authorization === 'alice-upstream-secret'), 'uploads did not carry the swapped credential');
+    assertCargoWentThroughGateway();
+  });
+
+  test('a yank token yanks a version with cargo yank --version and restores it with --undo', async () => {
+    const name = crateName('yank');
+    succeeded(await publish(name, '1.0.0', await token(['publish-new'])));
+    const yank = await token(['yank']);
+
+    succeeded(await cargo(['yank', '--registry', 'gw', name, '--version', '1.0.0'], yank));
+    assert.equal(gw.registry.indexLines(name)[0]?.yanked, true);
+    succeeded(await cargo(['yank', '--registry', 'gw', name, '--version', '1.0.0', '--undo'], yank));
+    assert.equal(gw.registry.indexLines(name)[0]?.yanked, false);
+    assertCargoWentThroughGateway();
+  });
+
+  test('a change-owners token adds and removes an owner with cargo owner', async () => {
+    const name = crateName('own');
+    succeeded(await publish(name, '0.1.0', await token(['publish-new'])));
+    const owners = await token(['change-owners']);
+
+    const added = await cargo(['owner', '--registry', 'gw', '--add', 'bob', name], owners);
+    succeeded(added);
+    assert.match(added.stderr, new RegExp(`Owner user bob has been added as an owner of crate ${name}`));
+    assert.deepEqual(gw.registry.owners(name), ['alice', 'bob']);
+
+    succeeded(await cargo(['owner', '--registry', 'gw', '--remove', 'bob', name], owners));
+    assert.deepEqual(gw.registry.owners(name), ['alice']);
+    assertCargoWentThroughGateway();
+  });
+
+  // cargo sends its token on `owner --list`, a public read; the test registry (like some private
+  // registries) requires a credential there, so the gateway must swap the token, not drop it.
+  test('any valid token, whatever its scopes and crate patterns, lists the owners with cargo owner --list', async () => {
+      const name = crateName('list');
+      succeeded(await publish(name, '0.1.0', await token(['publish-new'])));
+      succeeded(await cargo(['owner', '--registry', 'gw', '--add', 'bob', name], await token(['change-owners'])));
+
+      const listed = await cargo(['owner', '--registry', 'gw', '--list', name], await token(['yank'], ['other-crate']));
+      succeeded(listed);
+      assert.deepEqual(listed.stdout.trim().split('\n'), ['alice', 'bob']);
+      assertCargoWentThroughGateway();
+    });
+
+  test('cargo search finds a published crate through the gateway without any token', async () => {
+    const name = crateName('find');
+    succeeded(await publish(name, '0.3.0', await token(['publish-new'])));
+    const found = await cargo(['search', '--registry', 'gw', name]);
+    succeeded(found);
+    assert.match(found.stdout, new RegExp(`^${name} = "0\\.3\\.0"`, 'm'));
+    assert.ok(gw.registry.requests.some((r) => r.url.startsWith('/api/v1/crates?q=') && r.headers.authorization === undefined));
+    assertCargoWentThroughGateway();
+  });
+
+  test('a crate depending on a published crate fetches it through the rewritten dl URL', async () => {
+    const base = crateName('base');
+    succeeded(await publish(base, '0.1.0', await token(['publish-new'])));
+    const app = await makeCrate(crateName('app'), '0.1.0', { publish: false, dependencies: { [base]: '{ version = "0.1.0", registry = "gw" }' } });
+
+    const fetched = await cargo(['fetch'], undefined, app);
+    succeeded(fetched);
+    const lock = await readFile(join(app, 'Cargo.lock'), 'utf8');
+    assert.match(lock, new RegExp(`name = "${base}"\\nversion = "0\\.1\\.0"\\nsource = "sparse\\+${gw.url}/index/"`));
+    const downloads = gw.registry.requests.filter((r) => r.url === `/api/v1/crates/${base}/0.1.0/download`);
+    assert.equal(downloads.length, 1);
+    const logged = gw.logLines().filter((l) => l['req.path'] === `/api/v1/crates/${base}/0.1.0/download`);
+    assert.deepEqual(logged.map((l) => [l['route.id'], l.status]), [['download', 200]]);
+    assertCargoWentThroughGateway();
+  });
+});
