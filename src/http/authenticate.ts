@@ -18,7 +18,11 @@ export type Caller =
 
 export const tokensUrl = (deps: GatewayDeps): string => `${deps.config.publicUrl}/tokens`;
 
-export async function identifyCaller(ctx: RequestContext): Promise<Caller> {
+/**
+ * `legacyPolicy: false` is for token management, where a registry credential is how a user proves
+ * who they are: `legacy_tokens: deny` governs what is forwarded, not who may create tokens.
+ */
+export async function identifyCaller(ctx: RequestContext, { legacyPolicy = true } = {}): Promise<Caller> {
   const { config } = ctx.deps;
   const presented = readCredential(ctx.req.headers.authorization, config.tokens.prefix);
   switch (presented.kind) {
@@ -27,7 +31,7 @@ export async function identifyCaller(ctx: RequestContext): Promise<Caller> {
     case 'malformed':
       throw new Rejection(gatewayError('SG_AUTH_MALFORMED', { why: presented.why, tokensUrl: tokensUrl(ctx.deps) }), 'token-malformed');
     case 'legacy':
-      if (config.legacyTokens === 'deny') {
+      if (legacyPolicy && config.legacyTokens === 'deny') {
         throw new Rejection(gatewayError('SG_AUTH_LEGACY_DENIED', { prefix: config.tokens.prefix, tokensUrl: tokensUrl(ctx.deps) }), 'legacy-denied');
       }
       return presented;

@@ -51,7 +51,7 @@ export function renderToken(r: TokenRecord): Record<string, unknown> {
 
 /** The account of a token-management request: a registry credential, or an unscoped scopegate token. */
 async function managingAccount(ctx: RequestContext): Promise<string> {
-  const caller = await identifyCaller(ctx);
+  const caller = await identifyCaller(ctx, { legacyPolicy: false });
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'legacy') return (await identifyAccount(ctx, caller.value)).account;
   const decision = decide({ need: 'authenticated', crate: null, token: caller.record, now: ctx.now });

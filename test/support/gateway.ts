@@ -43,6 +43,8 @@ export interface GatewayOptions {
   readonly env?: Record<string, string>;
   /** Edits to the YAML text before it is loaded. */
   readonly editYaml?: (yaml: string) => string;
+  /** The config file to load, relative to the repo root (default config/cargo.yaml). */
+  readonly configFile?: string;
   /** Use this registry instead of starting one. */
   readonly registry?: CargoRegistry;
 }
@@ -51,9 +53,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
   const registry = options.registry ?? (await startCargoRegistry({ users: { ...USERS } }));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const yaml = await readFile(new URL('config/cargo.yaml', REPO_ROOT), 'utf8');
+  const configFile = options.configFile ?? 'config/cargo.yaml';
+  const yaml = await readFile(new URL(configFile, REPO_ROOT), 'utf8');
   const env = { SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: url, SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: sharedRedisUrl(), ...options.env };
-  const built = buildConfig((options.editYaml ?? ((y) => y))(yaml), env, 'config/cargo.yaml');
+  const built = buildConfig((options.editYaml ?? ((y) => y))(yaml), env, configFile);
   if (!built.ok) throw new Error(`test config invalid:\n${built.problems.join('\n')}`);
   const config: GatewayConfig = { ...built.config, redis: { ...built.config.redis, keyPrefix: uniquePrefix() }, log: { level: 'info' } };
   const client = createRedisClient({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
