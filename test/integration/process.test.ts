@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,5 +55,36 @@ test('the shipped config starts a gateway that serves the registry\'s index rewr
     const [code] = await once(child, 'exit');
     await registry.close();
     assert.equal(code, 0, 'SIGTERM is a clean shutdown');
+  }
+});
+
+test('SIGHUP reloads the config, and keeps the running one when the new file is invalid', async () => {
+  const registry = await startCargoRegistry();
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'sg-reload-'));
+  const file = join(dir, 'gateway.yaml');
+  const shipped = await readFile(new URL('config/cargo.yaml', REPO_ROOT), 'utf8');
+  await writeFile(file, shipped);
+  const { child, output } = run({ SCOPEGATE_CONFIG: file, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: sharedRedisUrl() });
+  const waitFor = async (text: string): Promise<void> => {
+    for (let i = 0; i < 100 && !output().stdout.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(output().stdout, new RegExp(text), output().stderr);
+  };
+  const search = async (): Promise<number> => (await fetch(`http://127.0.0.1:${port}/api/v1/crates?q=x`)).status;
+  try {
+    await waitFor('scopegate listening');
+    assert.equal(await search(), 200);
+    await writeFile(file, shipped.replace('reads: public', 'reads: sometimes'));
+    child.kill('SIGHUP');
+    await waitFor('config reload refused');
+    assert.equal(await search(), 200, 'the running config was kept');
+    await writeFile(file, shipped.replace(/^ {2}- \{ id: search.*$/m, ''));
+    child.kill('SIGHUP');
+    await waitFor('config reloaded');
+    assert.equal(await search(), 404, 'the reloaded route table no longer has the search route');
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    await registry.close();
   }
 });
