@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { startCargoRegistry } from '../support/cargo-registry.js';
 import { cargoError, freePort, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
@@ -86,7 +87,7 @@ describe('upstream trouble', () => {
   let token: string;
 
   before(async () => {
-    gw = await startGateway({ editYaml: (y) => y.replace(/^(\s*)timeout: .*$/m, '$1timeout: 300ms') });
+    gw = await startGateway({ editYaml: (y) => y.replace(/^(\s*)timeout: .*$/m, '$1timeout: 300ms').replace(/probe_timeout: .*$/m, 'probe_timeout: 200ms') });
     token = (await gw.createToken({ name: 'ci', endpoint_scopes: ['yank'] })).token;
   });
   after(() => gw.close());
@@ -97,6 +98,18 @@ describe('upstream trouble', () => {
     gw.registry.setHang(false);
     assert.equal(res.status, 504);
     assert.deepEqual(JSON.parse(res.text), cargoError('the registry behind scopegate did not answer in time; try again shortly'));
+  });
+
+  test('a failed existence probe denies a publish (fail closed) instead of guessing new or update', async () => {
+    const { token: publishNew } = await gw.createToken({ name: 'new-only', endpoint_scopes: ['publish-new'] });
+    gw.registry.setHang(true);
+    gw.registry.clearRequests();
+    const body = cargoPublishBody({ name: 'probed-crate', vers: '1.0.0' });
+    const res = await rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: publishNew, 'content-length': String(body.length) }, body);
+    gw.registry.setHang(false);
+    assert.equal(res.status, 503);
+    assert.deepEqual(JSON.parse(res.text), cargoError('could not ask the registry whether `probed-crate` already exists, so the publish was not forwarded; try again shortly'));
+    assert.ok(gw.registry.requests.every((r) => r.method === 'GET'), 'only the probe reached the upstream');
   });
 
   test('an unreachable upstream gives 502 in cargo format', async () => {
