@@ -2,10 +2,15 @@
  * `npm start`: load the config (SCOPEGATE_CONFIG, default config/cargo.yaml), open the token
  * store, start the gateway. An invalid config prints every problem and exits 2.
  */
+import cluster from 'node:cluster';
 import { loadConfig } from './config/load.js';
 import { createGateway } from './http/server.js';
 import { createLogger } from './log.js';
-import { openTokenStore } from './store/open-store.js';
+import { startAdminApi } from './admin/server.js';
+import { createMetrics } from './http/metrics.js';
+import { startReminderSchedule } from './reminders/expiry-reminders.js';
+import { openBackends } from './store/open-store.js';
+import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
 
 async function main(): Promise<void> {
   const loaded = await loadConfig({ env: process.env });
@@ -16,10 +21,19 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const logger = createLogger(config.log.level);
-  const store = await openTokenStore(config, logger);
-  const gateway = createGateway(config, { store, logger });
+  const workers = workerCount(config.workers);
+  if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers, logger);
+  const backends = await openBackends(config, logger, { tokenCache: true });
+  const { store, directory, audit } = backends;
+  const metrics = createMetrics();
+  metrics.trackRedisErrors('audit', () => audit.failures);
+  const gateway = createGateway(config, { store, logger, audit, metrics });
   const port = await gateway.listen();
   logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
+  const operators = { config: () => gateway.deps.config, store, directory, audit, metrics, logger };
+  const admin = await startAdminApi(operators);
+  // Once per host, not once per worker.
+  const reminders = config.reminders.intervalMs === null || !isFirstProcess() ? null : startReminderSchedule(operators, config.reminders.intervalMs);
 
   process.on('SIGHUP', () => {
     void loadConfig({ env: process.env }).then((next) => {
@@ -30,7 +44,8 @@ async function main(): Promise<void> {
   });
   const stop = (): void => {
     logger.info('shutting down');
-    void gateway.close().then(() => store.close()).finally(() => process.exit(0));
+    reminders?.stop();
+    void Promise.all([gateway.close(), admin?.close()]).then(() => backends.close()).finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -69,6 +69,18 @@ export const hostPort: FieldParser<HostPort> = (value, label) => {
   return { host: match[1]!, port };
 };
 
+/** A list of `host:port`, each checked like {@link hostPort}. */
+export const hostPorts: FieldParser<readonly HostPort[]> = (value, label) => {
+  const list = Array.isArray(value) ? value : [];
+  const parsed: HostPort[] = [];
+  for (const [i, item] of list.entries()) {
+    const one = hostPort(item, `${label}[${i}]`);
+    if (one instanceof Invalid) return one;
+    parsed.push(one);
+  }
+  return parsed;
+};
+
 /** An http(s) base URL, normalised, without trailing slashes. */
 export const httpBaseUrl: FieldParser<string> = (value, label) => {
   const url = URL.canParse(String(value)) ? new URL(String(value)) : null;
@@ -77,6 +89,13 @@ export const httpBaseUrl: FieldParser<string> = (value, label) => {
     return new Invalid(`${label} ${show(value)} has a query or fragment: expected a base URL, e.g. ${defs.httpUrl.examples.join(', ')}`);
   }
   return url.href.replace(/\/+$/, '');
+};
+
+/** An absolute http(s) URL kept as written (a webhook's query may carry its key). */
+export const httpUrl: FieldParser<string> = (value, label) => {
+  const url = URL.canParse(String(value)) ? new URL(String(value)) : null;
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return new Invalid(notA(label, value, defs.httpUrl));
+  return String(value);
 };
 
 /** `memory`, or a redis:// / rediss:// URL that parses. */

@@ -7,12 +7,13 @@ import { readFile } from 'node:fs/promises';
 // The named export: under NodeNext, TypeScript types the default import of this CommonJS module as
 // its namespace, not the class (ajv issue 2132).
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { compileRouteTable, type RouteSpec, type RouteTable } from '../core/route-table.js';
+import { compileRouteTable, type BodyOperations, type RouteSpec, type RouteTable } from '../core/route-table.js';
+import { ADAPTERS, type RegistryName } from '../registries/select.js';
 import type { GatewayConfig } from './types.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { schemaProblems, show, yamlPath, type Problem } from './problems.js';
 import { parseYamlSource } from './yaml-source.js';
-import { Fields, duration, hostPort, httpBaseUrl, nullable, redisUrl, size, timerDuration } from './fields.js';
+import { Fields, duration, hostPort, hostPorts, httpBaseUrl, httpUrl, nullable, redisUrl, size, timerDuration } from './fields.js';
 
 /** The outcome of loading: the config, or every problem found, one line each. */
 export type ConfigResult =
@@ -33,6 +34,7 @@ export const ENV_OVERRIDES: readonly { readonly variable: string; readonly point
   { variable: 'SCOPEGATE_UPSTREAM', pointer: '/upstream/url' },
   { variable: 'REDIS_URL', pointer: '/redis/url' },
   { variable: 'SCOPEGATE_ADMIN_LISTEN', pointer: '/admin/listen' },
+  { variable: 'SCOPEGATE_REMINDER_WEBHOOK', pointer: '/reminders/webhook_url' },
 ];
 
 // Compiled once, at module load; `verbose` gives each error its schema node, whose `title`,
@@ -71,6 +73,7 @@ export function buildConfig(yamlText: string, env: NodeJS.ProcessEnv, sourceName
   const values = convert(fields, env);
   checkAtMost(fields, '/tokens/default_lifetime', values.defaultLifetimeMs, '/tokens/max_lifetime', values.maxLifetimeMs);
   checkAtMost(fields, '/limits/publish_json_max', values.publishJsonMaxBytes, '/limits/publish_body_max', values.publishBodyMaxBytes);
+  checkRedisTopology(fields, values.redisUrl);
   const routes = compileRoutes(fields);
   if (problems.length > 0) return failure(inFileOrder(problems, source.offsetOf));
   if (routes === undefined || !isComplete(values)) throw new Error('config: a value failed without a reported problem');
@@ -122,12 +125,19 @@ function convert(fields: Fields, env: NodeJS.ProcessEnv) {
     probeCacheMs: fields.read('/upstream/probe_cache', duration(0)),
     redisUrl: fields.read('/redis/url', redisUrl),
     commandTimeoutMs: fields.read('/redis/command_timeout', timerDuration),
+    sentinels: fields.read('/redis/sentinels', nullable(hostPorts)),
+    clusterNodes: fields.read('/redis/cluster_nodes', nullable(hostPorts)),
+    cacheTtlMs: fields.read('/cache/ttl', timerDuration),
     maxLifetimeMs: fields.read('/tokens/max_lifetime', nullable(duration(1))),
     defaultLifetimeMs: fields.read('/tokens/default_lifetime', duration(1)),
     keepExpiredMs: fields.read('/tokens/keep_expired', duration(0)),
+    remindBeforeMs: fields.read('/tokens/remind_before', duration(0)),
+    reminderWebhookUrl: fields.read('/reminders/webhook_url', nullable(httpUrl)),
+    reminderIntervalMs: fields.read('/reminders/interval', nullable(timerDuration)),
     publishJsonMaxBytes: fields.read('/limits/publish_json_max', size),
     publishBodyMaxBytes: fields.read('/limits/publish_body_max', size),
     apiBodyMaxBytes: fields.read('/limits/api_body_max', size),
+    jsonBodyMaxBytes: fields.read('/limits/json_body_max', size),
     adminListen: fields.read('/admin/listen', hostPort),
     adminKey: readAdminKey(fields, env),
   };
@@ -166,6 +176,28 @@ function checkAtMost(fields: Fields, pointer: string, value: number | null | und
   fields.report(pointer, `${fields.label(pointer)} ${show(fields.value(pointer))} is out of range: expected at most ${limitText}`);
 }
 
+/**
+ * One topology at a time, and none with the in-process store: `memory` lives in one process,
+ * so it can neither be shared by workers nor sit behind Sentinel or Cluster.
+ */
+function checkRedisTopology(fields: Fields, url: string | undefined): void {
+  const sentinels = fields.value('/redis/sentinels') ?? null;
+  const cluster = fields.value('/redis/cluster_nodes') ?? null;
+  if (sentinels !== null && cluster !== null) {
+    fields.report('/redis/cluster_nodes', `${fields.label('/redis/cluster_nodes')} and redis.sentinels are both set: expected at most one of them`);
+  }
+  if (url === 'memory') {
+    for (const pointer of ['/redis/sentinels', '/redis/cluster_nodes']) {
+      if (fields.value(pointer) !== null && fields.value(pointer) !== undefined) fields.report(pointer, `${fields.label(pointer)} is set but redis.url is memory: expected a redis:// URL`);
+    }
+    const workers = fields.value('/workers');
+    if (workers !== 1 && workers !== undefined) fields.report('/workers', `${fields.label('/workers')} ${show(workers)} needs a shared store but redis.url is memory: expected 1, or a redis:// URL`);
+  }
+  if (cluster !== null && url !== undefined && url !== 'memory' && URL.canParse(url) && !['', '/', '/0'].includes(new URL(url).pathname)) {
+    fields.report('/redis/url', `${fields.label('/redis/url')} ${show(url)} selects a database, which Redis Cluster does not have: expected /0 or none with redis.cluster_nodes`);
+  }
+}
+
 type NumberedSpec = { readonly spec: RouteSpec; readonly index: number };
 
 /**
@@ -177,7 +209,7 @@ function compileRoutes(fields: Fields): RouteTable | undefined {
   if (!Array.isArray(list) || fields.problems.some((p) => p.pointer === '/routes')) return undefined;
   const valid = list.flatMap((spec: RouteSpec, index): NumberedSpec[] => (fields.clean(`/routes/${index}`) ? [{ spec, index }] : []));
   checkUniqueIds(fields, valid);
-  const compiled = compileRouteTable(valid.map((v) => v.spec));
+  const compiled = compileRouteTable(valid.map((v) => v.spec), bodyOperations(fields));
   if ('table' in compiled) return valid.length === list.length ? compiled.table : undefined;
   const renumber = (text: string) => text.replace(/routes\[([0-9]+)\]/g, (_, k: string) => `routes[${valid[Number(k)]?.index ?? k}]`);
   for (const problem of compiled.problems) {
@@ -186,6 +218,15 @@ function compileRoutes(fields: Fields): RouteTable | undefined {
     fields.report(pointer, `${path} ${renumber(problem.message)}`);
   }
   return undefined;
+}
+
+/** What the selected adapter classifies bodies as; every adapter's operations when `registry` is itself invalid (reported already). */
+function bodyOperations(fields: Fields): BodyOperations {
+  if (fields.clean('/registry')) {
+    const registry = fields.value('/registry') as RegistryName;
+    return { registry, operations: ADAPTERS[registry].bodyOperations };
+  }
+  return { registry: 'selected', operations: Object.values(ADAPTERS).flatMap((a) => a.bodyOperations) };
 }
 
 /** Route ids name routes in logs, so two routes may not share one. */
@@ -214,17 +255,26 @@ function assemble(fields: Fields, v: CompleteValues, routes: RouteTable): Gatewa
       probeTimeoutMs: v.probeTimeoutMs,
       probeCacheMs: v.probeCacheMs,
     },
-    redis: { url: v.redisUrl, commandTimeoutMs: v.commandTimeoutMs, keyPrefix: at('/redis/key_prefix') },
+    redis: {
+      url: v.redisUrl, commandTimeoutMs: v.commandTimeoutMs, keyPrefix: at('/redis/key_prefix'),
+      sentinels: v.sentinels, name: at('/redis/name'), clusterNodes: v.clusterNodes,
+    },
+    cache: { enabled: at('/cache/enabled'), ttlMs: v.cacheTtlMs, maxEntries: at('/cache/max_entries') },
+    workers: at('/workers'),
     reads: at('/reads'),
     legacyTokens: at('/legacy_tokens'),
     tokens: {
       prefix: at('/tokens/prefix'),
+      registryName: at('/tokens/registry_name'),
       maxLifetimeMs: v.maxLifetimeMs,
       defaultLifetimeMs: v.defaultLifetimeMs,
       allowNoExpiry: at('/tokens/allow_no_expiry'),
       keepExpiredMs: v.keepExpiredMs,
+      remindBeforeMs: v.remindBeforeMs,
     },
-    limits: { publishJsonMaxBytes: v.publishJsonMaxBytes, publishBodyMaxBytes: v.publishBodyMaxBytes, apiBodyMaxBytes: v.apiBodyMaxBytes },
+    reminders: { webhookUrl: v.reminderWebhookUrl, intervalMs: v.reminderIntervalMs },
+    audit: { maxEntries: at('/audit/max_entries') },
+    limits: { publishJsonMaxBytes: v.publishJsonMaxBytes, publishBodyMaxBytes: v.publishBodyMaxBytes, apiBodyMaxBytes: v.apiBodyMaxBytes, jsonBodyMaxBytes: v.jsonBodyMaxBytes },
     admin: { listen: v.adminListen, key: v.adminKey },
     log: { level: at('/log/level') },
     routeSpecs: at('/routes'),

@@ -93,6 +93,9 @@ function translate(error: ErrorObject, label: Labeler): Problem {
     }
     case 'minItems':
       return { pointer: at, message: `${label(at)} is empty: expected at least ${String(params.limit)} entry` };
+    case 'minimum':
+    case 'maximum':
+      return { pointer: at, message: `${label(at)} ${show(error.data)} is out of range: expected at ${error.keyword === 'minimum' ? 'least' : 'most'} ${String(params.limit)}` };
     case 'uniqueItems': {
       const list = error.data as unknown[];
       return { pointer: at, message: `${label(at)} lists ${show(list[Number(params.j)])} twice` };

@@ -6,6 +6,7 @@
  * `tokens.keep_expired "30 days" is not a duration: expected e.g. 30d, 12h, 100ms`.
  */
 import { ROUTE_NEEDS } from '../core/scope.js';
+import { REGISTRY_NAMES } from '../registries/select.js';
 import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
 
 /** The methods a route may name. */
@@ -137,6 +138,57 @@ const redis = {
       default: 'sg:',
       examples: ['sg:', 'sg:staging:'],
     },
+    sentinels: {
+      title: 'list of host:port',
+      description: 'Redis Sentinel: the sentinels to ask for the current master of `name`. `url` then supplies only the password, database and TLS (rediss://); its host is ignored. null: no Sentinel.',
+      type: ['array', 'null'],
+      items: { $ref: '#/$defs/hostPort' },
+      minItems: 1,
+      default: null,
+      examples: [['10.0.0.1:26379', '10.0.0.2:26379', '10.0.0.3:26379'], null],
+    },
+    name: {
+      title: 'Sentinel master name',
+      description: 'With `sentinels`: the name of the master set the sentinels monitor.',
+      type: 'string',
+      pattern: '^[!-~]{1,64}$',
+      default: 'mymaster',
+      examples: ['mymaster', 'scopegate'],
+    },
+    cluster_nodes: {
+      title: 'list of host:port',
+      description: 'Redis Cluster: some of its nodes (the rest are discovered). `url` then supplies only the password and TLS (rediss://); its host is ignored and its database must be 0. null: not a cluster.',
+      type: ['array', 'null'],
+      items: { $ref: '#/$defs/hostPort' },
+      minItems: 1,
+      default: null,
+      examples: [['10.0.0.1:7000', '10.0.0.2:7000', '10.0.0.3:7000'], null],
+    },
+  },
+} as const;
+
+const cache = {
+  description: 'The per-process token cache: token records (never verdicts: expiry is checked on every request) kept briefly, so a request costs no Redis round trip; revocations reach every process at once through a Redis pub/sub channel.',
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  examples: [{ enabled: true, ttl: '10s', max_entries: 50000 }],
+  properties: {
+    enabled: {
+      description: 'Whether token records are cached. false: one Redis round trip per request.',
+      type: 'boolean',
+      default: true,
+      examples: [true, false],
+    },
+    ttl: duration('How long a cached record (or a cached "no such token") is used before Redis is asked again; bounds staleness should a revocation message ever be lost.', '10s', ['10s', '1m']),
+    max_entries: {
+      title: 'whole number',
+      description: 'Most records kept per process; the oldest go first.',
+      type: 'integer',
+      minimum: 1,
+      default: 50000,
+      examples: [50000, 200000],
+    },
   },
 } as const;
 
@@ -155,6 +207,14 @@ const tokens = {
       default: 'sg_',
       examples: ['sg_', 'acme_'],
     },
+    registry_name: {
+      title: 'registry name',
+      description: 'The name the token page uses for this registry in the client setup it shows with a new token (cargo: `[registries.NAME]`, `CARGO_REGISTRIES_NAME_TOKEN`, `cargo login --registry NAME`).',
+      type: 'string',
+      pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$',
+      default: 'scopegate',
+      examples: ['scopegate', 'acme'],
+    },
     max_lifetime: {
       title: 'duration',
       description: 'Longest expiry a new token may have; null: no maximum.',
@@ -171,6 +231,51 @@ const tokens = {
       examples: [false, true],
     },
     keep_expired: duration('How long an expired token\'s record is kept (to say "this token expired" and list it) before Redis drops it.', '30d', ['30d', '7d']),
+    remind_before: duration('A token this close to its expiry is announced once (`scopegate notify-expiring`, `reminders`), and publishes with it carry a warning cargo prints (crates.io: 3 days).', '3d', ['3d', '7d']),
+  },
+} as const;
+
+const reminders = {
+  description: 'Expiry reminders: each token within `tokens.remind_before` of its expiry is announced once, by a log line and, if set, a webhook POST.',
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  examples: [{ webhook_url: 'https://hooks.example.com/scopegate', interval: '1h' }],
+  properties: {
+    webhook_url: {
+      title: 'http(s) URL',
+      description: 'Receives one JSON POST per reminder (account, token id, name, expires, regenerate URL); a non-2xx answer is retried on a later run. null: log lines only. Overridden by SCOPEGATE_REMINDER_WEBHOOK.',
+      type: ['string', 'null'],
+      pattern: '^https?://\\S+$',
+      default: null,
+      examples: ['https://hooks.example.com/scopegate', null],
+    },
+    interval: {
+      title: 'duration',
+      description: 'Run the reminders inside the gateway this often; null: only when `scopegate notify-expiring` runs (e.g. from cron).',
+      type: ['string', 'null'],
+      pattern: DURATION_PATTERN,
+      default: null,
+      examples: ['1h', '15m', null],
+    },
+  },
+} as const;
+
+const audit = {
+  description: 'The audit trail: every decision on a write route and every token lifecycle event, in one capped Redis stream (`<key_prefix>audit`), read with `scopegate audit`.',
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  examples: [{ max_entries: 100000 }],
+  properties: {
+    max_entries: {
+      title: 'whole number',
+      description: 'About how many entries the stream keeps (XADD MAXLEN ~); older ones are trimmed.',
+      type: 'integer',
+      minimum: 100,
+      default: 100000,
+      examples: [100000, 1000000],
+    },
   },
 } as const;
 
@@ -184,6 +289,7 @@ const limits = {
     publish_json_max: size('Largest JSON head of a publish body the gateway reads to find the crate name.', '1MiB', ['1MiB', '256KiB']),
     publish_body_max: size('Largest whole publish body (JSON head and .crate file) forwarded upstream.', '128MiB', ['128MiB', '10MiB']),
     api_body_max: size('Largest body of a token-management request.', '64KiB', ['64KiB', 65536]),
+    json_body_max: size('Largest body read whole to classify it before deciding (routes with `body`, npm\'s `PUT /<package>`), and largest package document read to tell what a change does. 10MiB is Verdaccio\'s own `max_body_size`.', '10MiB', ['10MiB', '50MiB']),
   },
 } as const;
 
@@ -214,6 +320,13 @@ const route = {
       examples: ['/api/v1/crates/new', '/api/v1/crates/:crate/:version/yank', '/index/*'],
     },
     scope: { $ref: '#/$defs/scope', description: 'The scope a token needs on this route.', examples: ['read', 'yank'] },
+    body: {
+      title: 'body operation',
+      description: 'Match only requests whose body the registry adapter classifies as this operation (npm: publish, deprecate, unpublish, dist-tag, owners, star). The body is read whole (at most `limits.json_body_max`) before deciding and forwarded byte for byte; a body the adapter does not recognise is refused.',
+      type: 'string',
+      pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$',
+      examples: ['publish', 'deprecate'],
+    },
     crate: {
       description: 'Where the route finds the crate it acts on, which a token\'s crate patterns are checked against. Without it the route names no crate.',
       type: 'object',
@@ -238,15 +351,25 @@ export const CONFIG_SCHEMA = {
   additionalProperties: false,
   required: ['public_url', 'upstream', 'routes'],
   properties: {
-    registry: { title: 'registry', description: 'Selects the adapter: body parsing, existence probe, error format.', type: 'string', enum: ['cargo'], default: 'cargo', examples: ['cargo'] },
+    registry: { title: 'registry', description: 'Selects the adapter: package-name rules, body parsing and classification, existence probe, error format.', type: 'string', enum: REGISTRY_NAMES, default: 'cargo', examples: ['cargo', 'npm'] },
     listen: { $ref: '#/$defs/hostPort', description: 'Public listener. Overridden by SCOPEGATE_LISTEN.', default: '127.0.0.1:8080', examples: ['127.0.0.1:8080', '0.0.0.0:8080'] },
     public_url: { $ref: '#/$defs/httpUrl', description: 'The URL clients reach the gateway at (written into the sparse index and error messages). Overridden by SCOPEGATE_PUBLIC_URL.', examples: ['http://127.0.0.1:8080', 'https://crates.example.com'] },
     upstream,
     redis,
+    cache,
+    workers: {
+      title: 'worker count',
+      description: 'Processes serving requests on this host (node:cluster, one listener shared): `auto` is one per CPU core; 1 serves from the main process itself.',
+      anyOf: [{ type: 'integer', minimum: 1, maximum: 256 }, { type: 'string', const: 'auto' }],
+      default: 1,
+      examples: [1, 'auto', 4],
+    },
     reads: { title: 'reads mode', description: 'public: read routes need no token; token: every request needs one (the index sets auth-required).', type: 'string', enum: ['public', 'token'], default: 'public', examples: ['public', 'token'] },
     legacy_tokens: { title: 'legacy tokens mode', description: 'What to do with a credential that is not a scopegate token. pass: forward it unchanged and let the registry decide (drop-in); deny: refuse it.', type: 'string', enum: ['pass', 'deny'], default: 'pass', examples: ['pass', 'deny'] },
     tokens,
     limits,
+    reminders,
+    audit,
     admin: {
       description: 'The admin API (its key comes from SCOPEGATE_ADMIN_KEY, never from the config).',
       type: 'object',

@@ -3,6 +3,7 @@
  * overrides applied, durations in milliseconds, routes compiled. Frozen; never mutated.
  * YAML keys are snake_case (as in DESIGN §4); the loaded form is camelCase TypeScript.
  */
+import type { RegistryName } from '../registries/select.js';
 import type { RouteSpec, RouteTable } from '../core/route-table.js';
 
 export interface HostPort {
@@ -11,8 +12,8 @@ export interface HostPort {
 }
 
 export interface GatewayConfig {
-  /** Selects the registry adapter (body parsing, existence probe, error format). */
-  readonly registry: 'cargo';
+  /** Selects the registry adapter (name rules, body parsing, existence probe, error format). */
+  readonly registry: RegistryName;
   readonly listen: HostPort;
   /** The URL clients reach the gateway at; no trailing slash. */
   readonly publicUrl: string;
@@ -33,21 +34,50 @@ export interface GatewayConfig {
     readonly url: string;
     readonly commandTimeoutMs: number;
     readonly keyPrefix: string;
+    /** Redis Sentinel: the sentinels and the master name; null: no Sentinel. */
+    readonly sentinels: readonly HostPort[] | null;
+    readonly name: string;
+    /** Redis Cluster: seed nodes; null: not a cluster. */
+    readonly clusterNodes: readonly HostPort[] | null;
   };
+  /** The per-process token cache (records, not verdicts), invalidated over Redis pub/sub. */
+  readonly cache: {
+    readonly enabled: boolean;
+    readonly ttlMs: number;
+    readonly maxEntries: number;
+  };
+  /** Processes on this host (node:cluster); `auto`: one per CPU core. */
+  readonly workers: number | 'auto';
   readonly reads: 'public' | 'token';
   readonly legacyTokens: 'pass' | 'deny';
   readonly tokens: {
     readonly prefix: string;
+    /** The registry's name in the client setup the token page shows (`[registries.NAME]`). */
+    readonly registryName: string;
     /** null: no maximum. */
     readonly maxLifetimeMs: number | null;
     readonly defaultLifetimeMs: number;
     readonly allowNoExpiry: boolean;
     readonly keepExpiredMs: number;
+    /** A token this close to expiry is announced once and its publishes carry a warning. */
+    readonly remindBeforeMs: number;
+  };
+  readonly reminders: {
+    /** Receives one JSON POST per reminder; null: log lines only. */
+    readonly webhookUrl: string | null;
+    /** In-process schedule; null: only `scopegate notify-expiring` runs them. */
+    readonly intervalMs: number | null;
+  };
+  readonly audit: {
+    /** Approximate cap of the audit stream (XADD MAXLEN ~). */
+    readonly maxEntries: number;
   };
   readonly limits: {
     readonly publishJsonMaxBytes: number;
     readonly publishBodyMaxBytes: number;
     readonly apiBodyMaxBytes: number;
+    /** Largest body read whole to classify it (route `body`), and largest package document read. */
+    readonly jsonBodyMaxBytes: number;
   };
   readonly admin: { readonly listen: HostPort; readonly key: string | null };
   readonly log: { readonly level: string };

@@ -10,6 +10,8 @@ export interface DenialContext {
   readonly tokensUrl: string;
   /** Set when the need was resolved by the existence probe, to explain publish-new vs publish-update. */
   readonly crate?: string;
+  /** What the registry calls a package (`crate` by default; npm: `package`). */
+  readonly noun?: string;
 }
 
 /** RFC 3339 in UTC with `Z`, to the second (crates.io's rendering of `expired_at`). */
@@ -24,19 +26,19 @@ export function denialError(denial: Denial, ctx: DenialContext): GatewayError {
     case 'token-expired':
       return gatewayError('SG_TOKEN_EXPIRED', { tokensUrl: ctx.tokensUrl, expiredAt: formatInstant(denial.expiredAt) });
     case 'scope-missing':
-      return gatewayError('SG_SCOPE_MISSING', scopeMissingParams(denial.need, ctx.crate));
+      return gatewayError('SG_SCOPE_MISSING', scopeMissingParams(denial.need, ctx.crate, ctx.noun ?? 'crate'));
     case 'scoped-token-on-generic-route':
       return gatewayError('SG_SCOPE_GENERIC_ROUTE');
     case 'crate-not-allowed':
-      return gatewayError('SG_CRATE_NOT_ALLOWED', { patterns: describePatterns(denial.patterns), crate: denial.crate });
+      return gatewayError('SG_CRATE_NOT_ALLOWED', { patterns: describePatterns(denial.patterns), crate: denial.crate, noun: ctx.noun });
     case 'crate-scoped-token-without-crate':
-      return gatewayError('SG_CRATE_REQUIRED', { patterns: describePatterns(denial.patterns) });
+      return gatewayError('SG_CRATE_REQUIRED', { patterns: describePatterns(denial.patterns), noun: ctx.noun });
   }
 }
 
-function scopeMissingParams(need: string, crate: string | undefined): { scope: string; why: string } {
+function scopeMissingParams(need: string, crate: string | undefined, noun: string): { scope: string; why: string } {
   if (need === 'publish') return { scope: '`publish-new` or `publish-update`', why: '' };
-  if (need === 'publish-new' && crate !== undefined) return { scope: '`publish-new`', why: ` (\`${crate}\` is a new crate)` };
+  if (need === 'publish-new' && crate !== undefined) return { scope: '`publish-new`', why: ` (\`${crate}\` is a new ${noun})` };
   if (need === 'publish-update' && crate !== undefined) return { scope: '`publish-update`', why: ` (\`${crate}\` already exists)` };
   return { scope: `\`${need}\``, why: '' };
 }

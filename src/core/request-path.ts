@@ -6,38 +6,101 @@
  * - each segment is percent-decoded once; `.`/`..` segments, encoded `/` or `\`, malformed escapes
  *   and non-ASCII are refused rather than guessed at;
  * - the forwarded path is rebuilt from the decoded segments, re-encoding only what must be.
+ *
+ * One registry-declared exception ({@link PathRules}): npm's scoped package names.
  */
 
 export type NormalisedPath =
-  | { readonly ok: true; readonly path: string; readonly segments: readonly string[]; readonly forwardPath: string; readonly query: string }
+  | {
+      readonly ok: true;
+      /** The path as routed and logged: one `/` per segment boundary (a `/` inside a segment shows as `%2F`). */
+      readonly path: string;
+      /** The decoded segments; routes match these. */
+      readonly segments: readonly string[];
+      readonly forwardPath: string;
+      readonly query: string;
+    }
   | { readonly ok: false; readonly why: string };
 
-const KEEP = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
+/** Exceptions to the strict path rules, declared by a registry adapter. */
+export interface PathRules {
+  /**
+   * npm: a scoped package name `@scope/name` is one path segment. npm sends it as `@scope%2Fname`;
+   * Verdaccio also accepts `@scope/name` anywhere in the path (its `encodeScopePackage` re-encodes
+   * the `/` after a `@…` segment before routing). The gateway reads both spellings as one segment
+   * and always forwards `@scope%2Fname`, undecoded, as Verdaccio's reverse-proxy docs require
+   * (`AllowEncodedSlashes NoDecode`): the registry then has no second reading to make. Every other
+   * encoded `/`, and any `@` segment that does not make a `@scope/name`, is still refused.
+   */
+  readonly scopedPackageSegments: boolean;
+}
 
-export function normaliseRequestTarget(target: string): NormalisedPath {
+/** No exceptions (cargo). */
+export const STRICT_PATH_RULES: PathRules = Object.freeze({ scopedPackageSegments: false });
+
+const KEEP = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
+const SCOPED_NAME = /^@[^/]+\/[^/]+$/;
+const SLASH_WHY = 'encoded `/` or `\\` (%2F, %5C) is not allowed in a path segment';
+
+export function normaliseRequestTarget(target: string, rules: PathRules = STRICT_PATH_RULES): NormalisedPath {
   const q = target.indexOf('?');
   const rawPath = (q === -1 ? target : target.slice(0, q)).replace(/^\/{2,}/, '/');
   const query = q === -1 ? '' : target.slice(q);
   if (!rawPath.startsWith('/')) return { ok: false, why: 'it must start with `/`' };
   if (!/^[\x21-\x7e]*$/.test(target)) return { ok: false, why: 'it contains spaces, control or non-ASCII characters' };
-  const segments: string[] = [];
+  let segments: string[] = [];
   for (const raw of rawPath.slice(1).split('/')) {
-    let segment: string;
-    try {
-      segment = decodeURIComponent(raw);
-    } catch {
-      return { ok: false, why: `\`${raw}\` has a malformed percent-escape` };
+    // Without a `%` there is nothing to decode, and the whole target was checked to be printable.
+    const escaped = raw.includes('%');
+    let segment = raw;
+    if (escaped) {
+      try {
+        segment = decodeURIComponent(raw);
+      } catch {
+        return { ok: false, why: `\`${raw}\` has a malformed percent-escape` };
+      }
     }
     if (segment === '.' || segment === '..') return { ok: false, why: '`.` and `..` segments are not allowed' };
-    if (/[/\\]/.test(segment)) return { ok: false, why: 'encoded `/` or `\\` (%2F, %5C) is not allowed in a path segment' };
-    if (!/^[\x20-\x7e]*$/.test(segment)) return { ok: false, why: `\`${raw}\` decodes to non-ASCII or control characters` };
+    if (segment.includes('\\') || (segment.includes('/') && !(rules.scopedPackageSegments && SCOPED_NAME.test(segment)))) {
+      return { ok: false, why: SLASH_WHY };
+    }
+    if (escaped && !/^[\x20-\x7e]*$/.test(segment)) return { ok: false, why: `\`${raw}\` decodes to non-ASCII or control characters` };
     segments.push(segment);
   }
-  const path = '/' + segments.join('/');
+  if (rules.scopedPackageSegments) {
+    const joined = joinScopedNames(segments);
+    if (joined === null) return { ok: false, why: 'a `@scope` segment must be followed by a package name (`@scope/name`)' };
+    segments = joined;
+  }
+  const path = '/' + segments.map((s) => s.replaceAll('/', '%2F')).join('/');
   const forwardPath = '/' + segments.map(encodeSegment).join('/');
   return { ok: true, path, segments, forwardPath, query };
 }
 
+/**
+ * Joins each `@scope` segment with the segment after it, as Verdaccio does, so `/@scope/name/…`
+ * and `/@scope%2Fname/…` read alike. A last `@…` segment stays as it is (Verdaccio leaves it too);
+ * a join that does not make `@scope/name` is refused (null).
+ */
+function joinScopedNames(segments: readonly string[]): string[] | null {
+  const out: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (!segment.startsWith('@') || segment.includes('/') || i === segments.length - 1) {
+      out.push(segment);
+      continue;
+    }
+    const joined = `${segment}/${segments[++i]!}`;
+    if (!SCOPED_NAME.test(joined)) return null;
+    out.push(joined);
+  }
+  return out;
+}
+
+/** A segment of KEEP characters only encodes to itself: the common case, with no per-character work. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
+
 function encodeSegment(segment: string): string {
+  if (PLAIN_SEGMENT.test(segment)) return segment;
   return [...segment].map((c) => (KEEP.test(c) ? c : `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)).join('');
 }

@@ -15,6 +15,8 @@ export interface RouteSpec {
   readonly path: string;
   readonly scope: string;
   readonly crate?: { readonly from: string; readonly param?: string };
+  /** The operation the request body must be, as the registry adapter classifies it (npm's `PUT /:package`). */
+  readonly body?: string;
 }
 
 type Segment = { kind: 'literal'; value: string } | { kind: 'param'; name: string } | { kind: 'rest' };
@@ -27,6 +29,8 @@ export interface Route {
   readonly segments: readonly Segment[];
   readonly need: RouteNeed;
   readonly crate: CrateSource | null;
+  /** Matches only requests whose body the adapter classifies as this operation; null: any body, unread. */
+  readonly body: string | null;
 }
 
 /** A match: the route and its `:params`, raw as they appeared in the path. */
@@ -43,15 +47,27 @@ export interface RouteProblem {
 
 export interface RouteTable {
   readonly routes: readonly Route[];
-  match(method: string, path: string): RouteMatch | null;
+  /**
+   * The first route matching `method` and `path` (a path string, or its decoded segments when a
+   * segment may hold a `/`, as npm's `@scope/name` does). Without `operation`, a route with a
+   * `body` condition matches whatever the body is: the caller then classifies the body and asks
+   * again with the operation, and only routes for that operation (or for any body) match.
+   */
+  match(method: string, path: string | readonly string[], operation?: string): RouteMatch | null;
+}
+
+/** What the registry adapter can classify request bodies as (for `body` conditions). */
+export interface BodyOperations {
+  readonly registry: string;
+  readonly operations: readonly string[];
 }
 
 /** Compiles specs into a frozen table, or reports every problem at once. */
-export function compileRouteTable(specs: readonly RouteSpec[]): { table: RouteTable } | { problems: RouteProblem[] } {
+export function compileRouteTable(specs: readonly RouteSpec[], bodies: BodyOperations = { registry: 'cargo', operations: [] }): { table: RouteTable } | { problems: RouteProblem[] } {
   const problems: RouteProblem[] = [];
   const routes: Route[] = [];
   specs.forEach((spec, index) => {
-    const route = compileRoute(spec, index, problems);
+    const route = compileRoute(spec, index, problems, bodies);
     if (route === null) return;
     const cover = routes.find((earlier) => covers(earlier, route));
     if (cover) {
@@ -65,10 +81,12 @@ export function compileRouteTable(specs: readonly RouteSpec[]): { table: RouteTa
   });
   if (problems.length > 0) return { problems };
   const frozen = Object.freeze(routes.map((r) => Object.freeze(r)));
-  return { table: Object.freeze({ routes: frozen, match: (method: string, path: string) => matchRoute(frozen, method, path) }) };
+  const match = (method: string, path: string | readonly string[], operation?: string): RouteMatch | null =>
+    matchRoute(frozen, method, typeof path === 'string' ? path.slice(1).split('/') : path, operation);
+  return { table: Object.freeze({ routes: frozen, match }) };
 }
 
-function compileRoute(spec: RouteSpec, index: number, problems: RouteProblem[]): Route | null {
+function compileRoute(spec: RouteSpec, index: number, problems: RouteProblem[], bodies: BodyOperations): Route | null {
   const at = `routes[${index}]`;
   const before = problems.length;
   const methods = (typeof spec.method === 'string' ? [spec.method] : spec.method).map((m) => m.toUpperCase());
@@ -79,8 +97,13 @@ function compileRoute(spec: RouteSpec, index: number, problems: RouteProblem[]):
   if (need === 'publish' && spec.crate === undefined) {
     problems.push({ path: `${at}.crate`, message: 'a publish route needs a crate source (crate: { from: publish-body }): publish-new vs publish-update is decided per crate' });
   }
+  const body = spec.body ?? null;
+  if (body !== null && !bodies.operations.includes(body)) {
+    const expected = bodies.operations.length === 0 ? `the ${bodies.registry} adapter classifies no request bodies` : `expected one of ${bodies.operations.join(', ')}`;
+    problems.push({ path: `${at}.body`, message: `"${body}" is not a body operation: ${expected}` });
+  }
   if (problems.length > before || need === null || segments === null) return null;
-  return { id: spec.id ?? `${methods.join('|')} ${spec.path}`, index, methods: new Set(methods), segments, need, crate };
+  return { id: spec.id ?? `${methods.join('|')} ${spec.path}`, index, methods: new Set(methods), segments, need, crate, body };
 }
 
 function parsePath(path: string, at: string, problems: RouteProblem[]): Segment[] | null {
@@ -120,6 +143,7 @@ function parseCrateSource(spec: RouteSpec, segments: Segment[] | null, at: strin
 /** True when every request `later` matches is matched by `earlier` first. */
 function covers(earlier: Route, later: Route): boolean {
   for (const m of later.methods) if (!earlier.methods.has(m)) return false;
+  if (earlier.body !== null && earlier.body !== later.body) return false;
   const a = earlier.segments;
   const b = later.segments;
   for (let i = 0; i < a.length; i++) {
@@ -132,10 +156,10 @@ function covers(earlier: Route, later: Route): boolean {
   return a.length === b.length;
 }
 
-function matchRoute(routes: readonly Route[], method: string, path: string): RouteMatch | null {
-  const parts = path.slice(1).split('/');
+function matchRoute(routes: readonly Route[], method: string, parts: readonly string[], operation: string | undefined): RouteMatch | null {
   for (const route of routes) {
     if (!route.methods.has(method)) continue;
+    if (operation !== undefined && route.body !== null && route.body !== operation) continue;
     const params = matchSegments(route.segments, parts);
     if (params !== null) return { route, params };
   }

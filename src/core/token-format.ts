@@ -9,6 +9,7 @@ import { crc32 } from 'node:zlib';
 
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const SECRET_LENGTH = 32;
+const BASE62_ONLY = /^[0-9A-Za-z]*$/;
 const CHECKSUM_LENGTH = 6;
 
 /** Assembles a token from its prefix and 32 random base62 chars (the caller supplies randomness). */
@@ -36,20 +37,22 @@ export function readCredential(header: string | undefined, prefix: string): Pres
   if (!/^[\x20-\x7e\t]*$/.test(header)) {
     return { kind: 'malformed', why: 'the Authorization header has characters outside printable ASCII' };
   }
-  const [first = '', rest = ''] = header.trim().split(/\s+(.*)/s);
+  // cargo's raw token has no space to split on: the common case needs no regex split.
+  const trimmed = header.trim();
+  const [first = '', rest = ''] = /\s/.test(trimmed) ? trimmed.split(/\s+(.*)/s) : [trimmed];
   const schemed = !first.startsWith(prefix) && rest.trim().startsWith(prefix);
   if (schemed && first.toLowerCase() !== 'bearer') {
     // Never pass a scopegate token on as a "legacy" credential just because of an odd scheme.
     return { kind: 'malformed', why: `unexpected authentication scheme \`${first}\`: send the token alone or as \`Bearer <token>\`` };
   }
-  const candidate = schemed ? rest.trim() : header.trim();
+  const candidate = schemed ? rest.trim() : trimmed;
   if (!candidate.startsWith(prefix)) return { kind: 'legacy', value: header };
   const expectedLength = prefix.length + SECRET_LENGTH + CHECKSUM_LENGTH;
   if (candidate.length !== expectedLength) {
     return { kind: 'malformed', why: `a ${prefix} token is ${expectedLength} characters long, this one is ${candidate.length}` };
   }
   const body = candidate.slice(0, -CHECKSUM_LENGTH);
-  if (![...body.slice(prefix.length)].every((c) => BASE62.includes(c)) || checksum(body) !== candidate.slice(-CHECKSUM_LENGTH)) {
+  if (!BASE62_ONLY.test(body.slice(prefix.length)) || checksum(body) !== candidate.slice(-CHECKSUM_LENGTH)) {
     return { kind: 'malformed', why: 'its checksum does not match (a character was changed or lost when it was copied)' };
   }
   return { kind: 'scopegate', token: candidate };

@@ -3,7 +3,7 @@
  * stored (one Redis hash per token). {@link parseTokenRecord} is the only way from stored fields
  * to a record: a corrupted or foreign hash is refused, never half-trusted.
  */
-import { parseCratePattern, type CratePattern } from './crate-pattern.js';
+import { cargoNaming, type CratePattern, type PackageNaming } from './crate-pattern.js';
 import { parseScope, type Scope } from './scope.js';
 
 /** A token record. Times are epoch milliseconds. */
@@ -52,15 +52,18 @@ export function storeTokenRecord(record: TokenRecord): StoredTokenFields {
   };
 }
 
-/** Parses stored fields into a record; null when anything is missing or malformed. */
-export function parseTokenRecord(fields: StoredTokenFields): TokenRecord | null {
+/**
+ * Parses stored fields into a record; null when anything is missing or malformed. Crate patterns
+ * are parsed by `naming`, the registry's name rules (the store is given the adapter's).
+ */
+export function parseTokenRecord(fields: StoredTokenFields, naming: PackageNaming = cargoNaming): TokenRecord | null {
   const id = parseInteger(fields.id);
   const createdAt = parseInteger(fields.created_at);
   const expiredAt = parseOptionalInteger(fields.expired_at);
   const lastUsedAt = parseOptionalInteger(fields.last_used_at);
   const revokedAt = parseOptionalInteger(fields.revoked_at);
   const endpointScopes = parseList(fields.endpoint_scopes, parseScope);
-  const crateScopes = parseList(fields.crate_scopes, parseCratePattern);
+  const crateScopes = parseList(fields.crate_scopes, (v) => naming.parsePattern(v));
   const { hash, account, name } = fields;
   if (id === null || createdAt === null || hash === undefined || account === undefined || name === undefined) return null;
   if (expiredAt === undefined || lastUsedAt === undefined || revokedAt === undefined) return null;

@@ -4,20 +4,28 @@ import type { GatewayConfig } from '../config/types.js';
 import type { GatewayError } from '../core/errors.js';
 import type { Logger } from '../log.js';
 import type { RegistryAdapter } from '../registries/registry.js';
+import type { AuditSink } from '../store/audit-log.js';
+import type { CredentialOpener } from '../store/credential-memo.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { UsageRecorder } from '../store/usage.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { ExistenceProbe } from '../upstream/existence-probe.js';
 import type { Forwarder } from '../upstream/forward.js';
+import type { GatewayMetrics } from './metrics.js';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
   readonly adapter: RegistryAdapter;
   readonly store: TokenStore;
+  /** Opens the upstream credential sealed in a token record (remembering it, masked, with the cache on). */
+  readonly credentials: CredentialOpener;
   readonly forwarder: Forwarder;
   readonly upstream: UpstreamClient;
   readonly probe: ExistenceProbe;
   readonly usage: UsageRecorder;
+  /** Decisions on write routes and token lifecycle events (buffered; never blocks a request). */
+  readonly audit: AuditSink;
+  readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly clock: () => number;
 }
@@ -47,6 +55,8 @@ export interface RequestContext {
   readonly res: http.ServerResponse;
   readonly log: RequestLog;
   readonly now: number;
+  /** `performance.now()` when the verdict was reached (for the decision-latency metric). */
+  decidedAt?: number;
 }
 
 /**
@@ -54,7 +64,17 @@ export interface RequestContext {
  * the request; caught once, at the top, where it is rendered and logged.
  */
 export class Rejection extends Error {
-  constructor(readonly error: GatewayError, readonly reason: string = error.code) {
+  readonly error: GatewayError;
+  readonly reason: string;
+
+  constructor(error: GatewayError, reason: string = error.code) {
+    // An expected outcome, thrown on every denial, never a bug to trace: capturing a stack trace
+    // was the costliest single step of a denied request (bench/RESULTS.md, "Profile").
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(error.message);
+    Error.stackTraceLimit = limit;
+    this.error = error;
+    this.reason = reason;
   }
 }

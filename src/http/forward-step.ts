@@ -1,11 +1,35 @@
 /** The last step: hand an allowed request to the upstream, and turn transport failures into errors. */
 import type { Readable } from 'node:stream';
 import { gatewayError } from '../core/errors.js';
+import { expiresSoon, expiryWarning } from '../core/expiry-reminder.js';
+import type { TokenRecord } from '../core/token-record.js';
+import type { ResponseRewrite } from '../upstream/forward.js';
 import { Rejection, type RequestContext } from './context.js';
 import { sendJson } from './respond.js';
 
-export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable): Promise<void> {
-  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body });
+/** The publish answer is buffered for a warning only up to this size; a larger one passes unchanged. */
+const PUBLISH_ANSWER_MAX = 64 * 1024;
+
+/**
+ * ★ The warning a publish with a token close to expiry carries (cargo prints it), or null.
+ * Pure apart from reading the config: `tokens.remind_before` decides what "close" means.
+ */
+export function publishWarning(ctx: RequestContext, token: TokenRecord): string | null {
+  const { config } = ctx.deps;
+  return expiresSoon(token, ctx.now, config.tokens.remindBeforeMs) ? expiryWarning(token, ctx.now, config.publicUrl) : null;
+}
+
+export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable, warning: string | null = null): Promise<void> {
+  const add = ctx.deps.adapter.addPublishWarning;
+  const rewrite: ResponseRewrite | undefined = warning === null || add === undefined ? undefined : {
+    maxBytes: PUBLISH_ANSWER_MAX,
+    rewrite: (status, contentType, answer) => {
+      const text = add(status, contentType, answer.toString('utf8'), warning);
+      return text === null ? null : Buffer.from(text);
+    },
+  };
+  const headers = ctx.deps.adapter.forwardHeaders(ctx.deps.config.publicUrl);
+  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body, rewrite, headers });
   switch (outcome.kind) {
     case 'answered':
       ctx.log['upstream.status'] = outcome.status;

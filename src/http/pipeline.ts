@@ -1,24 +1,29 @@
 /**
  * The request pipeline, top to bottom like a lifecycle diagram:
- * normalise path → classify route → read token → look up → resolve scope → decide → swap
- * credential → forward. Each step either hands on or throws a {@link Rejection}; the request is
- * answered and logged once, at the end.
+ * normalise path → classify route → read token → look up → (route by body) → resolve scope →
+ * decide → swap credential → forward. "Route by body" runs only for routes with a `body` condition
+ * (npm's overloaded `PUT /<package>`, `body-step.ts`). Each step either hands on or throws a
+ * {@link Rejection}; the request is answered and logged once, at the end.
  */
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
-import { parseCrateName, type CrateName } from '../core/crate-pattern.js';
+import type { CrateName } from '../core/crate-pattern.js';
 import { decide, publishProbeMatters } from '../core/decide.js';
 import { denialError } from '../core/denial.js';
 import { gatewayError } from '../core/errors.js';
 import { normaliseRequestTarget } from '../core/request-path.js';
 import type { RouteMatch } from '../core/route-table.js';
 import type { RouteNeed } from '../core/scope.js';
-import { identifyCaller, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
+import { identifyCaller, lazyCredential, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
+import { routeByBody } from './body-step.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
-import { forwardRequest, serveRegistryConfig } from './forward-step.js';
+import { forwardRequest, publishWarning, serveRegistryConfig } from './forward-step.js';
+import { logRequest } from '../log.js';
+import { observeRequest } from './observe.js';
 import { readPublishCrate } from './publish-step.js';
 import { sendError } from './respond.js';
 import { handleTokenApi, isTokenApiPath } from './token-api.js';
+import { isTokenPagePath, serveTokenPage } from './web.js';
 
 /** `currentDeps` is read once per request, so a reload never changes a request half-way. */
 export function createRequestHandler(currentDeps: () => GatewayDeps): http.RequestListener {
@@ -36,16 +41,18 @@ export function createRequestHandler(currentDeps: () => GatewayDeps): http.Reque
       .finally(() => {
         ctx.log.status = res.statusCode;
         ctx.log.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
-        deps.logger.info(ctx.log, 'request');
+        logRequest(deps.logger, ctx.log);
+        observeRequest(ctx, started);
       });
   };
 }
 
 async function run(ctx: RequestContext): Promise<void> {
-  const target = normaliseRequestTarget(ctx.req.url ?? '');
+  const target = normaliseRequestTarget(ctx.req.url ?? '', ctx.deps.adapter.pathRules);
   if (!target.ok) throw new Rejection(gatewayError('SG_PATH_INVALID', { why: target.why }), 'path-invalid');
   if (isTokenApiPath(target.path)) return handleTokenApi(ctx, target.path, target.query);
-  const match = classifyRoute(ctx, target.path);
+  if (isTokenPagePath(target.path)) return serveTokenPage(ctx, target.path);
+  const match = classifyRoute(ctx, target.path, target.segments);
   const upstreamPath = target.forwardPath + target.query;
   if (match.route.need === 'read' && ctx.deps.config.reads === 'public') {
     return forwardAllowed(ctx, target.path, upstreamPath, await publicReadCredential(ctx), 'public-read');
@@ -57,12 +64,15 @@ async function run(ctx: RequestContext): Promise<void> {
     ctx.log.reason = 'legacy-credential';
     return forwardAllowed(ctx, target.path, upstreamPath, caller.value, 'legacy-credential');
   }
-  const { crate, body } = await readCrate(ctx, match);
-  const credential = upstreamCredential(ctx.deps, caller);
-  const need = await resolveNeed(ctx, match.route.need, caller, crate, credential);
-  authorise(ctx, caller, need, crate);
+  // Opened on first use: a request denied before it needs the credential never pays for the crypto.
+  const credential = lazyCredential(ctx.deps, caller);
+  const routed = match.route.body === null ? { match } : await routeByBody(ctx, target, match, caller.record, credential());
+  const { crate, body = routed.body } = await readCrate(ctx, routed.match);
+  const need = await resolveNeed(ctx, routed.match.route.need, caller, crate, credential);
+  authorise(ctx, caller, need, crate, need !== routed.match.route.need);
   ctx.deps.usage.record(caller.record.hash, ctx.now);
-  await forwardAllowed(ctx, target.path, upstreamPath, credential, 'allowed', body);
+  const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
+  await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning);
   if (need === 'publish-new' && crate !== null) ctx.deps.probe.forget(crate);
 }
 
@@ -87,9 +97,9 @@ async function publicReadCredential(ctx: RequestContext): Promise<string | null>
   return anonymous;
 }
 
-function classifyRoute(ctx: RequestContext, path: string): RouteMatch {
+function classifyRoute(ctx: RequestContext, path: string, segments: readonly string[]): RouteMatch {
   const method = ctx.req.method ?? '';
-  const match = ctx.deps.config.routes.match(method, path);
+  const match = ctx.deps.config.routes.match(method, segments);
   if (match === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
   ctx.log['route.id'] = match.route.id;
   ctx.log['scope.need'] = match.route.need;
@@ -102,19 +112,20 @@ async function readCrate(ctx: RequestContext, match: RouteMatch): Promise<{ crat
   if (source === null) return { crate: null };
   const published = source.from === 'publish-body' ? await readPublishCrate(ctx) : null;
   const raw = published ? published.name : match.params[source.from === 'path' ? source.param : '']!;
-  const crate = parseCrateName(raw);
-  if (crate === null) throw new Rejection(gatewayError('SG_CRATE_NAME_INVALID', { name: raw }), 'crate-name-invalid');
+  const naming = ctx.deps.adapter.naming;
+  const crate = naming.parseName(raw);
+  if (crate === null) throw new Rejection(naming.nameError(raw), 'crate-name-invalid');
   ctx.log['crate.name'] = crate;
   return published ? { crate, body: published.body } : { crate };
 }
 
 /** `publish` becomes publish-new or publish-update by asking the upstream, only when that matters. */
-async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract<Caller, { kind: 'token' }>, crate: CrateName | null, credential: string | null): Promise<RouteNeed> {
+async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract<Caller, { kind: 'token' }>, crate: CrateName | null, credential: () => string | null): Promise<RouteNeed> {
   if (need !== 'publish' || !publishProbeMatters(caller.record)) return need;
   // Unreachable with a loaded table (compileRouteTable requires a crate source); fail closed anyway.
   if (crate === null) throw new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'publish-route-without-crate');
   try {
-    const resolved = (await ctx.deps.probe.exists(crate, credential)) ? 'publish-update' : 'publish-new';
+    const resolved = (await ctx.deps.probe.exists(crate, credential())) ? 'publish-update' : 'publish-new';
     ctx.log['scope.need'] = resolved;
     return resolved;
   } catch (e) {
@@ -122,19 +133,21 @@ async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract
   }
 }
 
-function authorise(ctx: RequestContext, caller: Extract<Caller, { kind: 'token' }>, need: RouteNeed, crate: CrateName | null): void {
+/** `probed`: the need came from the existence probe, so the message says why (new, or already exists). */
+function authorise(ctx: RequestContext, caller: Extract<Caller, { kind: 'token' }>, need: RouteNeed, crate: CrateName | null, probed: boolean): void {
   const decision = decide({ need, crate, token: caller.record, now: ctx.now });
   if (decision.verdict === 'deny') {
-    const crateForMessage = need === 'publish-new' || need === 'publish-update' ? crate ?? undefined : undefined;
-    throw new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps), crate: crateForMessage }), decision.reason);
+    const crateForMessage = probed ? crate ?? undefined : undefined;
+    throw new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps), crate: crateForMessage, noun: ctx.deps.adapter.naming.noun }), decision.reason);
   }
 }
 
-async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable): Promise<void> {
+async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable, warning: string | null = null): Promise<void> {
   ctx.log.verdict ??= 'allow';
   ctx.log.reason ??= reason;
+  ctx.decidedAt = performance.now();
   if (path === ctx.deps.adapter.configPath && ctx.req.method === 'GET') return serveRegistryConfig(ctx, upstreamPath, credential);
-  return forwardRequest(ctx, upstreamPath, credential, body);
+  return forwardRequest(ctx, upstreamPath, credential, body, warning);
 }
 
 function answerRejection(ctx: RequestContext, e: unknown): void {
@@ -145,6 +158,7 @@ function answerRejection(ctx: RequestContext, e: unknown): void {
   }
   ctx.log.verdict = 'deny';
   ctx.log.reason = rejection.reason;
+  ctx.decidedAt ??= performance.now();
   ctx.log['error.code'] = rejection.error.code;
   sendError(ctx.res, ctx.deps.adapter, rejection.error, ctx.log['req.path'], ctx.deps.config.publicUrl);
 }

@@ -3,13 +3,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { cargoAdapter } from '../registries/cargo.js';
+import { adapterFor } from '../registries/select.js';
+import { NO_AUDIT, type AuditSink } from '../store/audit-log.js';
+import { CredentialMemo, OPEN_EVERY_TIME } from '../store/credential-memo.js';
 import type { TokenStore } from '../store/token-store.js';
 import { createUsageRecorder } from '../store/usage.js';
 import { createUpstreamClient } from '../upstream/client.js';
 import { createExistenceProbe } from '../upstream/existence-probe.js';
 import { createForwarder } from '../upstream/forward.js';
 import type { GatewayDeps } from './context.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createRequestHandler } from './pipeline.js';
 
 export interface Gateway {
@@ -25,15 +28,30 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export function createGateway(config: GatewayConfig, options: { store: TokenStore; logger: Logger; clock?: () => number }): Gateway {
+export interface GatewayOptions {
+  readonly store: TokenStore;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+  /** The audit trail; default: none. */
+  readonly audit?: AuditSink;
+  /** Default: a fresh registry (the admin API serves `gateway.deps.metrics.registry`). */
+  readonly metrics?: GatewayMetrics;
+}
+
+export function createGateway(config: GatewayConfig, options: GatewayOptions): Gateway {
   const clock = options.clock ?? Date.now;
-  const adapter = cargoAdapter;
+  const adapter = adapterFor(config.registry);
   const forwarder = createForwarder({ upstreamUrl: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
   const upstream = createUpstreamClient(config.upstream.url, forwarder.agent);
   const probe = createExistenceProbe({ client: upstream, adapter, timeoutMs: config.upstream.probeTimeoutMs, cacheMs: config.upstream.probeCacheMs, clock });
+  const usage = createUsageRecorder(options.store);
+  const metrics = options.metrics ?? createMetrics({ processMetrics: false });
+  metrics.trackRedisErrors('usage', () => usage.failures);
+  // With the token cache, opened credentials are remembered (masked) for as long as records are.
+  const credentials = config.cache.enabled ? new CredentialMemo({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries }) : OPEN_EVERY_TIME;
   const deps: GatewayDeps = {
-    config, adapter, store: options.store, forwarder, upstream, probe,
-    usage: createUsageRecorder(options.store), logger: options.logger, clock,
+    config, adapter, store: options.store, credentials, forwarder, upstream, probe,
+    usage, audit: options.audit ?? NO_AUDIT, metrics, logger: options.logger, clock,
   };
   const live = { deps };
   const server = http.createServer(createRequestHandler(() => live.deps));
@@ -41,10 +59,11 @@ export function createGateway(config: GatewayConfig, options: { store: TokenStor
     server,
     get deps() { return live.deps; },
     reload: (next) => {
-      if (next.upstream.url !== config.upstream.url || next.redis.url !== config.redis.url || next.listen.port !== config.listen.port) {
-        options.logger.warn('listen, upstream.url and redis.url changes need a restart; the rest of the new config is in effect');
+      if (next.upstream.url !== config.upstream.url || next.redis.url !== config.redis.url || next.listen.port !== config.listen.port || next.registry !== config.registry) {
+        options.logger.warn('listen, registry, upstream.url and redis.url changes need a restart; the rest of the new config is in effect');
       }
-      live.deps = { ...live.deps, config: { ...next, upstream: { ...next.upstream, url: config.upstream.url } } };
+      // The adapter (and the store's name rules) are fixed at start, so the registry is too.
+      live.deps = { ...live.deps, config: { ...next, registry: config.registry, upstream: { ...next.upstream, url: config.upstream.url } } };
     },
     listen: () => new Promise((resolve, reject) => {
       server.once('error', reject);

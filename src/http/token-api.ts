@@ -82,6 +82,7 @@ async function revokeToken(ctx: RequestContext, id: number): Promise<void> {
   if (record !== null && record.account === account) {
     await ctx.deps.store.revoke(id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
     ctx.log['token.id'] = id;
+    ctx.deps.audit.append({ ts: ctx.now, event: 'token.revoked', token: id, account, via: 'api', req: ctx.log['req.id'] });
   }
   sendJson(ctx.res, 200, {});
 }
@@ -92,5 +93,6 @@ async function revokeCurrent(ctx: RequestContext): Promise<void> {
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'legacy') throw new Rejection(gatewayError('SG_TOKEN_CURRENT_NOT_SCOPEGATE', { prefix: ctx.deps.config.tokens.prefix }), 'not-a-scopegate-token');
   await ctx.deps.store.revoke(caller.record.id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
+  ctx.deps.audit.append({ ts: ctx.now, event: 'token.revoked', token: caller.record.id, account: caller.record.account, via: 'api', req: ctx.log['req.id'] });
   sendEmpty(ctx.res, 204);
 }

@@ -2,9 +2,9 @@
  * `PUT /api/v1/me/tokens`, validated in crates.io's order (cratesio-tokens §6.1): body shape, name,
  * authentication, crate scopes, endpoint scopes — then scopegate's expiry policy ★.
  */
-import { parseCratePattern, type CratePattern } from '../core/crate-pattern.js';
+import type { CratePattern } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
-import { formatInstant } from '../core/denial.js';
+import { parseExpiredAt, resolveExpiry } from '../core/expiry-policy.js';
 import { parseScope, type Scope } from '../core/scope.js';
 import { sealCredential } from '../store/credential-seal.js';
 import { hashToken, mintToken } from '../store/token-secret.js';
@@ -15,7 +15,6 @@ import { identifyAccount } from './identity.js';
 import { sendJson } from './respond.js';
 import { renderToken } from './token-api.js';
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const invalid = (why: string): Rejection => new Rejection(gatewayError('SG_BODY_INVALID', { why }), 'body-invalid');
 
 interface TokenRequest {
@@ -46,6 +45,7 @@ export async function createToken(ctx: RequestContext): Promise<void> {
     sealedCredential: perToken ? sealCredential(caller.value, plaintext) : null,
   }, ctx.deps.config.tokens.keepExpiredMs);
   ctx.log['token.id'] = record.id;
+  ctx.deps.audit.append({ ts: ctx.now, event: 'token.created', token: record.id, account, via: 'api', req: ctx.log['req.id'] });
   sendJson(ctx.res, 200, { api_token: { ...renderToken(record), token: plaintext } });
 }
 
@@ -66,8 +66,13 @@ async function readJson(ctx: RequestContext): Promise<unknown> {
 }
 
 function parseTokenRequest(ctx: RequestContext, fields: Record<string, unknown>): TokenRequest {
-  const crateScopes = parseList(fields.crate_scopes, parseCratePattern);
-  if (crateScopes === undefined) throw new Rejection(gatewayError('SG_TOKEN_CRATE_SCOPE_INVALID'), 'crate-scope-invalid');
+  // Patterns follow the configured registry's name rules (cargo: `invalid crate scope`, npm: `invalid package scope …`).
+  const naming = ctx.deps.adapter.naming;
+  const crateScopes = parseList(fields.crate_scopes, (v) => naming.parsePattern(v));
+  if (crateScopes === undefined) {
+    const bad = Array.isArray(fields.crate_scopes) ? fields.crate_scopes.find((v) => naming.parsePattern(v) === null) : fields.crate_scopes;
+    throw new Rejection(naming.patternError(bad), 'crate-scope-invalid');
+  }
   const endpointScopes = parseList(fields.endpoint_scopes, parseScope);
   if (endpointScopes === undefined) throw new Rejection(gatewayError('SG_TOKEN_ENDPOINT_SCOPE_INVALID'), 'endpoint-scope-invalid');
   return { name: fields.name as string, crateScopes, endpointScopes, expiredAt: parseExpiry(ctx, fields) };
@@ -81,22 +86,12 @@ function parseList<T>(value: unknown, parseItem: (v: unknown) => T | null): read
   return items.every((i): i is T => i !== null) ? items : undefined;
 }
 
-/** ★ Absent → the default lifetime; null → never, only if allowed; a date → future and within the maximum. */
+/** ★ The expiry policy (core/expiry-policy.ts, shared with `scopegate token create`). */
 function parseExpiry(ctx: RequestContext, fields: Record<string, unknown>): number | null {
-  const policy = ctx.deps.config.tokens;
   const fail = (why: string): Rejection => new Rejection(gatewayError('SG_TOKEN_EXPIRY_INVALID', { why }), 'expiry-invalid');
-  const latest = policy.maxLifetimeMs === null ? Infinity : ctx.now + policy.maxLifetimeMs;
-  if (!('expired_at' in fields)) return Math.min(ctx.now + policy.defaultLifetimeMs, latest);
-  const value = fields.expired_at;
-  if (value === null) {
-    if (policy.allowNoExpiry) return null;
-    throw fail('this registry requires every token to expire; pick a date (tokens.allow_no_expiry is false)');
-  }
-  if (typeof value !== 'string' || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-    throw fail('expected an RFC 3339 date such as 2026-12-31T00:00:00Z');
-  }
-  const at = Date.parse(value);
-  if (at <= ctx.now) throw fail(`${value} is in the past; pick a future date`);
-  if (at > latest) throw fail(`${value} is later than this registry allows (at most ${formatInstant(latest)}, tokens.max_lifetime)`);
-  return at;
+  const request = parseExpiredAt('expired_at' in fields, fields.expired_at);
+  if ('invalid' in request) throw fail(request.invalid);
+  const outcome = resolveExpiry(request, ctx.deps.config.tokens, ctx.now);
+  if (!outcome.ok) throw fail(outcome.why);
+  return outcome.expiredAt;
 }

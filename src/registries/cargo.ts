@@ -1,8 +1,9 @@
 /**
  * The cargo registry adapter (wire-facts §1). Pure: no I/O.
  */
-import type { CrateName } from '../core/crate-pattern.js';
+import { cargoNaming, type CrateName } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
+import { STRICT_PATH_RULES } from '../core/request-path.js';
 import type { PublishHead, RegistryAdapter } from './registry.js';
 
 const INDEX_PREFIX = '/index';
@@ -62,8 +63,38 @@ export function rewriteCargoConfig(upstreamBody: string, publicUrl: string, read
   return JSON.stringify(rewritten);
 }
 
+/**
+ * Appends `warning` to a 2xx publish answer's `warnings.other`, which cargo prints as
+ * `warning: …` (wire-facts §1.1: any JSON or an empty body is accepted; the three `warnings`
+ * lists are filled in so the answer keeps crates.io's shape). Anything but an empty body or a JSON
+ * object is left alone.
+ */
+export function addCargoPublishWarning(status: number, contentType: string | undefined, body: string, warning: string): string | null {
+  if (status < 200 || status > 299) return null;
+  if (body.trim() !== '' && !/^application\/(.+\+)?json\b/i.test(contentType ?? '')) return null;
+  let answer: unknown;
+  try {
+    answer = body.trim() === '' ? {} : JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return null;
+  const found = (answer as { warnings?: unknown }).warnings;
+  const warnings: Record<string, unknown> = typeof found === 'object' && found !== null && !Array.isArray(found) ? { ...found } : {};
+  const list = (key: string): unknown[] => (Array.isArray(warnings[key]) ? (warnings[key] as unknown[]) : []);
+  const rewritten = { ...answer, warnings: { ...warnings, invalid_categories: list('invalid_categories'), invalid_badges: list('invalid_badges'), other: [...list('other'), warning] } };
+  return JSON.stringify(rewritten);
+}
+
 export const cargoAdapter: RegistryAdapter = Object.freeze({
   name: 'cargo',
+  naming: cargoNaming,
+  pathRules: STRICT_PATH_RULES,
+  // cargo needs no Host: the gateway rewrites `dl`/`api` in the index's config.json instead.
+  forwardHeaders: () => ({}),
+  // cargo's operations are told apart by method and path alone (wire-facts §4 item 6).
+  bodyOperations: [],
+  classifyBody: () => ({ kind: 'unrecognised', why: 'cargo routes classify no request bodies' }) as const,
   errorBody: (message: string) => JSON.stringify({ errors: [{ detail: message }] }),
   /**
    * A 401 on the index starts cargo's sparse-auth handshake: it retries with the token and shows
@@ -76,4 +107,5 @@ export const cargoAdapter: RegistryAdapter = Object.freeze({
   readPublishHead: readCargoPublishHead,
   configPath: `${INDEX_PREFIX}/config.json`,
   rewriteConfig: rewriteCargoConfig,
+  addPublishWarning: addCargoPublishWarning,
 });

@@ -1,9 +1,11 @@
 /**
  * What the gateway needs to know about a registry's wire protocol. The pipeline is registry-blind;
- * an adapter supplies body parsing, the existence probe's paths, and the error format.
+ * an adapter supplies name rules, path exceptions, body parsing and classification, the existence
+ * probe's paths, and the error format.
  */
-import type { CrateName } from '../core/crate-pattern.js';
+import type { CrateName, PackageNaming } from '../core/crate-pattern.js';
 import type { GatewayError } from '../core/errors.js';
+import type { PathRules } from '../core/request-path.js';
 
 /** The outcome of peeking at the head of a publish body. */
 export type PublishHead =
@@ -11,8 +13,43 @@ export type PublishHead =
   | { readonly kind: 'error'; readonly error: GatewayError }
   | { readonly kind: 'ok'; readonly name: string };
 
+/** A request whose route has a `body` condition, with its JSON body parsed. */
+export interface BodyRequest {
+  readonly method: string;
+  /** The normalised, decoded path segments. */
+  readonly segments: readonly string[];
+  readonly body: unknown;
+  /**
+   * The package's current document, when a previous answer asked for it (`needs-state`): null when
+   * the registry has no such package, undefined when not fetched.
+   */
+  readonly state?: unknown;
+}
+
+/** What a body is, as far as routing goes. */
+export type BodyClassification =
+  | { readonly kind: 'operation'; readonly operation: string }
+  /** The body's effect depends on what is stored: GET `path` (with the request's credential) and ask again. */
+  | { readonly kind: 'needs-state'; readonly path: string; readonly crate: string }
+  | { readonly kind: 'unrecognised'; readonly why: string }
+  | { readonly kind: 'error'; readonly error: GatewayError };
+
 export interface RegistryAdapter {
   readonly name: string;
+  /** The registry's package-name rules: names, token patterns, canonical comparison. */
+  readonly naming: PackageNaming;
+  /** Exceptions to the strict path rules (npm's `@scope%2Fname` segments). */
+  readonly pathRules: PathRules;
+  /**
+   * Headers every forwarded request carries, replacing the client's (npm: `Host` and
+   * `X-Forwarded-*` from `public_url`, so the registry writes tarball URLs that point at the
+   * gateway). A `host` here is sent instead of the upstream's own.
+   */
+  forwardHeaders(publicUrl: string): Readonly<Record<string, string>>;
+  /** The operations {@link classifyBody} can name, for route `body` conditions; empty: none. */
+  readonly bodyOperations: readonly string[];
+  /** Names the operation a body performs, for routes with a `body` condition. Pure. */
+  classifyBody(request: BodyRequest): BodyClassification;
   /** The response body for an error, in the client's own format. */
   errorBody(message: string): string;
   /** Extra headers for an error response (e.g. a login challenge on an index 401). */
@@ -25,4 +62,9 @@ export interface RegistryAdapter {
   readonly configPath: string | null;
   /** Rewrites the registry config document so clients come back through the gateway. */
   rewriteConfig(upstreamBody: string, publicUrl: string, readsNeedToken: boolean): string;
+  /**
+   * Adds a warning the client prints to a successful publish answer; null when the answer is not
+   * one it can safely extend (left unchanged). Without it publishes carry no warnings.
+   */
+  addPublishWarning?(status: number, contentType: string | undefined, body: string, warning: string): string | null;
 }

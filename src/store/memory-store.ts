@@ -5,8 +5,10 @@
  * honoured lazily: an entry past its drop time is deleted when next read, as Redis does.
  * Nothing is shared between processes: not for `node:cluster` or several hosts.
  */
+import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
 import { parseTokenRecord, storeTokenRecord, type StoredTokenFields, type TokenRecord } from '../core/token-record.js';
 import { dropAt, StoreUnavailableError, type NewTokenRecord, type TokenStore } from './token-store.js';
+import { claimBlocks, formatClaim, type ListedToken, type TokenDirectory } from './token-directory.js';
 
 interface Entry {
   fields: StoredTokenFields;
@@ -14,13 +16,16 @@ interface Entry {
   dropAt: number | null;
 }
 
-/** {@link TokenStore} in process memory. */
-export class MemoryTokenStore implements TokenStore {
+/** {@link TokenStore} and {@link TokenDirectory} in process memory. */
+export class MemoryTokenStore implements TokenStore, TokenDirectory {
   private readonly byHash = new Map<string, Entry>();
   private readonly hashById = new Map<number, string>();
   private readonly idsByAccount = new Map<string, Set<number>>();
   private lastId = 0;
   private closed = false;
+
+  /** `naming`: the registry's name rules, which stored crate patterns are parsed by (default cargo's). */
+  constructor(private readonly naming: PackageNaming = cargoNaming) {}
 
   async create(fresh: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord> {
     this.assertOpen();
@@ -43,7 +48,7 @@ export class MemoryTokenStore implements TokenStore {
   async findByHash(hash: string): Promise<TokenRecord | null> {
     this.assertOpen();
     const entry = this.live(hash);
-    return entry === undefined ? null : parseTokenRecord(entry.fields);
+    return entry === undefined ? null : parseTokenRecord(entry.fields, this.naming);
   }
 
   async findById(id: number): Promise<TokenRecord | null> {
@@ -71,7 +76,7 @@ export class MemoryTokenStore implements TokenStore {
     if (entry === undefined) return null;
     // The first revocation wins, as in the Redis store's script.
     if (entry.fields.revoked_at === '') entry.fields = { ...entry.fields, revoked_at: String(now) };
-    const record = parseTokenRecord(entry.fields);
+    const record = parseTokenRecord(entry.fields, this.naming);
     if (record === null || record.id !== id) return null;
     entry.dropAt = dropAt(record, keepExpiredMs);
     return record;
@@ -88,12 +93,64 @@ export class MemoryTokenStore implements TokenStore {
     }
   }
 
+  async listAll(): Promise<ListedToken[]> {
+    this.assertOpen();
+    return this.listed([...this.hashById.keys()].sort((a, b) => b - a));
+  }
+
+  async listExpiring(from: number, to: number): Promise<ListedToken[]> {
+    const all = await this.listAll();
+    return all
+      .filter(({ record: r }) => r.expiredAt !== null && r.expiredAt >= from && r.expiredAt <= to)
+      .sort((a, b) => a.record.expiredAt! - b.record.expiredAt!);
+  }
+
+  async claimReminder(hash: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
+    this.assertOpen();
+    const entry = this.live(hash);
+    const f = entry?.fields;
+    if (entry === undefined || f === undefined || f.revoked_at !== '' || (f.reminded_at ?? '') !== '') return false;
+    if (claimBlocks(f.remind_claim, owner, now)) return false;
+    entry.fields = { ...f, remind_claim: formatClaim(owner, leaseUntil) };
+    return true;
+  }
+
+  async completeReminder(hash: string, owner: string, now: number): Promise<boolean> {
+    return this.settleReminder(hash, owner, String(now));
+  }
+
+  async releaseReminder(hash: string, owner: string): Promise<void> {
+    await this.settleReminder(hash, owner, null);
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  private async settleReminder(hash: string, owner: string, remindedAt: string | null): Promise<boolean> {
+    this.assertOpen();
+    const entry = this.live(hash);
+    const claim = entry?.fields.remind_claim ?? '';
+    if (entry === undefined || claim === '' || claim.slice(0, claim.lastIndexOf('|')) !== owner) return false;
+    entry.fields = { ...entry.fields, remind_claim: '', ...(remindedAt === null ? {} : { reminded_at: remindedAt }) };
+    return true;
+  }
+
+  private listed(ids: readonly number[]): ListedToken[] {
+    const found: ListedToken[] = [];
+    for (const id of ids) {
+      const hash = this.hashById.get(id);
+      const entry = hash === undefined ? undefined : this.live(hash);
+      const record = entry === undefined ? null : parseTokenRecord(entry.fields, this.naming);
+      if (entry === undefined || record === null) continue;
+      const reminded = entry.fields.reminded_at;
+      found.push({ record, remindedAt: reminded ? Number(reminded) : null });
+    }
+    return found;
   }
 
   /** The entry for `hash` unless it is absent or past its drop time (then it is removed). */

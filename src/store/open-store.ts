@@ -1,22 +1,78 @@
 /** Opens the configured token store: Redis (the default) or, for `redis.url: memory`, in process. */
+import type { Cluster, Redis } from 'ioredis';
 import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { adapterFor } from '../registries/select.js';
+import { MemoryAuditLog, RedisAuditLog, type AuditLog } from './audit-log.js';
 import { MemoryTokenStore } from './memory-store.js';
-import { createRedisClient, waitForReady } from './redis-client.js';
+import { connectRedis, waitForReady } from './redis-client.js';
+import { withTokenCache } from './revocation-feed.js';
+import { RedisTokenDirectory } from './redis-directory.js';
 import { RedisTokenStore } from './redis-store.js';
+import type { TokenDirectory } from './token-directory.js';
 import type { TokenStore } from './token-store.js';
 
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
 export async function openTokenStore(config: GatewayConfig, logger: Logger): Promise<TokenStore> {
+  return (await openBackends(config, logger)).store;
+}
+
+/** Everything that lives in Redis: the token store, the operators' directory, the audit trail. */
+export interface Backends {
+  readonly store: TokenStore;
+  readonly directory: TokenDirectory;
+  readonly audit: AuditLog;
+  /** Flushes the audit trail, then closes the connection. */
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  /** Overrides `redis.command_timeout` (the CLI is no hot path and may wait longer). */
+  readonly commandTimeoutMs?: number;
+  /** Reject with StoreUnavailableError when Redis is not ready in time, instead of starting anyway. */
+  readonly requireReady?: boolean;
+  /** Serve lookups from the token cache (`cache.*`; the gateway does, one-shot tools do not). */
+  readonly tokenCache?: boolean;
+}
+
+/** Opens the backends on one Redis connection (or in memory for `redis.url: memory`). */
+export async function openBackends(config: GatewayConfig, logger: Logger, options: BackendOptions = {}): Promise<Backends> {
+  // Stored crate patterns are parsed by the configured registry's name rules.
+  const naming = adapterFor(config.registry).naming;
   if (config.redis.url === 'memory') {
     logger.warn('redis.url is "memory": tokens live in this process only and vanish on restart; never use this in production or with workers');
-    return new MemoryTokenStore();
+    const store = new MemoryTokenStore(naming);
+    const audit = new MemoryAuditLog(config.audit.maxEntries);
+    return { store, directory: store, audit, close: () => store.close() };
   }
+  const client = connect(config, logger, options.commandTimeoutMs ?? config.redis.commandTimeoutMs);
+  try {
+    await waitForReady(client, 2_000);
+  } catch (error) {
+    if (options.requireReady) {
+      client.disconnect();
+      throw error;
+    }
+    logger.warn('redis is not reachable yet; starting anyway and failing closed (503) until it is');
+  }
+  const keyPrefix = config.redis.keyPrefix;
+  const redisStore = new RedisTokenStore(client, { keyPrefix, naming });
+  const store = options.tokenCache ? withTokenCache(redisStore, config, client, logger) : redisStore;
+  const audit = new RedisAuditLog(client, { keyPrefix, maxEntries: config.audit.maxEntries });
+  return {
+    store, audit, directory: new RedisTokenDirectory(client, { keyPrefix, naming }),
+    close: async () => {
+      await audit.close();
+      await store.close();
+    },
+  };
+}
+
+function connect(config: GatewayConfig, logger: Logger, commandTimeoutMs: number): Redis | Cluster {
   let lastLogged = 0;
-  const client = createRedisClient({
-    url: config.redis.url,
-    commandTimeoutMs: config.redis.commandTimeoutMs,
+  return connectRedis(config.redis, {
+    commandTimeoutMs,
     // ioredis reports every failed reconnect; one line per interval is enough to see an outage.
     onError: (error) => {
       const now = Date.now();
@@ -25,8 +81,4 @@ export async function openTokenStore(config: GatewayConfig, logger: Logger): Pro
       logger.error({ err: { message: error.message } }, 'redis connection error; requests that need a token get 503 until it is back');
     },
   });
-  await waitForReady(client, 2_000).catch(() => {
-    logger.warn('redis is not reachable yet; starting anyway and failing closed (503) until it is');
-  });
-  return new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix });
 }

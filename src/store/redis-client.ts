@@ -3,7 +3,8 @@
  * every command rejects within `commandTimeoutMs` instead of waiting in a queue, so the gateway
  * answers 503 at once rather than holding requests open until Redis returns.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { GatewayConfig, HostPort } from '../config/types.js';
 import { StoreUnavailableError } from './token-store.js';
 
 /** Options for {@link createRedisClient}. */
@@ -17,6 +18,16 @@ export interface RedisClientOptions {
    * reconnect attempt, so a caller that logs should rate-limit. Without it errors are dropped.
    */
   readonly onError?: (error: Error) => void;
+  /**
+   * Redis Sentinel: ask these sentinels for the master named `name` (on every reconnect, so a
+   * failover is followed). `url` then supplies only user, password, database and TLS.
+   */
+  readonly sentinels?: readonly HostPort[] | null;
+  readonly name?: string;
+  /** Reconnect attempts before the client gives up and emits 'end'. Default: for ever. */
+  readonly maxReconnects?: number;
+  /** A pub/sub connection: its owner subscribes again itself after a reconnect (and knows when). */
+  readonly subscriber?: boolean;
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 100;
@@ -29,9 +40,13 @@ const CONNECT_TIMEOUT_MS = 1_000;
  */
 const DISCONNECT_TIMEOUT_MS = 200;
 
-/** Creates a client that rejects at once while disconnected and keeps reconnecting for ever. */
+/**
+ * Creates a client that rejects at once while disconnected and keeps reconnecting (for ever,
+ * unless `maxReconnects` says otherwise).
+ */
 export function createRedisClient(options: RedisClientOptions): Redis {
-  const client = new Redis(options.url, {
+  const maxReconnects = options.maxReconnects ?? Number.POSITIVE_INFINITY;
+  const settings: RedisOptions = {
     commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
     disconnectTimeout: DISCONNECT_TIMEOUT_MS,
@@ -42,11 +57,72 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     // Never give up: the gateway must recover by itself once Redis is back.
-    retryStrategy: (times) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
-  });
+    retryStrategy: (times) => (times > maxReconnects ? null : Math.min(times * 50, MAX_RECONNECT_DELAY_MS)),
+    autoResubscribe: !options.subscriber,
+  };
+  const sentinels = options.sentinels?.map(({ host, port }) => ({ host, port }));
+  const client = sentinels
+    ? new Redis({ ...settings, ...urlCredentials(options.url), sentinels, name: options.name ?? 'mymaster' })
+    : new Redis(options.url, settings);
   // Without an 'error' listener ioredis prints every reconnect failure to stderr itself.
   client.on('error', (error: Error) => options.onError?.(error));
   return client;
+}
+
+/** Options for {@link createClusterClient}. */
+export interface ClusterClientOptions {
+  /** Some of the cluster's nodes; the others are discovered from them. */
+  readonly nodes: readonly HostPort[];
+  /** Supplies user, password and TLS (rediss://) only; its host is ignored. */
+  readonly url: string;
+  readonly commandTimeoutMs?: number;
+  readonly onError?: (error: Error) => void;
+}
+
+/**
+ * A Redis Cluster client with the same fail-fast behaviour: no offline queue at the cluster or the
+ * node level, a command timeout per node command, and short retry delays on a failover, so a
+ * request still fails closed quickly while slots move.
+ */
+export function createClusterClient(options: ClusterClientOptions): Cluster {
+  const { db: _ignored, ...credentials } = urlCredentials(options.url);
+  const cluster = new Cluster(options.nodes.map(({ host, port }) => ({ host, port })), {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (times) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
+    retryDelayOnFailover: 20,
+    retryDelayOnClusterDown: 20,
+    retryDelayOnTryAgain: 20,
+    maxRedirections: 4,
+    slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+    redisOptions: {
+      ...credentials,
+      commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+    },
+  });
+  cluster.on('error', (error: Error) => options.onError?.(error));
+  return cluster;
+}
+
+/** The configured topology's command client: standalone, Sentinel or Cluster. */
+export function connectRedis(redis: GatewayConfig['redis'], options: { commandTimeoutMs: number; onError?: (error: Error) => void }): Redis | Cluster {
+  if (redis.clusterNodes !== null) return createClusterClient({ nodes: redis.clusterNodes, url: redis.url, ...options });
+  return createRedisClient({ url: redis.url, sentinels: redis.sentinels, name: redis.name, ...options });
+}
+
+/** User, password, database and TLS from a redis:// or rediss:// URL (its host is not used). */
+function urlCredentials(url: string): Pick<RedisOptions, 'username' | 'password' | 'db' | 'tls'> {
+  const parsed = new URL(url);
+  const db = Number(parsed.pathname.slice(1) || 0);
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }
 
 /**
@@ -54,7 +130,7 @@ export function createRedisClient(options: RedisClientOptions): Redis {
  * after `timeoutMs`. Needed at start-up because, with no offline queue, commands sent before
  * the first connection completes would fail.
  */
-export function waitForReady(client: Redis, timeoutMs: number): Promise<void> {
+export function waitForReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     let lastError: Error | undefined;

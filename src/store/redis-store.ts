@@ -5,19 +5,26 @@
  * - `p token-id:<id>`   string: the record's hash, for lookups by id.
  * - `p account:{<acct>}` sorted set: the account's ids, scored by id (newest = highest).
  * - `p token-seq`       counter: the last id handed out.
+ * - `p revocations`     pub/sub channel (not a key): each revoked token's hash, for the caches.
+ * - `p token-expiry`    sorted set: every id scored by expiry (`redis-directory.ts`).
  *
  * Every command and script touches exactly one key, so the layout works unchanged on Redis
  * Cluster (no cross-slot commands, no MULTI across keys). Both per-token keys carry the record's
  * drop time (`dropAt`) as PEXPIREAT, so Redis itself forgets expired and revoked tokens.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
 import { parseTokenRecord, storeTokenRecord, type StoredTokenFields, type TokenRecord } from '../core/token-record.js';
 import { dropAt, StoreUnavailableError, type NewTokenRecord, type TokenStore } from './token-store.js';
+import { revocationChannel } from './revocation-feed.js';
+import { expiryIndexKey } from './redis-directory.js';
 
 /** Options for {@link RedisTokenStore}. */
 export interface RedisTokenStoreOptions {
   /** Prepended to every key, so several deployments (or tests) can share one Redis. Default `sg:`. */
   readonly keyPrefix?: string;
+  /** The registry's name rules, which stored crate patterns are parsed by. Default: cargo's. */
+  readonly naming?: PackageNaming;
 }
 
 // The scripts below each read and write ONE key atomically. They are sent with EVAL rather than
@@ -52,6 +59,7 @@ return 1`;
 /** {@link TokenStore} on Redis (standalone, Sentinel or Cluster through ioredis). */
 export class RedisTokenStore implements TokenStore {
   private readonly prefix: string;
+  private readonly naming: PackageNaming;
 
   /** The client should come from `createRedisClient`, so that a down Redis fails fast. */
   constructor(
@@ -59,6 +67,7 @@ export class RedisTokenStore implements TokenStore {
     options: RedisTokenStoreOptions = {},
   ) {
     this.prefix = options.keyPrefix ?? 'sg:';
+    this.naming = options.naming ?? cargoNaming;
   }
 
   async create(fresh: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord> {
@@ -78,13 +87,15 @@ export class RedisTokenStore implements TokenStore {
       drop === null ? this.client.set(idKey, record.hash) : this.client.set(idKey, record.hash, 'PXAT', drop),
     );
     await this.call('ZADD account', () => this.client.zadd(this.accountKey(record.account), id, String(id)));
+    // The operators' index (redis-directory.ts): every id by expiry, for listings and reminders.
+    await this.call('ZADD token-expiry', () => this.client.zadd(expiryIndexKey(this.prefix), record.expiredAt ?? '+inf', String(id)));
     return record;
   }
 
   async findByHash(hash: string): Promise<TokenRecord | null> {
     // The hot path: exactly one round trip.
     const fields = await this.call('HGETALL token', () => this.client.hgetall(this.tokenKey(hash)));
-    return parseStored(fields, (record) => record.hash === hash);
+    return parseStored(fields, (record) => record.hash === hash, this.naming);
   }
 
   async findById(id: number): Promise<TokenRecord | null> {
@@ -108,7 +119,7 @@ export class RedisTokenStore implements TokenStore {
     const reply = await this.call('revoke token', () =>
       this.client.eval(REVOKE_SCRIPT, 1, this.tokenKey(hash), String(now)),
     );
-    const record = parseStored(pairsToFields(reply), (r) => r.id === id && r.hash === hash);
+    const record = parseStored(pairsToFields(reply), (r) => r.id === id && r.hash === hash, this.naming);
     if (record === null) return null;
     const drop = dropAt(record, keepExpiredMs);
     if (drop !== null) {
@@ -117,6 +128,9 @@ export class RedisTokenStore implements TokenStore {
         this.call('PEXPIREAT token-id', () => this.client.pexpireat(this.idKey(id), drop)),
       ]);
     }
+    // Every process's token cache drops it now (revocation-feed.ts). Published on every call, also
+    // a repeated one, so a caller that saw this fail can simply revoke again.
+    await this.call('PUBLISH revocations', () => this.client.publish(revocationChannel(this.prefix), hash));
     return record;
   }
 
@@ -148,7 +162,7 @@ export class RedisTokenStore implements TokenStore {
       return null;
     }
     // A corrupt record is skipped but left indexed: it is not gone, and an operator may want it.
-    return parseStored(fields, (record) => record.id === id && record.account === account);
+    return parseStored(fields, (record) => record.id === id && record.account === account, this.naming);
   }
 
   /** Runs one Redis call; any failure becomes a StoreUnavailableError that names the cause. */
@@ -184,9 +198,9 @@ function copyNew(fresh: NewTokenRecord): NewTokenRecord {
 }
 
 /** Parses stored fields; an empty hash (absent key), a corrupt one, or a mismatch is null. */
-function parseStored(fields: StoredTokenFields | null, belongs: (record: TokenRecord) => boolean): TokenRecord | null {
+function parseStored(fields: StoredTokenFields | null, belongs: (record: TokenRecord) => boolean, naming: PackageNaming): TokenRecord | null {
   if (fields === null || Object.keys(fields).length === 0) return null;
-  const record = parseTokenRecord(fields);
+  const record = parseTokenRecord(fields, naming);
   return record !== null && belongs(record) ? record : null;
 }
 

@@ -13,14 +13,15 @@ export interface UpstreamResponse {
 const MAX_BODY = 1024 * 1024;
 
 export interface UpstreamClient {
-  get(path: string, credential: string | null, timeoutMs: number): Promise<UpstreamResponse>;
+  /** GETs `path`; an answer over `maxBytes` (default 1 MiB) is an error. */
+  get(path: string, credential: string | null, timeoutMs: number, maxBytes?: number): Promise<UpstreamResponse>;
 }
 
 export function createUpstreamClient(upstreamUrl: string, agent: http.Agent): UpstreamClient {
   const base = new URL(upstreamUrl);
   const prefix = base.pathname.replace(/\/$/, '');
   return {
-    get(path, credential, timeoutMs) {
+    get(path, credential, timeoutMs, maxBytes = MAX_BODY) {
       return new Promise((resolve, reject) => {
         const headers: Record<string, string> = { accept: 'application/json' };
         if (credential !== null) headers.authorization = credential;
@@ -32,7 +33,7 @@ export function createUpstreamClient(upstreamUrl: string, agent: http.Agent): Up
           let size = 0;
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
-            if (size > MAX_BODY) req.destroy(new Error(`answer larger than ${MAX_BODY} bytes`));
+            if (size > maxBytes) req.destroy(new Error(`answer larger than ${maxBytes} bytes`));
             else chunks.push(chunk);
           });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

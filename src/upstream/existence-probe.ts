@@ -3,7 +3,7 @@
  * with the credential the request will be forwarded with, only when the answer changes the verdict,
  * cached briefly, and a failed probe is an error, never a guess (fail closed).
  */
-import { canonicalCrateName, type CrateName } from '../core/crate-pattern.js';
+import type { CrateName } from '../core/crate-pattern.js';
 import type { RegistryAdapter } from '../registries/registry.js';
 import type { UpstreamClient } from './client.js';
 
@@ -19,7 +19,8 @@ const MAX_ENTRIES = 10_000;
 
 export function createExistenceProbe(options: { client: UpstreamClient; adapter: RegistryAdapter; timeoutMs: number; cacheMs: number; clock: () => number }): ExistenceProbe {
   const cache = new Map<string, { exists: boolean; until: number }>();
-  const keyOf = (crate: CrateName, credential: string | null): string => `${canonicalCrateName(crate)}\n${credential ?? ''}`;
+  const canonical = (crate: CrateName): string => options.adapter.naming.canonical(crate);
+  const keyOf = (crate: CrateName, credential: string | null): string => `${canonical(crate)}\n${credential ?? ''}`;
 
   async function askUpstream(crate: CrateName, credential: string | null): Promise<boolean> {
     const answers = await Promise.all(options.adapter.existencePaths(crate).map(async (path) => {
@@ -45,7 +46,7 @@ export function createExistenceProbe(options: { client: UpstreamClient; adapter:
       return exists;
     },
     forget(crate) {
-      const prefix = `${canonicalCrateName(crate)}\n`;
+      const prefix = `${canonical(crate)}\n`;
       for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
     },
   };

@@ -13,6 +13,7 @@ import { createProxyServer } from 'http-proxy-3';
  * (wire-facts §1.5); Node already answered any `Expect: 100-continue` itself (§1.2).
  */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect', 'proxy-authorization'];
+const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
 
 export type ForwardOutcome =
   | { readonly kind: 'answered'; readonly status: number }
@@ -27,6 +28,19 @@ export interface ForwardRequest {
   readonly credential: string | null;
   /** The body to send instead of reading `req` (publish: the peeked head + the rest). */
   readonly body?: Readable;
+  /** Rewrites the upstream's answer (publish warnings); without it the answer streams through untouched. */
+  readonly rewrite?: ResponseRewrite;
+  /** Headers that replace the client's; a `host` here is sent instead of the upstream's own. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A bounded rewrite of the upstream's response body. The body is buffered up to `maxBytes`;
+ * a longer or content-encoded one is passed through unchanged, as is one `rewrite` returns null for.
+ */
+export interface ResponseRewrite {
+  readonly maxBytes: number;
+  rewrite(status: number, contentType: string | undefined, body: Buffer): Buffer | null;
 }
 
 export interface Forwarder {
@@ -43,6 +57,14 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
   const proxy = createProxyServer({ target: options.upstreamUrl, agent, changeOrigin: true, xfwd: false });
   // `upstream.timeout` bounds the wait for response headers. A timer of our own, because a
   // socket idle timeout set here races with the keep-alive agent's own socket timeout.
+  // Requests whose answer is rewritten (http-proxy-3's per-call `selfHandleResponse`).
+  const rewrites = new WeakMap<http.IncomingMessage, ResponseRewrite>();
+  proxy.on('proxyRes', (proxyRes, req, res) => {
+    const rewrite = rewrites.get(req);
+    if (rewrite === undefined) return;
+    rewrites.delete(req);
+    answerRewritten(proxyRes, res, rewrite);
+  });
   proxy.on('proxyReq', (proxyReq) => {
     const timer = setTimeout(() => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'SG_TIMEOUT' })), options.timeoutMs);
     const clear = (): void => clearTimeout(timer);
@@ -52,11 +74,19 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
 
   function forward(req: http.IncomingMessage, res: http.ServerResponse, request: ForwardRequest): Promise<ForwardOutcome> {
     prepareHeaders(req, request.credential);
+    Object.assign(req.headers, request.headers);
     req.url = request.path;
     return new Promise((resolve) => {
       res.once('finish', () => resolve({ kind: 'answered', status: res.statusCode }));
       res.once('close', () => { if (!res.writableFinished) resolve({ kind: 'client-gone' }); });
-      const opts = request.body ? { buffer: request.body } : {};
+      const opts: { buffer?: Readable; selfHandleResponse?: boolean; changeOrigin?: boolean } = request.body ? { buffer: request.body } : {};
+      if (request.headers?.host !== undefined) opts.changeOrigin = false;
+      if (request.rewrite !== undefined) {
+        rewrites.set(req, request.rewrite);
+        // Ask for an uncompressed answer: a compressed one could not be rewritten.
+        delete req.headers['accept-encoding'];
+        opts.selfHandleResponse = true;
+      }
       proxy.web(req, res, opts, (err: Error & { code?: string }) => {
         if (res.headersSent) res.destroy();
         // Not `req.destroyed`: an IncomingMessage auto-destroys once its body has been read.
@@ -75,8 +105,58 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
  * http-proxy skips `proxyReq` hooks for requests carrying `Expect`, so a hook is not a safe place.
  */
 function prepareHeaders(req: http.IncomingMessage, credential: string | null): void {
-  const connectionTokens = String(req.headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
-  for (const name of [...HOP_BY_HOP, ...connectionTokens]) delete req.headers[name];
-  delete req.headers.authorization;
-  if (credential !== null) req.headers.authorization = credential;
+  const headers = req.headers;
+  if (headers.connection !== undefined) {
+    for (const token of String(headers.connection).split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '') delete headers[name];
+    }
+  }
+  // Only what is there is deleted (a request has a handful of headers; the list is longer), and
+  // the credential is overwritten in place: a `delete` moves the object to V8's slow dictionary
+  // mode for the proxy's copy of it.
+  for (const name in headers) if (HOP_BY_HOP_SET.has(name)) delete headers[name];
+  if (credential !== null) headers.authorization = credential;
+  else if (headers.authorization !== undefined) delete headers.authorization;
+}
+
+/** Buffers the answer (bounded), rewrites it, and writes it with a recomputed Content-Length. */
+function answerRewritten(proxyRes: http.IncomingMessage, res: http.ServerResponse, rewrite: ResponseRewrite): void {
+  const status = proxyRes.statusCode ?? 502;
+  /** Copies the upstream's headers (not hop-by-hop ones); `length` replaces its Content-Length. */
+  const writeHead = (length: number | null): void => {
+    for (const [name, value] of Object.entries(proxyRes.headers)) {
+      if (value === undefined || HOP_BY_HOP.includes(name) || (length !== null && name === 'content-length')) continue;
+      res.setHeader(name, value);
+    }
+    if (length !== null) res.setHeader('content-length', String(length));
+    res.writeHead(status, proxyRes.statusMessage);
+  };
+  const passThrough = (buffered: Buffer[]): void => {
+    writeHead(null);
+    for (const chunk of buffered) res.write(chunk);
+    proxyRes.pipe(res);
+  };
+  proxyRes.on('error', () => res.destroy());
+  const encoding = proxyRes.headers['content-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') return passThrough([]);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer): void => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size <= rewrite.maxBytes) return;
+    proxyRes.pause();
+    proxyRes.off('data', onData);
+    proxyRes.off('end', onEnd);
+    passThrough(chunks);
+  };
+  const onEnd = (): void => {
+    const body = Buffer.concat(chunks);
+    const rewritten = rewrite.rewrite(status, proxyRes.headers['content-type'], body) ?? body;
+    writeHead(rewritten.length);
+    res.end(rewritten);
+  };
+  proxyRes.on('data', onData);
+  proxyRes.on('end', onEnd);
 }

@@ -4,7 +4,7 @@ import { buildConfig } from '../../src/config/load.js';
 
 const SCOPES = 'read, publish-new, publish-update, yank, change-owners, publish, authenticated';
 const METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
-const ROOT_KEYS = 'registry, listen, public_url, upstream, redis, reads, legacy_tokens, tokens, limits, admin, log, routes';
+const ROOT_KEYS = 'registry, listen, public_url, upstream, redis, cache, workers, reads, legacy_tokens, tokens, limits, reminders, audit, admin, log, routes';
 
 const VALID = `
 public_url: http://gw.test
@@ -21,7 +21,7 @@ function problems(yaml: string, env: NodeJS.ProcessEnv = {}): readonly string[] 
 
 test('a config with many mistakes reports every one of them at once, one line each, in file order', () => {
   const yaml = `
-registry: npm
+registry: pypi
 lisen: 127.0.0.1:8080
 public_url: ftp://gw.test
 upstream: { auth: static, timeout: 30d, identity: { login: user.login } }
@@ -40,7 +40,7 @@ routes:
 `;
   assert.deepEqual(problems(yaml, { SCOPEGATE_LISTEN: 'localhost' }), [
     'SCOPEGATE_LISTEN "localhost" is not a host:port: expected e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080',
-    'registry "npm" is not a registry: expected one of cargo',
+    'registry "pypi" is not a registry: expected one of cargo, npm',
     'lisen is not a known property: did you mean listen?',
     'public_url "ftp://gw.test" is not an http(s) URL: expected e.g. http://127.0.0.1:8000, https://crates.example.com',
     'upstream.url is required',
@@ -71,7 +71,7 @@ test('an unknown key is named with its path, with the likely intended key when t
     'lisen is not a known property: did you mean listen?',
     `upstream_url is not a known property: expected one of ${ROOT_KEYS}`,
     'tokens.prefx is not a known property: did you mean prefix?',
-    'tokens.colour is not a known property: expected one of prefix, max_lifetime, default_lifetime, allow_no_expiry, keep_expired',
+    'tokens.colour is not a known property: expected one of prefix, registry_name, max_lifetime, default_lifetime, allow_no_expiry, keep_expired, remind_before',
   ]);
 });
 
@@ -116,7 +116,7 @@ test('required keys, wrong types and an empty route table are reported', () => {
     'public_url is required',
     'routes is empty: expected at least 1 entry',
     'upstream "http://registry.test" is not a mapping: expected a mapping with keys url, auth, identity, credential_env, timeout, probe_timeout, probe_cache',
-    'tokens 5 is not a mapping: expected a mapping with keys prefix, max_lifetime, default_lifetime, allow_no_expiry, keep_expired',
+    'tokens 5 is not a mapping: expected a mapping with keys prefix, registry_name, max_lifetime, default_lifetime, allow_no_expiry, keep_expired, remind_before',
   ]);
   assert.deepEqual(problems('public_url: http://gw.test\nupstream: {}\nroutes:\n  - { path: /x }\n'), [
     'upstream.url is required',

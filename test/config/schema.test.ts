@@ -18,6 +18,7 @@ type Node = {
 /** Properties that are optional yet have no single default: the loader derives or omits them. */
 const NO_DEFAULT = new Set([
   '#/properties/routes/items/properties/id', // derived: "GET /index/*"
+  '#/properties/routes/items/properties/body', // absent: the route matches whatever the body is, unread
   '#/properties/routes/items/properties/crate', // absent: the route names no crate
 ]);
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  canonicalCrateName, describePatterns, parseCrateName, parseCratePattern, patternMatches, type CrateName, type CratePattern,
+  canonicalCrateName, cargoNaming, describePatterns, parseCrateName, parseCratePattern, patternMatches, type CrateName, type CratePattern,
 } from '../../src/core/crate-pattern.js';
 
 const a64 = 'a'.repeat(64);
@@ -52,9 +52,9 @@ describe('parseCratePattern accepts exactly what crates.io accepts', () => {
 
 describe('parseCratePattern keeps the source and compares canonically', () => {
   const rows: { name: string; input: string; expected: CratePattern }[] = [
-    { name: 'a star is an empty prefix', input: '*', expected: { source: '*', canonical: '', prefix: true } },
-    { name: 'a trailing star becomes a prefix without the star', input: 'Serde_*', expected: { source: 'Serde_*', canonical: 'serde-', prefix: true } },
-    { name: 'a plain name is an exact pattern, lower-cased with `_` as `-`', input: 'Foo_Bar', expected: { source: 'Foo_Bar', canonical: 'foo-bar', prefix: false } },
+    { name: 'a star is an empty prefix', input: '*', expected: { source: '*', canonical: '', prefix: true, naming: cargoNaming } },
+    { name: 'a trailing star becomes a prefix without the star', input: 'Serde_*', expected: { source: 'Serde_*', canonical: 'serde-', prefix: true, naming: cargoNaming } },
+    { name: 'a plain name is an exact pattern, lower-cased with `_` as `-`', input: 'Foo_Bar', expected: { source: 'Foo_Bar', canonical: 'foo-bar', prefix: false, naming: cargoNaming } },
   ];
   for (const row of rows) it(row.name, () => assert.deepEqual(parseCratePattern(row.input), row.expected));
 });

@@ -1,7 +1,7 @@
 /** normaliseRequestTarget(): one canonical reading of the path before routing (wire-facts §1.1). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normaliseRequestTarget, type NormalisedPath } from '../../src/core/request-path.js';
+import { normaliseRequestTarget, type NormalisedPath, type PathRules } from '../../src/core/request-path.js';
 
 const ok = (path: string, segments: string[], forwardPath: string, query = ''): NormalisedPath => ({ ok: true, path, segments, forwardPath, query });
 const refused = (why: string): NormalisedPath => ({ ok: false, why });
@@ -55,4 +55,41 @@ const rows: { name: string; input: string; expected: NormalisedPath }[] = [
 
 describe('normaliseRequestTarget', () => {
   for (const row of rows) it(row.name, () => assert.deepEqual(normaliseRequestTarget(row.input), row.expected));
+});
+
+/**
+ * npm's exception (PathRules.scopedPackageSegments): `@scope/name` is one segment, whether sent as
+ * `@scope%2Fname` (npm) or `@scope/name` (Verdaccio accepts both), and is always forwarded encoded.
+ */
+const NPM: PathRules = { scopedPackageSegments: true };
+const npmRows: { name: string; input: string; expected: NormalisedPath }[] = [
+  { name: 'an unscoped package path is unchanged', input: '/left-pad', expected: ok('/left-pad', ['left-pad'], '/left-pad') },
+  { name: 'npm\'s `@scope%2fname` is one segment, forwarded with the slash still encoded', input: '/@acme%2fweb', expected: ok('/@acme%2Fweb', ['@acme/web'], '/@acme%2Fweb') },
+  { name: 'an upper-case `%2F` reads the same', input: '/@acme%2Fweb', expected: ok('/@acme%2Fweb', ['@acme/web'], '/@acme%2Fweb') },
+  { name: 'Verdaccio\'s `@scope/name` reads as the same one segment', input: '/@acme/web', expected: ok('/@acme%2Fweb', ['@acme/web'], '/@acme%2Fweb') },
+  { name: 'an encoded `@` (%40) reads the same', input: '/%40acme%2fweb', expected: ok('/@acme%2Fweb', ['@acme/web'], '/@acme%2Fweb') },
+  { name: 'a tarball path keeps its other segments', input: '/@acme/web/-/web-1.0.0.tgz', expected: ok('/@acme%2Fweb/-/web-1.0.0.tgz', ['@acme/web', '-', 'web-1.0.0.tgz'], '/@acme%2Fweb/-/web-1.0.0.tgz') },
+  { name: 'a `-rev` path with the encoded form', input: '/@acme%2fweb/-rev/3-abc', expected: ok('/@acme%2Fweb/-rev/3-abc', ['@acme/web', '-rev', '3-abc'], '/@acme%2Fweb/-rev/3-abc') },
+  { name: 'a scoped name mid-path (dist-tags) is one segment too', input: '/-/package/@acme%2fweb/dist-tags/beta', expected: ok('/-/package/@acme%2Fweb/dist-tags/beta', ['-', 'package', '@acme/web', 'dist-tags', 'beta'], '/-/package/@acme%2Fweb/dist-tags/beta') },
+  { name: 'an unencoded scoped name mid-path is joined as Verdaccio joins it', input: '/-/package/@acme/web/dist-tags', expected: ok('/-/package/@acme%2Fweb/dist-tags', ['-', 'package', '@acme/web', 'dist-tags'], '/-/package/@acme%2Fweb/dist-tags') },
+  { name: 'a last `@…` segment stays alone (Verdaccio leaves it too)', input: '/left-pad/@next', expected: ok('/left-pad/@next', ['left-pad', '@next'], '/left-pad/@next') },
+  { name: 'the query is kept', input: '/@acme%2fweb?write=true', expected: ok('/@acme%2Fweb', ['@acme/web'], '/@acme%2Fweb', '?write=true') },
+  // Still refused.
+  { name: 'an encoded `/` in an unscoped segment is refused', input: '/left%2fpad', expected: SLASH },
+  { name: 'an encoded `/` making two slashes is refused', input: '/@acme%2fweb%2fx', expected: SLASH },
+  { name: 'an encoded `/` with an empty name is refused', input: '/@acme%2f', expected: SLASH },
+  { name: 'an encoded `/` with an empty scope is refused', input: '/@%2fweb', expected: SLASH },
+  { name: 'an encoded `\\` is refused', input: '/@acme%5cweb', expected: SLASH },
+  { name: 'a `@scope` joined with an already scoped segment is refused (Verdaccio would read one name)', input: '/@a/@b%2fc', expected: refused('a `@scope` segment must be followed by a package name (`@scope/name`)') },
+  { name: 'a `@scope` followed by an empty segment is refused', input: '/@acme//x', expected: refused('a `@scope` segment must be followed by a package name (`@scope/name`)') },
+  { name: 'a lone `@` joined with a name is refused', input: '/@/web', expected: refused('a `@scope` segment must be followed by a package name (`@scope/name`)') },
+  { name: 'an encoded `..` as the name is refused', input: '/@acme/%2e%2e', expected: DOT },
+];
+
+describe('normaliseRequestTarget with npm\'s scoped-package segments', () => {
+  for (const row of npmRows) it(row.name, () => assert.deepEqual(normaliseRequestTarget(row.input, NPM), row.expected));
+  it('without the exception (cargo) the same scoped path is refused', () => assert.deepEqual(normaliseRequestTarget('/@acme%2fweb'), SLASH));
+  it('without the exception a raw `@scope/name` stays two segments', () => {
+    assert.deepEqual(normaliseRequestTarget('/@acme/web'), ok('/@acme/web', ['@acme', 'web'], '/@acme/web'));
+  });
 });

@@ -157,3 +157,52 @@ describe('invalid routes: every problem is reported at once, with its YAML path'
     assert.deepEqual(problems.map((p) => p.path), ['routes[1].path', 'routes[2]']);
   });
 });
+
+/** Routes with a `body` condition (npm's overloaded `PUT /:package`): matched again once the body is classified. */
+describe('body conditions', () => {
+  const NPM_BODIES = { registry: 'npm', operations: ['publish', 'deprecate', 'unpublish', 'star'] };
+  const routes: RouteSpec[] = [
+    { id: 'publish', method: 'PUT', path: '/:package', body: 'publish', scope: 'publish', crate: { from: 'path', param: 'package' } },
+    { id: 'deprecate', method: 'PUT', path: '/:package', body: 'deprecate', scope: 'publish-update', crate: { from: 'path', param: 'package' } },
+    { id: 'unpublish', method: 'PUT', path: '/:package/-rev/:rev', body: 'unpublish', scope: 'yank', crate: { from: 'path', param: 'package' } },
+    { id: 'packument', method: 'GET', path: '/:package', scope: 'read' },
+  ];
+  const compiled = compileRouteTable(routes, NPM_BODIES);
+  const table = 'table' in compiled ? compiled.table : assert.fail(JSON.stringify(compiled));
+
+  it('without an operation, the first route for the method and path matches, so the caller knows to read the body', () => {
+    assert.equal(table.match('PUT', ['@acme/web'])?.route.id, 'publish');
+  });
+  it('with an operation, only routes for it (or for any body) match', () => {
+    assert.equal(table.match('PUT', ['@acme/web'], 'publish')?.route.id, 'publish');
+    assert.equal(table.match('PUT', ['@acme/web'], 'deprecate')?.route.id, 'deprecate');
+    assert.equal(table.match('PUT', ['@acme/web', '-rev', '1-a'], 'unpublish')?.route.id, 'unpublish');
+    assert.equal(table.match('GET', ['@acme/web'], 'publish')?.route.id, 'packument');
+  });
+  it('an operation no route names matches nothing (npm star: denied by default)', () => {
+    assert.equal(table.match('PUT', ['@acme/web'], 'star'), null);
+    assert.equal(table.match('PUT', ['@acme/web', '-rev', '1-a'], 'deprecate'), null);
+  });
+  it('segments may hold a `/` (a scoped name), which a path string could not', () => {
+    assert.deepEqual(table.match('GET', ['@acme/web'])?.params, { package: '@acme/web' });
+    assert.equal(table.match('GET', '/@acme/web'), null, 'as a string, `@acme/web` is two segments');
+  });
+  it('compiled routes carry their body condition; routes without one carry null', () => {
+    assert.deepEqual(table.routes.map((r) => r.body), ['publish', 'deprecate', 'unpublish', null]);
+  });
+  it('a route with a body condition does not shadow a later one for another operation, but one without does', () => {
+    assert.ok('table' in compileRouteTable([routes[0]!, routes[1]!], NPM_BODIES));
+    const problems = compileRouteTable([{ method: 'PUT', path: '/:package', scope: 'publish-update' }, routes[1]!], NPM_BODIES);
+    assert.deepEqual('problems' in problems ? problems.problems.map((p) => p.path) : [], ['routes[1]']);
+    const same = compileRouteTable([routes[1]!, routes[1]!], NPM_BODIES);
+    assert.deepEqual('problems' in same ? same.problems.map((p) => p.path) : [], ['routes[1]']);
+  });
+  it('an operation the adapter does not classify is refused at load, naming the ones it does', () => {
+    assert.deepEqual(problemsOf([{ method: 'PUT', path: '/:p', body: 'publsh', scope: 'yank' }]).length, 1);
+    const npm = compileRouteTable([{ method: 'PUT', path: '/:p', body: 'publsh', scope: 'yank' }], NPM_BODIES);
+    assert.deepEqual('problems' in npm ? npm.problems : [], [{ path: 'routes[0].body', message: '"publsh" is not a body operation: expected one of publish, deprecate, unpublish, star' }]);
+    assert.deepEqual(problemsOf([{ method: 'PUT', path: '/:p', body: 'publish', scope: 'yank' }]), [
+      { path: 'routes[0].body', message: '"publish" is not a body operation: the cargo adapter classifies no request bodies' },
+    ]);
+  });
+});

@@ -1,7 +1,8 @@
 /** Sealing the upstream credential under the token's plaintext (DESIGN §2). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { openCredential, sealCredential } from '../../src/store/credential-seal.js';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { deriveKey, openCredential, sealCredential } from '../../src/store/credential-seal.js';
 
 const TOKEN = 'sg_4Vq8bXk2LmN7pR3sT9wY1zA6cE5fG0hJxKy7Qw';
 const CREDENTIAL = 'cio_upstreamSecretToken_ÄÖ✓';
@@ -10,6 +11,13 @@ describe('credential seal', () => {
   it('opens what it sealed, given the same token', () => {
     for (const credential of [CREDENTIAL, '', 'Bearer ' + 'x'.repeat(4_000)]) {
       assert.equal(openCredential(sealCredential(credential, TOKEN), TOKEN), credential);
+    }
+  });
+
+  it('derives its key exactly as HKDF-SHA256 does (the v1 format depends on it)', () => {
+    for (const token of [TOKEN, 'sg_' + 'A'.repeat(38), 'ünïcode-token']) {
+      const salt = randomBytes(16);
+      assert.deepEqual(deriveKey(token, salt), Buffer.from(hkdfSync('sha256', token, salt, 'scopegate upstream credential v1', 32)));
     }
   });
 

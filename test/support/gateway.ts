@@ -11,8 +11,11 @@ import type { GatewayConfig } from '../../src/config/types.js';
 import { createGateway, type Gateway } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
+import { adapterFor } from '../../src/registries/select.js';
 import { RedisTokenStore } from '../../src/store/redis-store.js';
+import { withTokenCache } from '../../src/store/revocation-feed.js';
 import type { TokenStore } from '../../src/store/token-store.js';
+import { RedisAuditLog, type AuditLog } from '../../src/store/audit-log.js';
 import { startCargoRegistry, type CargoRegistry } from './cargo-registry.js';
 import { sharedRedisUrl, uniquePrefix } from './redis-server.js';
 
@@ -21,12 +24,23 @@ export const REPO_ROOT = new URL('../../../', import.meta.url);
 /** Registry users: upstream credential → login. */
 export const USERS = { 'alice-upstream-secret': 'alice', 'bob-upstream-secret': 'bob' } as const;
 
-export interface TestGateway {
+/** What a test gateway can front: any upstream with a URL (the cargo test registry, Verdaccio). */
+export interface TestUpstream {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A gateway in front of the cargo test registry. */
+export type TestGateway = TestGatewayOn<CargoRegistry>;
+
+export interface TestGatewayOn<R extends TestUpstream> {
   readonly url: string;
   readonly port: number;
-  readonly registry: CargoRegistry;
+  readonly registry: R;
   readonly gateway: Gateway;
   readonly store: TokenStore;
+  /** The gateway's audit trail (a stream under the gateway's key prefix). */
+  readonly audit: AuditLog;
   readonly config: GatewayConfig;
   /** Every log line written so far, raw (to prove no secret leaks) and parsed. */
   readonly logText: () => string;
@@ -45,12 +59,27 @@ export interface GatewayOptions {
   readonly editYaml?: (yaml: string) => string;
   /** The config file to load, relative to the repo root (default config/cargo.yaml). */
   readonly configFile?: string;
+  /** Redis key prefix (default: a fresh one); gateways given the same one share tokens and revocations. */
+  readonly keyPrefix?: string;
+  /** The revocation feed subscribes here instead of on the token store's Redis (to take it down alone). */
+  readonly feedRedisUrl?: string;
   /** Use this registry instead of starting one. */
   readonly registry?: CargoRegistry;
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const registry = options.registry ?? (await startCargoRegistry({ users: { ...USERS } }));
+  return startGatewayOn(registry, { ...options, closeRegistry: !options.registry });
+}
+
+/**
+ * The gateway builder for any upstream (`startNpmGateway` uses it with Verdaccio): the config
+ * file (`configFile`) is loaded with the listener, public URL, upstream and Redis overridden.
+ */
+export async function startGatewayOn<R extends TestUpstream>(
+  registry: R,
+  options: Omit<GatewayOptions, 'registry'> & { closeRegistry?: boolean; defaultCredential?: string },
+): Promise<TestGatewayOn<R>> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const configFile = options.configFile ?? 'config/cargo.yaml';
@@ -58,21 +87,26 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
   const env = { SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: url, SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: sharedRedisUrl(), ...options.env };
   const built = buildConfig((options.editYaml ?? ((y) => y))(yaml), env, configFile);
   if (!built.ok) throw new Error(`test config invalid:\n${built.problems.join('\n')}`);
-  const config: GatewayConfig = { ...built.config, redis: { ...built.config.redis, keyPrefix: uniquePrefix() }, log: { level: 'info' } };
+  const config: GatewayConfig = { ...built.config, redis: { ...built.config.redis, keyPrefix: options.keyPrefix ?? uniquePrefix() }, log: { level: 'info' } };
   const client = createRedisClient({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
   await waitForReady(client, 2_000).catch(() => undefined);
-  const store = new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix });
   const lines: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done(); } });
+  const logger = createLogger('info', sink);
+  // As in production: the token cache (on unless the YAML says `cache: { enabled: false }`).
+  const naming = adapterFor(config.registry).naming;
+  const feedConfig = options.feedRedisUrl === undefined ? config : { ...config, redis: { ...config.redis, url: options.feedRedisUrl } };
+  const store = withTokenCache(new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix, naming }), feedConfig, client, logger);
+  const audit = new RedisAuditLog(client, { keyPrefix: config.redis.keyPrefix, maxEntries: config.audit.maxEntries });
   let now: number | null = null;
-  const gateway = createGateway(config, { store, logger: createLogger('info', sink), clock: () => now ?? Date.now() });
+  const gateway = createGateway(config, { store, audit, logger, clock: () => now ?? Date.now() });
   await gateway.listen();
-  const tg: TestGateway = {
-    url, port, registry, gateway, store, config,
+  const tg: TestGatewayOn<R> = {
+    url, port, registry, gateway, store, audit, config,
     logText: () => lines.join(''),
     logLines: () => lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
     setNow: (ms) => { now = ms; },
-    createToken: async (apiToken, credential = 'alice-upstream-secret') => {
+    createToken: async (apiToken, credential = options.defaultCredential ?? 'alice-upstream-secret') => {
       const res = await fetch(`${url}/api/v1/me/tokens`, { method: 'PUT', headers: { authorization: credential, 'content-type': 'application/json' }, body: JSON.stringify({ api_token: apiToken }) });
       const body = (await res.json()) as { api_token?: { token: string; id: number } };
       if (res.status !== 200 || !body.api_token) throw new Error(`token creation failed: ${res.status} ${JSON.stringify(body)}`);
@@ -80,8 +114,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     },
     close: async () => {
       await gateway.close();
+      await audit.close();
       await store.close();
-      if (!options.registry) await registry.close();
+      if (options.closeRegistry) await registry.close();
     },
   };
   return tg;

@@ -1,0 +1,157 @@
+/**
+ * The local suite (`npm run bench`): a private redis-server, the tiny upstream, the bare proxy and
+ * three gateway processes (cache on, cache off, and a second cache-on process for revocation),
+ * then every scenario once per round, in a rotating order, for several rounds.
+ */
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { startRedisServer } from '../test/support/redis-server.js';
+import { runLoad, type LoadSpec } from './load.js';
+import { forkServer, startGatewayProcess, type Child } from './processes.js';
+import { publishBody, runPublish } from './publish.js';
+import type { LoadRun, PublishRun } from './report.js';
+import { runRevocations, type RevocationResult } from './revocation.js';
+import { openSeeder } from './tokens.js';
+
+export interface LocalOptions {
+  readonly rounds: number;
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+  readonly connections: number;
+  readonly distinctTokens: number;
+  readonly revocations: number;
+  readonly publishConcurrent: number;
+  /** Scenario names to run; empty: all. */
+  readonly only: readonly string[];
+  /** Directory for `--cpu-prof` output; null: no profiling. */
+  readonly profileDir: string | null;
+  readonly progress: (line: string) => void;
+}
+
+export interface LocalResults {
+  readonly loads: LoadRun[];
+  readonly publishes: PublishRun[];
+  readonly revocation: RevocationResult | null;
+}
+
+const YANK = { method: 'DELETE', path: '/api/v1/crates/foo/1.0.0/yank' };
+const READ = { method: 'GET', path: '/index/3/f/foo' };
+/** The yank token lacks change-owners: refused by the gateway, never forwarded. */
+const DENIED = { method: 'PUT', path: '/api/v1/crates/foo/owners' };
+const MiB = 1024 * 1024;
+
+interface Scenario {
+  readonly name: string;
+  readonly label: string;
+  readonly spec: (opts: LocalOptions) => Omit<LoadSpec, 'connections' | 'durationSeconds'>;
+}
+
+export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
+  const work = await mkdtemp(join(tmpdir(), 'scopegate-bench-'));
+  const redis = await startRedisServer();
+  const started: Child[] = [];
+  try {
+    const upstream = await forkServer('upstream.js');
+    const profile = (name: string): string[] => (opts.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]);
+    const bare = await forkServer('bare-proxy.js', [upstream.url], profile('bare-proxy'));
+    started.push(upstream, bare);
+    const seeder = await openSeeder(redis.url);
+    const [yankToken] = await seeder.create(1, ['yank']);
+    const [publishToken] = await seeder.create(1, ['publish-new', 'publish-update']);
+    const rotating = await seeder.create(opts.distinctTokens, ['yank']);
+    const revocable = await seeder.create(opts.revocations, ['yank']);
+    await seeder.close();
+    opts.progress(`seeded ${opts.distinctTokens + opts.revocations + 2} tokens`);
+
+    const gateway = async (name: string, cache: boolean): Promise<Child> => {
+      const yaml = await gatewayYaml({ 'cache.enabled': cache, 'log.level': 'info' });
+      const child = await startGatewayProcess(join(work, `${name}.yaml`), {
+        yaml,
+        env: { REDIS_URL: redis.url, SCOPEGATE_UPSTREAM: upstream.url, SCOPEGATE_PUBLIC_URL: 'http://127.0.0.1', SCOPEGATE_ADMIN_LISTEN: '127.0.0.1:0' },
+        nodeFlags: profile(name),
+      });
+      started.push(child);
+      return child;
+    };
+    const gwCache = await gateway('gateway-cache', true);
+    const gwNoCache = await gateway('gateway-nocache', false);
+    const gwPeer = await gateway('gateway-peer', true);
+
+    const auth = { authorization: yankToken! };
+    const all: Scenario[] = [
+      { name: 'direct', label: 'direct to the upstream', spec: () => ({ url: upstream.url, ...YANK, headers: auth, server: upstream }) },
+      { name: 'bare', label: 'bare proxy (http-proxy-3, keep-alive, no auth)', spec: () => ({ url: bare.url, ...YANK, headers: auth, server: bare }) },
+      { name: 'allowed-cache', label: 'gateway: allowed yank, cache on', spec: () => ({ url: gwCache.url, ...YANK, headers: auth, server: gwCache }) },
+      { name: 'allowed-nocache', label: 'gateway: allowed yank, cache off (1 Redis round trip)', spec: () => ({ url: gwNoCache.url, ...YANK, headers: auth, server: gwNoCache }) },
+      { name: 'read', label: 'gateway: public read, no token', spec: () => ({ url: gwCache.url, ...READ, server: gwCache }) },
+      {
+        name: 'rotating', label: `gateway: allowed yank, ${opts.distinctTokens.toLocaleString('en-US')} tokens in rotation, cache on`,
+        spec: (o) => ({ url: gwCache.url, ...YANK, server: gwCache, perConnection: (i) => sliceFor(rotating, i, o.connections).map((token) => ({ ...YANK, headers: { authorization: token } })) }),
+      },
+      { name: 'denied', label: 'gateway: denied (wrong scope), cache on', spec: () => ({ url: gwCache.url, ...DENIED, headers: auth, server: gwCache }) },
+    ];
+    // The bare proxy always runs: every ratio is taken against it.
+    const scenarios = all.filter((s) => opts.only.length === 0 || opts.only.includes(s.name) || s.name === 'bare');
+
+    const loads: LoadRun[] = [];
+    const publishes: PublishRun[] = [];
+    const runOne = async (s: Scenario, seconds: number) => runLoad({ ...s.spec(opts), connections: opts.connections, durationSeconds: seconds });
+
+    if (opts.warmupSeconds > 0) {
+      for (const s of scenarios) await runOne(s, opts.warmupSeconds);
+      opts.progress(`warmed up (${opts.warmupSeconds} s per scenario)`);
+    }
+    const publishing = opts.only.length === 0 || opts.only.includes('publish');
+    const bodies = publishing ? [{ size: 10, body: publishBody('foo', 10 * MiB), each: 4 }, { size: 50, body: publishBody('foo', 50 * MiB), each: 2 }] : [];
+    const publishVia = (target: 'bare' | 'gateway', body: Buffer, each: number) =>
+      runPublish({ url: target === 'bare' ? bare.url : gwCache.url, headers: target === 'bare' ? {} : { authorization: publishToken! }, body, concurrent: opts.publishConcurrent, each, proxy: target === 'bare' ? bare : gwCache });
+    if (publishing && opts.warmupSeconds > 0) {
+      for (const target of ['bare', 'gateway'] as const) await publishVia(target, bodies[0]!.body, 1);
+    }
+    for (let round = 1; round <= opts.rounds; round++) {
+      // Rotate the order each round, so no scenario always runs right after the same neighbour.
+      const order = scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]!);
+      for (const s of order) {
+        const result = await runOne(s, opts.durationSeconds);
+        loads.push({ scenario: s.name, round, ...result });
+        opts.progress(`[round ${round}/${opts.rounds}] ${s.label}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, server CPU ${result.cpuMicrosPerResponse.toFixed(0)} µs/response ${JSON.stringify(result.statuses)}`);
+      }
+      for (const { size, body, each } of bodies) {
+        for (const target of ['bare', 'gateway'] as const) {
+          const result = await publishVia(target, body, each);
+          const scenario = `publish-${size}MiB-${target}`;
+          publishes.push({ scenario, round, ...result });
+          opts.progress(`[round ${round}/${opts.rounds}] publish ${size} MiB ×${opts.publishConcurrent} via ${target}: ${result.megabytesPerSecond.toFixed(0)} MB/s, RSS +${result.rssGrowthMiB.toFixed(1)} MiB ${JSON.stringify(result.statuses)}`);
+        }
+      }
+    }
+
+    let revocation: RevocationResult | null = null;
+    if (opts.revocations > 0 && (opts.only.length === 0 || opts.only.includes('revocation'))) {
+      revocation = await runRevocations({ gateways: [gwCache.url, gwPeer.url], tokens: revocable, ...YANK, timeoutMs: 2_000 });
+      opts.progress(`revocation: ${revocation.delays.length} revocations, slowest ${Math.max(...revocation.delays).toFixed(2)} ms`);
+    }
+    return { loads, publishes, revocation };
+  } finally {
+    for (const child of started.reverse()) await child.stop();
+    await redis.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The shipped config/cargo.yaml with some keys set (dotted paths). */
+async function gatewayYaml(set: Record<string, unknown>): Promise<string> {
+  const text = await readFile(new URL('../../config/cargo.yaml', import.meta.url), 'utf8');
+  const document = parseDocument(text);
+  for (const [path, value] of Object.entries(set)) document.setIn(path.split('.'), value);
+  return document.toString();
+}
+
+/** The `index`-th of `parts` equal slices of `items`. */
+function sliceFor<T>(items: readonly T[], index: number, parts: number): T[] {
+  const size = Math.ceil(items.length / parts);
+  return items.slice(index * size, (index + 1) * size);
+}

@@ -1,0 +1,231 @@
+/**
+ * `npm run bench`: the performance suite (issue 5). Without `--target` it builds its own process
+ * tree and writes bench/RESULTS.md and bench/results.json; with `--target <url> --token <token>` it
+ * load-tests a running gateway and prints the same kind of table.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { percentile } from './load.js';
+import { runLocal, type LocalResults } from './local.js';
+import { formatSpread, markdownTable, of, perRound, spread, unexpected, type LoadRun, type Target } from './report.js';
+import { runTarget, TARGET_DEFAULTS } from './target.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '50' },
+    tokens: { type: 'string', default: '10000' },
+    revocations: { type: 'string', default: '100' },
+    'publish-concurrent': { type: 'string', default: '8' },
+    only: { type: 'string', default: '' },
+    profile: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    target: { type: 'string' },
+    token: { type: 'string' },
+    route: { type: 'string', default: TARGET_DEFAULTS.route },
+    'denied-route': { type: 'string', default: TARGET_DEFAULTS.deniedRoute },
+    'read-route': { type: 'string', default: TARGET_DEFAULTS.readRoute },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const HELP = `npm run bench [-- options]
+  local suite (default): starts redis-server, an upstream, a bare proxy and gateway processes
+    --rounds N (5)  --duration S (4)  --warmup S (1)  --connections N (50)
+    --tokens N (10000)  --revocations N (100)  --publish-concurrent N (8)
+    --only a,b      scenarios: direct bare allowed-cache allowed-nocache read rotating denied publish revocation
+    --profile       run the gateways with --cpu-prof (profiles in bench/profiles/)
+    --no-write      print only; do not write bench/RESULTS.md and bench/results.json
+  against a running gateway:
+    --target URL --token TOKEN [--route "METHOD /path"] [--denied-route "METHOD /path"] [--read-route "METHOD /path"]`;
+
+const int = (name: keyof typeof values): number => {
+  const n = Number(values[name]);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number`);
+  return n;
+};
+const progress = (line: string): void => {
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+};
+const here = (file: string): string => fileURLToPath(new URL(`../../bench/${file}`, import.meta.url));
+
+async function main(): Promise<void> {
+  if (values.help) return void process.stdout.write(`${HELP}\n`);
+  const machine = describeMachine();
+  const settings = { rounds: int('rounds'), durationSeconds: int('duration'), warmupSeconds: int('warmup'), connections: int('connections') };
+  const started = Date.now();
+  if (values.target !== undefined) {
+    const { loads, scenarios } = await runTarget({
+      target: values.target, token: values.token ?? null, route: values.route!, deniedRoute: values['denied-route']!, readRoute: values['read-route']!,
+      ...settings, progress,
+    });
+    const rows = scenarios.map((s) => loadRow(loads, s.name, s.label, null, s.name === 'denied' ? 403 : 200));
+    process.stdout.write(`\n${markdownTable(LOAD_HEADER, rows)}\n\n${settingsLine(settings)}; ${machine.summary}\n`);
+    return;
+  }
+  progress(`scopegate bench: ${machine.summary}; ${settingsLine(settings)}`);
+  const results = await runLocal({
+    ...settings,
+    distinctTokens: int('tokens'), revocations: int('revocations'), publishConcurrent: int('publish-concurrent'),
+    only: values.only!.split(',').map((s) => s.trim()).filter(Boolean),
+    profileDir: values.profile ? here('profiles') : null,
+    progress,
+  });
+  const elapsed = (Date.now() - started) / 1000;
+  const machineAfter = { loadAverage: os.loadavg() };
+  const notes = await readFile(here('profile-notes.md'), 'utf8').catch(() => '');
+  const report = renderLocal(results, machine, machineAfter, { ...settings, publishConcurrent: int('publish-concurrent') }, elapsed, notes);
+  process.stdout.write(`\n${report.markdown}\n`);
+  if (!values['no-write']) {
+    await writeFile(here('RESULTS.md'), report.markdown);
+    await writeFile(here('results.json'), `${JSON.stringify({ machine, machineAfter, settings, elapsedSeconds: elapsed, targets: report.targets, ...results }, null, 2)}\n`);
+    progress('wrote bench/RESULTS.md and bench/results.json');
+  }
+}
+
+const LOAD_HEADER = ['scenario', 'req/s', '× bare proxy', 'p50 ms', 'p99 ms', 'p99 added over bare, ms', 'server CPU µs/response', 'unexpected answers'];
+
+function loadRow(loads: readonly LoadRun[], scenario: string, label: string, baseline: string | null, expected: number): string[] {
+  const runs = loads.filter((r) => r.scenario === scenario);
+  const ratio = baseline === null || scenario === baseline ? null : spread(perRound(loads, scenario, baseline, (r, b) => r.requestsPerSecond / b.requestsPerSecond));
+  const added = baseline === null || scenario === baseline ? null : spread(perRound(loads, scenario, baseline, (r, b) => r.p99 - b.p99));
+  const odd = runs.map((r) => unexpected(r.statuses, expected, r.errors)).filter(Boolean).join('; ');
+  return [
+    label,
+    formatSpread(spread(of(loads, scenario, (r) => r.requestsPerSecond)), 0),
+    ratio === null ? '—' : formatSpread(ratio, 2),
+    formatSpread(spread(of(loads, scenario, (r) => r.p50)), 2),
+    formatSpread(spread(of(loads, scenario, (r) => r.p99)), 2),
+    added === null ? '—' : formatSpread(added, 2),
+    formatSpread(spread(of(loads, scenario, (r) => r.cpuMicrosPerResponse)), 0),
+    odd || 'none',
+  ];
+}
+
+const LABELS: Record<string, string> = {
+  direct: 'direct to the upstream',
+  bare: 'bare proxy (http-proxy-3, keep-alive agent, no auth) — the limit',
+  'allowed-cache': 'gateway: allowed yank, token cache on',
+  'allowed-nocache': 'gateway: allowed yank, cache off (one Redis round trip)',
+  read: 'gateway: public read, no token',
+  rotating: 'gateway: allowed yank, 10,000 tokens in rotation, cache on',
+  denied: 'gateway: denied (wrong scope), no upstream hop',
+};
+
+function renderLocal(results: LocalResults, machine: Machine, after: { loadAverage: number[] }, settings: Record<string, number>, elapsed: number, notes: string): { markdown: string; targets: Target[] } {
+  const { loads, publishes, revocation } = results;
+  const present = Object.keys(LABELS).filter((s) => loads.some((r) => r.scenario === s));
+  const loadRows = present.map((s) => loadRow(loads, s, LABELS[s]!, 'bare', s === 'denied' ? 403 : 200));
+  const publishRows: string[][] = [];
+  for (const size of [10, 50]) {
+    const bare = `publish-${size}MiB-bare`;
+    const gw = `publish-${size}MiB-gateway`;
+    if (!publishes.some((r) => r.scenario === gw)) continue;
+    publishRows.push([
+      `publish ${size} MiB × ${settings.publishConcurrent} concurrent`,
+      formatSpread(spread(of(publishes, bare, (r) => r.megabytesPerSecond)), 0),
+      formatSpread(spread(of(publishes, gw, (r) => r.megabytesPerSecond)), 0),
+      formatSpread(spread(perRound(publishes, gw, bare, (r, b) => r.megabytesPerSecond / b.megabytesPerSecond)), 2),
+      formatSpread(spread(of(publishes, bare, (r) => r.rssGrowthMiB)), 1),
+      formatSpread(spread(of(publishes, gw, (r) => r.rssGrowthMiB)), 1),
+      publishes.filter((r) => r.scenario === gw || r.scenario === bare).map((r) => unexpected(r.statuses, 200)).filter(Boolean).join('; ') || 'none',
+    ]);
+  }
+  const targets = checkTargets(results);
+  const revocationLine = revocation === null ? 'not run' : (() => {
+    const sorted = [...revocation.delays].sort((a, b) => a - b);
+    return `${revocation.delays.length} revocations across 2 gateway processes: p50 ${percentile(sorted, 0.5).toFixed(2)} ms, p99 ${percentile(sorted, 0.99).toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(2)} ms; not seen within 2 s: ${revocation.timedOut}`;
+  })();
+  const markdown = [
+    '# scopegate benchmark results',
+    '',
+    'Written by `npm run bench` (bench/run.ts). Every figure is the median over rounds with the min–max in',
+    'brackets; every ratio is computed within a round against the bare proxy of that same round.',
+    '',
+    '## Requests (small JSON upstream)',
+    '',
+    markdownTable(LOAD_HEADER, loadRows),
+    '',
+    `## Publish (${settings.publishConcurrent} concurrent cargo publishes)`,
+    '',
+    markdownTable(['scenario', 'bare proxy MB/s', 'gateway MB/s', 'gateway × bare', 'bare RSS growth MiB', 'gateway RSS growth MiB', 'unexpected answers'], publishRows),
+    '',
+    '## Revocation',
+    '',
+    revocationLine,
+    '',
+    '## Targets',
+    '',
+    markdownTable(['target', 'limit', 'measured: median (min–max)', 'met'], targets.map((t) => [t.what, t.limit, t.measured === undefined ? '—' : t.limit.includes('MiB') || t.limit.includes('ms') ? t.measured.toFixed(2) : t.measured.toFixed(3), t.met ? 'yes' : '**no**'])),
+    '',
+    '## Machine and settings',
+    '',
+    `- ${machine.summary}`,
+    `- load average (1, 5, 15 min) before: ${machine.loadAverage.map((n) => n.toFixed(2)).join(', ')}; after: ${after.loadAverage.map((n) => n.toFixed(2)).join(', ')}`,
+    `- ${settingsLine(settings)}; whole run ${elapsed.toFixed(0)} s`,
+    '- every server in its own process: upstream (tiny JSON, drains bodies), bare proxy, gateways (`dist/src/main.js`, `workers: 1`, request log to /dev/null), private redis-server; autocannon in the benchmark process',
+    `- publish: ${settings.publishConcurrent} connections, each sending 4 × 10 MiB or 2 × 50 MiB bodies back to back; RSS sampled every 5 ms from /proc (and VmHWM after a reset)`,
+    '- server CPU µs/response: user + system time of the process under test (/proc/<pid>/stat) over the run, divided by its responses; it varies far less with a busy machine than req/s does',
+    '',
+    ...(notes === '' ? [] : [notes.trimEnd(), '']),
+  ].join('\n');
+  return { markdown, targets };
+}
+
+function checkTargets(results: LocalResults): Target[] {
+  const { loads, publishes, revocation } = results;
+  const targets: Target[] = [];
+  const ratio = (s: string) => spread(perRound(loads, s, 'bare', (r, b) => r.requestsPerSecond / b.requestsPerSecond));
+  const added = (s: string) => spread(perRound(loads, s, 'bare', (r, b) => r.p99 - b.p99));
+  const add = (what: string, limit: string, measured: number, met: boolean): void => {
+    if (!Number.isNaN(measured)) targets.push({ what, limit, measured, met });
+  };
+  add('allowed, cache on: req/s × bare proxy', '≥ 0.95', ratio('allowed-cache').median, ratio('allowed-cache').median >= 0.95);
+  add('allowed, cache off: req/s × bare proxy', '≥ 0.85', ratio('allowed-nocache').median, ratio('allowed-nocache').median >= 0.85);
+  add('allowed, cache on: p99 added over bare proxy', '≤ 1 ms', added('allowed-cache').median, added('allowed-cache').median <= 1);
+  add('allowed, cache off: p99 added over bare proxy', '≤ 2 ms', added('allowed-nocache').median, added('allowed-nocache').median <= 2);
+  add('denied: req/s × bare proxy', '≥ 2', ratio('denied').median, ratio('denied').median >= 2);
+  for (const size of [10, 50]) {
+    const r = spread(perRound(publishes, `publish-${size}MiB-gateway`, `publish-${size}MiB-bare`, (g, b) => g.megabytesPerSecond / b.megabytesPerSecond));
+    add(`publish ${size} MiB: MB/s × bare proxy`, '≥ 0.9', r.median, r.median >= 0.9);
+  }
+  const rss = spread(of(publishes, 'publish-50MiB-gateway', (r) => r.rssGrowthMiB));
+  if (rss.max !== -Infinity) add('publish 50 MiB ×8: gateway peak RSS growth (worst round)', '< 64 MiB', rss.max, rss.max < 64);
+  if (revocation !== null) {
+    const p99 = percentile([...revocation.delays].sort((a, b) => a - b), 0.99);
+    add('revocation visible in every process, p99', '≤ 100 ms', p99, p99 <= 100 && revocation.timedOut === 0);
+  }
+  return targets;
+}
+
+interface Machine {
+  readonly summary: string;
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly os: string;
+  readonly loadAverage: number[];
+}
+
+function describeMachine(): Machine {
+  const cpus = os.cpus();
+  const m = {
+    cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version, os: `${os.type()} ${os.release()}`, loadAverage: os.loadavg(),
+  };
+  return { ...m, summary: `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}` };
+}
+
+function settingsLine(s: Record<string, number>): string {
+  return `${s.rounds} rounds × ${s.durationSeconds} s per scenario (after ${s.warmupSeconds ?? 0} s warm-up), ${s.connections} connections, autocannon 8`;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,172 @@
+/**
+ * The admin API (DESIGN §3) on its own listener (`admin.listen`), for operators only. Every route
+ * but the probes needs `Authorization: Bearer $SCOPEGATE_ADMIN_KEY`; without a key configured the
+ * API is not started at all. JSON in, JSON out (`{"error": …}` on failure).
+ *
+ *   GET    /healthz                    200 while the process serves (no key)
+ *   GET    /readyz                     200 when Redis answers, else 503 (no key)
+ *   GET    /metrics                    Prometheus text format
+ *   GET    /tokens[?account=A]         every token, or one account's, newest first
+ *   GET    /tokens/:id                 one token
+ *   DELETE /tokens/:id                 revoke one token
+ *   DELETE /accounts/:account/tokens   revoke every token of an account (a leak response)
+ *   GET    /explain?method=M&path=P[&token_id=N][&crate=C]   what the gateway would decide
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GatewayConfig } from '../config/types.js';
+import { formatInstant } from '../core/denial.js';
+import { explainRequest } from '../core/explain.js';
+import type { GatewayMetrics } from '../http/metrics.js';
+import { renderToken } from '../http/token-api.js';
+import type { Logger } from '../log.js';
+import type { AuditSink } from '../store/audit-log.js';
+import type { ListedToken, TokenDirectory } from '../store/token-directory.js';
+import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
+import { adminKeyChecker } from './admin-key.js';
+
+export interface AdminDeps {
+  /** The running config (a SIGHUP reload changes it). */
+  readonly config: () => GatewayConfig;
+  readonly store: TokenStore;
+  readonly directory: TokenDirectory;
+  readonly audit: AuditSink;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+}
+
+export interface AdminApi {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+type Answer = { status: number; body: unknown } | { status: number; text: string; type: string };
+
+class AdminError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** Starts the admin API, or returns null (with a log line) when no key is configured. */
+export async function startAdminApi(deps: AdminDeps): Promise<AdminApi | null> {
+  const { key, listen } = deps.config().admin;
+  if (key === null) {
+    deps.logger.info('admin API disabled: SCOPEGATE_ADMIN_KEY is not set');
+    return null;
+  }
+  const authorised = adminKeyChecker(key);
+  const server = http.createServer((req, res) => {
+    void handle(deps, authorised, req).then((answer) => {
+      const body = 'text' in answer ? answer.text : JSON.stringify(answer.body);
+      res.writeHead(answer.status, { 'content-type': 'text' in answer ? answer.type : 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  deps.logger.info({ listen: `${listen.host}:${port}` }, 'admin API listening');
+  return {
+    port,
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+async function handle(deps: AdminDeps, authorised: (h: string | undefined) => boolean, req: http.IncomingMessage): Promise<Answer> {
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const route = `${req.method ?? ''} ${url.pathname}`;
+  try {
+    if (route === 'GET /healthz') return { status: 200, body: { status: 'ok' } };
+    if (route === 'GET /readyz') return await ready(deps);
+    if (!authorised(req.headers.authorization)) throw new AdminError(401, 'missing or wrong admin key: send Authorization: Bearer $SCOPEGATE_ADMIN_KEY');
+    if (route === 'GET /metrics') return { status: 200, text: await deps.metrics.registry.metrics(), type: deps.metrics.registry.contentType };
+    const answer = await operate(deps, req.method ?? '', url);
+    deps.logger.info({ 'admin.route': route, status: answer.status }, 'admin request');
+    return answer;
+  } catch (e) {
+    if (e instanceof AdminError) return { status: e.status, body: { error: e.message } };
+    if (e instanceof StoreUnavailableError) return { status: 503, body: { error: `the token store is unavailable: ${e.message}` } };
+    deps.logger.error({ err: e, 'admin.route': route }, 'admin API error');
+    return { status: 500, body: { error: 'internal error' } };
+  }
+}
+
+async function ready(deps: AdminDeps): Promise<Answer> {
+  try {
+    await deps.store.ping();
+    return { status: 200, body: { status: 'ready' } };
+  } catch (e) {
+    return { status: 503, body: { status: 'unavailable', error: (e as Error).message } };
+  }
+}
+
+async function operate(deps: AdminDeps, method: string, url: URL): Promise<Answer> {
+  const path = url.pathname;
+  const id = /^\/tokens\/(\d{1,15})$/.exec(path)?.[1];
+  const account = /^\/accounts\/([^/]+)\/tokens$/.exec(path)?.[1];
+  if (method === 'GET' && path === '/tokens') return { status: 200, body: { tokens: (await listTokens(deps, url.searchParams.get('account'))).map(renderListed) } };
+  if (method === 'GET' && id !== undefined) return { status: 200, body: { token: renderListed(await findToken(deps, Number(id))) } };
+  if (method === 'DELETE' && id !== undefined) return { status: 200, body: { token: renderListed(await revoke(deps, Number(id))) } };
+  if (method === 'DELETE' && account !== undefined) return revokeAccount(deps, decodeURIComponent(account));
+  if (method === 'GET' && path === '/explain') return explain(deps, url.searchParams);
+  throw new AdminError(404, `no admin route ${method} ${path}`);
+}
+
+async function listTokens(deps: AdminDeps, account: string | null): Promise<ListedToken[]> {
+  const all = await deps.directory.listAll();
+  return account === null ? all : all.filter((t) => t.record.account === account);
+}
+
+async function findToken(deps: AdminDeps, id: number): Promise<ListedToken> {
+  const found = (await deps.directory.listAll()).find((t) => t.record.id === id);
+  if (found === undefined) throw new AdminError(404, `no token with id ${id}`);
+  return found;
+}
+
+async function revoke(deps: AdminDeps, id: number): Promise<ListedToken> {
+  const now = (deps.clock ?? Date.now)();
+  const record = await deps.store.revoke(id, now, deps.config().tokens.keepExpiredMs);
+  if (record === null) throw new AdminError(404, `no token with id ${id}`);
+  deps.audit.append({ ts: now, event: 'token.revoked', token: id, account: record.account, via: 'admin' });
+  return { record, remindedAt: null };
+}
+
+async function revokeAccount(deps: AdminDeps, account: string): Promise<Answer> {
+  const live = (await deps.store.listByAccount(account)).filter((r) => r.revokedAt === null);
+  const revoked: number[] = [];
+  for (const record of live) {
+    await revoke(deps, record.id).then(() => revoked.push(record.id), (e: unknown) => {
+      if (!(e instanceof AdminError)) throw e; // dropped meanwhile: nothing to revoke
+    });
+  }
+  deps.logger.warn({ 'token.account': account, revoked }, 'revoked every token of an account');
+  return { status: 200, body: { account, revoked } };
+}
+
+async function explain(deps: AdminDeps, query: URLSearchParams): Promise<Answer> {
+  const method = query.get('method');
+  const target = query.get('path');
+  if (method === null || target === null) throw new AdminError(400, 'give method and path, e.g. /explain?method=PUT&path=/api/v1/crates/new&crate=serde&token_id=7');
+  const tokenId = query.get('token_id');
+  const token = tokenId === null ? null : (await findToken(deps, Number(tokenId))).record;
+  const config = deps.config();
+  const explanation = explainRequest({
+    routes: config.routes, publicReads: config.reads === 'public', method, target,
+    publishCrate: query.get('crate') ?? undefined, token, now: (deps.clock ?? Date.now)(),
+  });
+  if (explanation.kind !== 'matched') return { status: 200, body: explanation };
+  const { route, ...rest } = explanation;
+  return { status: 200, body: { ...rest, route: { id: route.id, index: route.index, need: route.need } } };
+}
+
+function renderListed({ record, remindedAt }: ListedToken): Record<string, unknown> {
+  const iso = (ms: number | null): string | null => (ms === null ? null : formatInstant(ms));
+  return { ...renderToken(record), account: record.account, revoked_at: iso(record.revokedAt), reminded_at: iso(remindedAt) };
+}

@@ -1,0 +1,80 @@
+/**
+ * The token page's only way to the server: the crates.io-compatible token API, same origin, with
+ * the registry credential the user pasted sent as `Authorization` (cargo's raw form, no scheme).
+ * The credential lives in `sessionStorage` — this tab only, gone when it closes — and never in a
+ * cookie or a URL, so no other site can make the browser use it (no CSRF) and no log records it.
+ */
+import type { Scope } from '../core/scope.js';
+
+const SESSION_KEY = 'scopegate.credential';
+
+export const session = {
+  credential: (): string | null => sessionStorage.getItem(SESSION_KEY),
+  signIn: (credential: string): void => sessionStorage.setItem(SESSION_KEY, credential),
+  signOut: (): void => sessionStorage.removeItem(SESSION_KEY),
+};
+
+/** A token as the API renders it (`renderToken` in src/http/token-api.ts). */
+export interface ApiToken {
+  readonly id: number;
+  readonly name: string;
+  readonly created_at: string;
+  readonly last_used_at: string | null;
+  readonly endpoint_scopes: readonly Scope[] | null;
+  readonly crate_scopes: readonly string[] | null;
+  readonly expired_at: string | null;
+  /** The plaintext: only in the answer to a create, once. */
+  readonly token?: string;
+}
+
+export interface NewToken {
+  readonly name: string;
+  readonly endpoint_scopes: readonly Scope[];
+  readonly crate_scopes: readonly string[] | null;
+  readonly expired_at: string | null;
+}
+
+/** A refused or failed call; `message` is the server's own (cargo's `errors[0].detail`, npm's `error`). */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const credential = session.credential();
+  if (credential !== null) headers.authorization = credential;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+  } catch (e) {
+    throw new ApiError(0, `could not reach the gateway (${(e as Error).message}); check your connection and try again`);
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  try { json = text === '' ? null : JSON.parse(text); } catch { /* an error page that is not JSON */ }
+  if (!res.ok) throw new ApiError(res.status, serverMessage(json) ?? `the gateway answered ${res.status} ${res.statusText}`.trim());
+  return json as T;
+}
+
+function serverMessage(json: unknown): string | null {
+  const body = json as { errors?: { detail?: unknown }[]; error?: unknown } | null;
+  const detail = body?.errors?.[0]?.detail ?? body?.error;
+  return typeof detail === 'string' && detail !== '' ? detail : null;
+}
+
+/** Live tokens and those expired in the last 30 days (so the list can say "expired"), newest first. */
+export const listTokens = async (): Promise<ApiToken[]> =>
+  (await call<{ api_tokens: ApiToken[] }>('GET', '/api/v1/me/tokens?expired_days=30')).api_tokens;
+
+export const showToken = async (id: number): Promise<ApiToken> =>
+  (await call<{ api_token: ApiToken }>('GET', `/api/v1/me/tokens/${id}`)).api_token;
+
+export const createToken = async (input: NewToken): Promise<ApiToken & { token: string }> =>
+  (await call<{ api_token: ApiToken & { token: string } }>('PUT', '/api/v1/me/tokens', { api_token: input })).api_token;
+
+export const revokeToken = async (id: number): Promise<void> => {
+  await call<unknown>('DELETE', `/api/v1/me/tokens/${id}`);
+};

@@ -1,0 +1,58 @@
+/**
+ * A new token, shown once: the plaintext with a copy button, and the cargo setup to use it. The
+ * plaintext lives only in this view's DOM — never in storage — so leaving the page forgets it.
+ */
+import type { ApiToken } from './api.js';
+import { byId, notice, showView } from './dom.js';
+import { cargoSetup } from './format.js';
+import type { TokenPagePolicy } from './policy.js';
+
+export function showCreatedToken(policy: TokenPagePolicy, created: ApiToken & { token: string }): void {
+  byId('new-token').textContent = created.token;
+  byId('created-name').textContent = created.name;
+  const cargo = byId('cargo-setup');
+  cargo.hidden = policy.registry !== 'cargo';
+  if (!cargo.hidden) {
+    const setup = cargoSetup(policy, created.token);
+    byId('cargo-config').textContent = setup.config;
+    byId('cargo-env').textContent = setup.env;
+    byId('cargo-login').textContent = setup.login;
+    byId('cargo-publish').textContent = setup.publish;
+  }
+  showView('created-view');
+  notice.status(`Token “${created.name}” created. Copy it now: it is shown only once.`);
+}
+
+/**
+ * Wires the copy button once (the Clipboard API, else selecting the token and `execCommand('copy')`),
+ * and forgets the token when the page is left.
+ */
+export function setUpCreatedView(): void {
+  byId('copy-token').addEventListener('click', () => void copyToken());
+  // Leaving the page forgets the token, even where the browser keeps the page for Back (bfcache).
+  addEventListener('pagehide', () => {
+    for (const id of ['new-token', 'cargo-env']) byId(id).textContent = '';
+  });
+  addEventListener('pageshow', (event) => {
+    if (event.persisted && !byId('created-view').hidden) location.reload();
+  });
+}
+
+async function copyToken(): Promise<void> {
+  const token = byId('new-token');
+  const text = token.textContent ?? '';
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No Clipboard API (plain http on a non-local host) or no permission: copy the selection instead.
+    const range = document.createRange();
+    range.selectNodeContents(token);
+    getSelection()?.removeAllRanges();
+    getSelection()?.addRange(range);
+    if (!document.execCommand('copy')) {
+      notice.error('Your browser did not let the page copy the token; it is selected: copy it with Ctrl+C or ⌘C.');
+      return;
+    }
+  }
+  notice.status('Token copied to the clipboard.');
+}

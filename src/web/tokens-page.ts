@@ -1,0 +1,79 @@
+/**
+ * The token page's entry module (served by src/http/web.ts). `/tokens` lists your tokens,
+ * `/tokens/new[?from=<id>]` is the "New API Token" form. Until you sign in by pasting your registry
+ * credential, either shows the sign-in form; the credential is checked by listing your tokens.
+ */
+import { listTokens, session } from './api.js';
+import { byId, notice, setFieldError, showView } from './dom.js';
+import type { TokenPagePolicy } from './policy.js';
+import { setUpCreatedView } from './token-created.js';
+import { setUpTokenForm, showTokenForm } from './token-form.js';
+import { setUpRevokeDialog, showTokenList } from './token-list.js';
+
+const policy = JSON.parse(byId('policy').textContent ?? '{}') as TokenPagePolicy;
+/** The gateway's clock: the page's own, corrected by the offset seen when the page was rendered. */
+const skew = policy.now - Date.now();
+const now = (): number => Date.now() + skew;
+
+function showSignIn(): void {
+  byId('sign-out').hidden = true;
+  showView('sign-in-view');
+}
+
+/** Shows the view the address asks for, and moves focus to its heading. */
+async function showRequestedView(): Promise<void> {
+  byId('sign-out').hidden = false;
+  const path = location.pathname.replace(/\/+$/, '');
+  if (path === '/tokens/new') {
+    const from = new URLSearchParams(location.search).get('from');
+    await showTokenForm(from !== null && /^\d{1,15}$/.test(from) ? Number(from) : null);
+  } else {
+    await showTokenList(now);
+  }
+}
+
+async function signIn(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const input = byId<HTMLInputElement>('credential');
+  const credential = input.value.trim();
+  notice.clear();
+  if (credential === '') {
+    setFieldError(input, 'Paste your registry token');
+    input.focus();
+    return;
+  }
+  setFieldError(input, null);
+  session.signIn(credential);
+  try {
+    await listTokens();
+  } catch (e) {
+    session.signOut();
+    notice.error(`Sign-in failed: ${(e as Error).message}`);
+    input.focus();
+    return;
+  }
+  input.value = '';
+  await showRequestedView();
+  if (credential.startsWith(policy.tokenPrefix)) {
+    notice.status('You signed in with a scopegate token: it can list and revoke tokens, but creating one needs the token your registry itself gave you.');
+  }
+}
+
+function signOut(): void {
+  session.signOut();
+  showSignIn();
+  notice.status('Signed out. Your registry token is no longer kept in this tab.');
+}
+
+function start(): void {
+  for (const el of document.querySelectorAll('[data-public-url]')) el.textContent = policy.publicUrl;
+  setUpTokenForm(policy, now);
+  setUpCreatedView();
+  setUpRevokeDialog();
+  byId('sign-in-form').addEventListener('submit', (e) => void signIn(e as SubmitEvent));
+  byId('sign-out').addEventListener('click', signOut);
+  if (session.credential() === null) showSignIn();
+  else void showRequestedView();
+}
+
+start();

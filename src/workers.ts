@@ -1,0 +1,70 @@
+/**
+ * `workers: auto|N` (DESIGN §6): one process per core on a host, with `node:cluster`. The primary
+ * only supervises: it forks the workers, which each open their own Redis connections, token cache
+ * and revocation feed and share one listening socket; it re-forks a worker that dies, passes
+ * SIGHUP on (each worker reloads its config), and on SIGTERM/SIGINT stops them all gracefully.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import type { Logger } from './log.js';
+
+/** Set in each worker's environment: its slot, 0 … N-1 (slot 0 runs once-per-host duties). */
+export const WORKER_INDEX_VARIABLE = 'SCOPEGATE_WORKER_INDEX';
+
+const RESTART_DELAY_MS = 500;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** A worker that dies sooner than this after starting counts as crash-looping (its delay doubles). */
+const STABLE_AFTER_MS = 10_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** `auto`: one per CPU core; otherwise the number itself. */
+export function workerCount(setting: number | 'auto'): number {
+  return setting === 'auto' ? Math.max(1, os.availableParallelism()) : setting;
+}
+
+/** True in the one process per host that runs once-per-host duties (a lone process, or worker 0). */
+export function isFirstProcess(): boolean {
+  return cluster.isPrimary || process.env[WORKER_INDEX_VARIABLE] === '0';
+}
+
+/** Runs the primary: forks `count` workers and keeps that many running until told to stop. */
+export function superviseWorkers(count: number, logger: Logger): void {
+  const slots = new Map<number, { worker: Worker; startedAt: number; delay: number }>();
+  let stopping = false;
+
+  const fork = (slot: number, delay: number): void => {
+    const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(slot) });
+    slots.set(slot, { worker, startedAt: Date.now(), delay });
+    worker.once('exit', (code, signal) => {
+      if (stopping) return;
+      const ran = Date.now() - slots.get(slot)!.startedAt;
+      const next = ran < STABLE_AFTER_MS ? Math.min(delay * 2, MAX_RESTART_DELAY_MS) : RESTART_DELAY_MS;
+      logger.error({ worker: slot, pid: worker.process.pid, code, signal, restart_in_ms: next }, 'worker died; starting a new one');
+      setTimeout(() => { if (!stopping) fork(slot, next); }, next).unref();
+    });
+  };
+  for (let slot = 0; slot < count; slot++) fork(slot, RESTART_DELAY_MS);
+  logger.info({ workers: count, pid: process.pid }, 'scopegate primary started its workers');
+
+  process.on('SIGHUP', () => {
+    for (const { worker } of slots.values()) worker.process.kill('SIGHUP');
+  });
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    const running = [...slots.values()].map(({ worker }) => worker).filter((w) => w.process.exitCode === null && w.process.signalCode === null);
+    let left = running.length;
+    const done = (): void => process.exit(0);
+    if (left === 0) return done();
+    setTimeout(() => {
+      for (const worker of running) worker.process.kill('SIGKILL');
+      done();
+    }, STOP_TIMEOUT_MS).unref();
+    for (const worker of running) {
+      worker.once('exit', () => { if (--left === 0) done(); });
+      worker.process.kill('SIGTERM');
+    }
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

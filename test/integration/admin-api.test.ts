@@ -1,0 +1,160 @@
+/**
+ * The admin API on its own listener: the key check (constant-time, every route but the probes),
+ * token listing and revocation across accounts, health and readiness, Prometheus metrics.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { startAdminApi, type AdminApi, type AdminDeps } from '../../src/admin/server.js';
+import { adminKeyChecker } from '../../src/admin/admin-key.js';
+import { createLogger } from '../../src/log.js';
+import { createRedisClient } from '../../src/store/redis-client.js';
+import { RedisTokenDirectory } from '../../src/store/redis-directory.js';
+import { RedisTokenStore } from '../../src/store/redis-store.js';
+import { NO_AUDIT } from '../../src/store/audit-log.js';
+import { cargoPublishBody } from '../support/cargo-publish-body.js';
+import { rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
+/** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
+const patientRedis = (yaml: string): string => yaml.replace('command_timeout: 100ms', 'command_timeout: 1s');
+import { startRedisServer } from '../support/redis-server.js';
+
+const KEY = 'admin-test-key-0123456789';
+let gw: TestGateway;
+let admin: AdminApi;
+let base: string;
+const clients: { disconnect(): void }[] = [];
+
+function depsFor(g: TestGateway, key: string | null, logger = createLogger('silent')): AdminDeps {
+  const config = { ...g.config, admin: { listen: { host: '127.0.0.1', port: 0 }, key } };
+  const client = createRedisClient({ url: g.config.redis.url, commandTimeoutMs: 1_000 });
+  clients.push(client);
+  return {
+    config: () => config, store: g.store, directory: new RedisTokenDirectory(client, { keyPrefix: g.config.redis.keyPrefix }),
+    audit: NO_AUDIT, metrics: g.gateway.deps.metrics, logger,
+  };
+}
+
+before(async () => {
+  gw = await startGateway({ editYaml: patientRedis });
+  const started = await startAdminApi(depsFor(gw, KEY));
+  assert.ok(started);
+  admin = started;
+  base = `http://127.0.0.1:${admin.port}`;
+});
+after(async () => {
+  await admin.close();
+  await gw.close();
+  for (const client of clients) client.disconnect();
+});
+
+const get = (path: string, key: string | null = KEY, method = 'GET') =>
+  fetch(base + path, { method, headers: key === null ? {} : { authorization: `Bearer ${key}` } });
+
+describe('the admin key', () => {
+  test('without SCOPEGATE_ADMIN_KEY the admin API is not started, and says so in the log', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', new Writable({ write(c: Buffer, _e, done) { lines.push(c.toString()); done(); } }));
+    assert.equal(await startAdminApi(depsFor(gw, null, logger)), null);
+    assert.match(lines.join(''), /admin API disabled: SCOPEGATE_ADMIN_KEY is not set/);
+  });
+
+  test('a missing, wrong or differently long key is refused with 401 on every route but the probes', async () => {
+    for (const key of [null, 'wrong', `${KEY}x`, KEY.slice(0, -1), '']) {
+      for (const path of ['/tokens', '/metrics', '/tokens/1', '/explain?method=GET&path=/']) {
+        const res = await get(path, key);
+        assert.equal(res.status, 401, `${path} with ${String(key)}`);
+        assert.match(((await res.json()) as { error: string }).error, /missing or wrong admin key/);
+      }
+    }
+    assert.equal((await fetch(`${base}/tokens`, { headers: { authorization: KEY } })).status, 401, 'the Bearer scheme is required');
+    assert.equal((await get('/healthz', null)).status, 200);
+  });
+
+  test('the checker compares fixed-length digests, so any length is checked the same way', () => {
+    const check = adminKeyChecker(KEY);
+    assert.equal(check(`Bearer ${KEY}`), true);
+    assert.equal(check(`bearer   ${KEY}`), true);
+    for (const wrong of [undefined, '', 'Bearer', `Bearer ${KEY} `.repeat(50), `Basic ${KEY}`]) assert.equal(check(wrong), false, String(wrong));
+  });
+});
+
+describe('tokens across accounts', () => {
+  test('lists every account\'s tokens, or one account\'s, and shows one', async () => {
+    const a = await gw.createToken({ name: 'admin-a', endpoint_scopes: ['yank'] });
+    const b = await gw.createToken({ name: 'admin-b', endpoint_scopes: ['yank'] }, 'bob-upstream-secret');
+    const all = (await (await get('/tokens')).json()) as { tokens: { id: number; account: string }[] };
+    assert.ok(all.tokens.some((t) => t.id === a.id && t.account === 'alice') && all.tokens.some((t) => t.id === b.id && t.account === 'bob'));
+    const bobs = (await (await get('/tokens?account=bob')).json()) as { tokens: { account: string }[] };
+    assert.ok(bobs.tokens.length >= 1 && bobs.tokens.every((t) => t.account === 'bob'));
+    const one = (await (await get(`/tokens/${a.id}`)).json()) as { token: Record<string, unknown> };
+    assert.deepEqual([one.token.name, one.token.account, one.token.revoked_at, one.token.reminded_at], ['admin-a', 'alice', null, null]);
+    assert.equal((await get('/tokens/999999')).status, 404);
+  });
+
+  test('revoking by id takes effect on the gateway at once; an unknown id is 404', async () => {
+    const { token, id } = await gw.createToken({ name: 'leaked', endpoint_scopes: ['yank'] });
+    const res = await get(`/tokens/${id}`, KEY, 'DELETE');
+    assert.equal(res.status, 200);
+    assert.notEqual(((await res.json()) as { token: { revoked_at: string | null } }).token.revoked_at, null);
+    assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: token })).status, 403);
+    assert.equal((await get('/tokens/999999', KEY, 'DELETE')).status, 404);
+  });
+
+  test('revoking an account revokes all its live tokens and no one else\'s', async () => {
+    const carol = 'carol-upstream-secret';
+    gw.registry.addUser(carol, 'carol');
+    const c1 = await gw.createToken({ name: 'c1', endpoint_scopes: ['yank'] }, carol);
+    const c2 = await gw.createToken({ name: 'c2' }, carol);
+    const other = await gw.createToken({ name: 'not-carol', endpoint_scopes: ['yank'] });
+    const res = await get('/accounts/carol/tokens', KEY, 'DELETE');
+    assert.equal(res.status, 200);
+    assert.deepEqual(((await res.json()) as { revoked: number[] }).revoked.sort(), [c1.id, c2.id].sort());
+    for (const t of [c1, c2]) assert.notEqual((await gw.store.findById(t.id))?.revokedAt, null);
+    assert.equal((await gw.store.findById(other.id))?.revokedAt, null);
+  });
+
+  test('explain answers with decide()\'s verdict for a stored token', async () => {
+    const { id } = await gw.createToken({ name: 'explain', endpoint_scopes: ['yank'], crate_scopes: ['serde'] });
+    const res = await get(`/explain?method=DELETE&path=/api/v1/crates/tokio/1.0.0/yank&token_id=${id}`);
+    const body = (await res.json()) as { route: { id: string }; verdicts: { decision: { verdict: string; reason: string } }[] };
+    assert.equal(body.route.id, 'yank');
+    assert.deepEqual(body.verdicts.map((v) => v.decision.reason), ['crate-not-allowed']);
+  });
+});
+
+describe('probes and metrics', () => {
+  test('healthz is always 200; readyz is 200 while Redis answers and 503 when it does not', async () => {
+    assert.deepEqual(await (await get('/healthz', null)).json(), { status: 'ok' });
+    assert.deepEqual(await (await get('/readyz', null)).json(), { status: 'ready' });
+    const redis = await startRedisServer();
+    const client = createRedisClient({ url: redis.url, commandTimeoutMs: 200 });
+    const deps = { ...depsFor(gw, KEY), store: new RedisTokenStore(client, { keyPrefix: 'sg:' }) };
+    const down = (await startAdminApi(deps))!;
+    try {
+      await redis.stop();
+      const res = await fetch(`http://127.0.0.1:${down.port}/readyz`);
+      assert.equal(res.status, 503);
+      assert.equal(((await res.json()) as { status: string }).status, 'unavailable');
+    } finally {
+      await down.close();
+      client.disconnect();
+    }
+  });
+
+  test('metrics count requests by route, scope and verdict, time decisions, and class upstream answers', async () => {
+    const { token } = await gw.createToken({ name: 'metrics', endpoint_scopes: ['publish-new'], crate_scopes: ['metric*'] });
+    const body = cargoPublishBody({ name: 'metric-crate', vers: '1.0.0' });
+    assert.equal((await rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: token, 'content-length': String(body.length) }, body)).status, 200);
+    assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/crates/metric-crate/1.0.0/yank', { authorization: token })).status, 403);
+    const res = await get('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    assert.match(text, /^scopegate_requests_total\{route="publish",scope="publish-new",verdict="allow"\} [1-9]/m);
+    assert.match(text, /^scopegate_requests_total\{route="yank",scope="yank",verdict="deny"\} [1-9]/m);
+    assert.match(text, /^scopegate_decision_duration_seconds_count [1-9]/m);
+    assert.match(text, /^scopegate_decision_duration_seconds_bucket\{le="0.005"\} \d+/m);
+    assert.match(text, /^scopegate_upstream_responses_total\{class="2xx"\} [1-9]/m);
+    assert.match(text, /^# TYPE scopegate_redis_errors_total counter/m);
+  });
+});

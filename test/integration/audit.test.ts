@@ -1,0 +1,150 @@
+/**
+ * The audit trail and `last_used_at`, against real Redis: every decision on a write route and every
+ * token lifecycle event lands in one capped stream, written off the request path; failures are
+ * counted, never surfaced; `scopegate audit` filters it. `last_used_at` is set after use.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createMetrics } from '../../src/http/metrics.js';
+import { RedisAuditLog } from '../../src/store/audit-log.js';
+import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
+import { cargoPublishBody } from '../support/cargo-publish-body.js';
+import { runCliHere, withKeyPrefix, writeConfig } from '../support/cli.js';
+import { call, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
+/** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
+const patientRedis = (yaml: string): string => yaml.replace('command_timeout: 100ms', 'command_timeout: 1s');
+import { deleteKeysWithPrefix, sharedRedisUrl, startRedisServer, uniquePrefix } from '../support/redis-server.js';
+
+let gw: TestGateway;
+before(async () => { gw = await startGateway({ editYaml: patientRedis }); });
+after(() => gw.close());
+
+const publish = (token: string, name: string) => {
+  const body = cargoPublishBody({ name, vers: '1.0.0' });
+  return rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: token, 'content-length': String(body.length) }, body);
+};
+
+describe('the audit stream', () => {
+  test('records each decision on a write route (allow, deny, legacy pass), and no reads', async () => {
+    const { token, id } = await gw.createToken({ name: 'audited', endpoint_scopes: ['publish-new'], crate_scopes: ['audit*'] });
+    assert.equal((await publish(token, 'audit-crate')).status, 200);
+    assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/crates/audit-crate/1.0.0/yank', { authorization: token })).status, 403);
+    await rawRequest(gw.port, 'DELETE', '/api/v1/crates/audit-crate/1.0.0/yank', { authorization: 'alice-upstream-secret' });
+    await rawRequest(gw.port, 'GET', '/index/config.json', { authorization: token });
+    await gw.audit.flush();
+    const entries = await gw.audit.read({ event: 'decision' }, 10);
+    const shape = entries.map((e) => [e.route, e.scope, e.verdict, e.reason, e.token, e.account, e.crate, e.status]);
+    assert.deepEqual(shape, [
+      ['yank', 'yank', 'pass', 'legacy-credential', undefined, undefined, undefined, 200],
+      ['yank', 'yank', 'deny', 'scope-missing', id, 'alice', 'audit-crate', 403],
+      ['publish', 'publish-new', 'allow', 'allowed', id, 'alice', 'audit-crate', 200],
+    ]);
+    assert.ok(entries.every((e) => typeof e.req === 'string' && e.ts > 0));
+  });
+
+  test('records token lifecycle events: created, revoked, and an expired token used', async () => {
+    const soon = await gw.createToken({ name: 'expiring', endpoint_scopes: ['yank'], expired_at: new Date(Date.now() + 60_000).toISOString() });
+    const gone = await gw.createToken({ name: 'revoked' });
+    await call(gw.url, { path: `/api/v1/me/tokens/${gone.id}`, method: 'DELETE', headers: { authorization: 'alice-upstream-secret' } });
+    gw.setNow(Date.now() + 120_000);
+    try {
+      assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: soon.token })).status, 403);
+    } finally {
+      gw.setNow(null);
+    }
+    await gw.audit.flush();
+    const events = (await gw.audit.read({}, 50)).filter((e) => e.token === soon.id || e.token === gone.id).map((e) => [e.event, e.token]);
+    assert.deepEqual(events.filter(([event]) => event !== 'decision'), [
+      ['token.expired-used', soon.id], ['token.revoked', gone.id], ['token.created', gone.id], ['token.created', soon.id],
+    ]);
+  });
+
+  test('scopegate audit filters by token, account, crate and verdict', async () => {
+    const { token, id } = await gw.createToken({ name: 'cli-audit', endpoint_scopes: ['publish-new'], crate_scopes: ['audit*'] });
+    await publish(token, 'audit-other');
+    await rawRequest(gw.port, 'DELETE', '/api/v1/crates/audit-other/1.0.0/yank', { authorization: token });
+    await gw.audit.flush();
+    const config = await writeConfig(withKeyPrefix(gw.config.redis.keyPrefix));
+    const env = { SCOPEGATE_UPSTREAM: gw.registry.url, REDIS_URL: gw.config.redis.url };
+    const audit = (...args: string[]) => runCliHere(['audit', '--config', config, ...args], env);
+    const denied = await audit('--token', String(id), '--verdict', 'deny', '--json');
+    assert.equal(denied.code, 0, denied.stderr);
+    assert.deepEqual(JSON.parse(denied.stdout).entries.map((e: { route: string; reason: string }) => [e.route, e.reason]), [['yank', 'scope-missing']]);
+    const byCrate = await audit('--crate', 'audit-other', '--account', 'alice');
+    assert.match(byCrate.stdout, /^TIME\s+EVENT\s+VERDICT\s+REASON\s+ROUTE\s+TOKEN\s+ACCOUNT\s+CRATE\s+STATUS$/m);
+    assert.equal(byCrate.stdout.trim().split('\n').length, 3, byCrate.stdout);
+    assert.match((await audit('--crate', 'no-such-crate')).stdout, /no audit entries match/);
+    assert.equal((await audit('--verdict', 'maybe')).code, 2);
+    assert.equal((await audit('--limit', '0')).code, 2);
+  });
+
+  test('is one capped stream key (XADD MAXLEN ~)', async () => {
+    const client = createRedisClient({ url: sharedRedisUrl(), commandTimeoutMs: 2_000 });
+    await waitForReady(client, 2_000);
+    const prefix = uniquePrefix();
+    try {
+      const log = new RedisAuditLog(client, { keyPrefix: prefix, maxEntries: 100 });
+      for (let i = 0; i < 1_000; i++) log.append({ ts: i, event: 'decision', verdict: 'allow' });
+      await log.flush();
+      assert.equal(log.failures, 0);
+      const length = await client.xlen(`${prefix}audit`);
+      assert.ok(length >= 100 && length < 300, `stream length ${length}`);
+      assert.deepEqual(await client.keys(`${prefix}*`), [`${prefix}audit`]);
+      assert.equal((await log.read({}, 1))[0]?.ts, 999, 'the newest entries are kept');
+    } finally {
+      await deleteKeysWithPrefix(client, prefix);
+      client.disconnect();
+    }
+  });
+
+  test('a failed write is counted (and exported as a metric), never thrown', async () => {
+    const redis = await startRedisServer();
+    const client = createRedisClient({ url: redis.url, commandTimeoutMs: 200 });
+    await waitForReady(client, 2_000);
+    const log = new RedisAuditLog(client, { keyPrefix: 'sg:', maxEntries: 100 });
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.trackRedisErrors('audit', () => log.failures);
+    try {
+      await redis.stop();
+      for (let i = 0; i < 5; i++) log.append({ ts: i, event: 'decision' });
+      await log.flush();
+      assert.equal(log.failures, 5);
+      assert.match(await metrics.registry.metrics(), /^scopegate_redis_errors_total\{source="audit"\} 5$/m);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe('last_used_at', () => {
+  test('is set after a token is used, off the request path, and moves at most once a minute', async () => {
+    const { token, id } = await gw.createToken({ name: 'used', endpoint_scopes: ['yank'] });
+    assert.equal((await gw.store.findById(id))?.lastUsedAt, null);
+    const used = async (): Promise<number | null> => {
+      for (let i = 0; i < 50; i++) {
+        const at = (await gw.store.findById(id))?.lastUsedAt ?? null;
+        if (at !== null) return at;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return null;
+    };
+    const t0 = Date.now();
+    gw.setNow(t0);
+    try {
+      await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: token });
+      assert.equal(await used(), t0);
+      gw.setNow(t0 + 30_000);
+      await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: token });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await gw.store.findById(id))?.lastUsedAt, t0, 'not rewritten within the minute');
+      gw.setNow(t0 + 61_000);
+      await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: token });
+      for (let i = 0; i < 50 && (await gw.store.findById(id))?.lastUsedAt === t0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await gw.store.findById(id))?.lastUsedAt, t0 + 61_000);
+    } finally {
+      gw.setNow(null);
+    }
+    const listed = await call(gw.url, { path: `/api/v1/me/tokens/${id}`, headers: { authorization: 'alice-upstream-secret' } });
+    assert.equal(listed.json.api_token.last_used_at, new Date(t0 + 61_000).toISOString());
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * The revocation feed against a private redis-server: it carries published hashes, says it is down
+ * the moment its connection closes or once its heartbeat goes unanswered (a hung Redis), and is
+ * live again — telling the cache to start empty — once it is subscribed or answered again.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
+import { RedisRevocationFeed, revocationChannel } from '../../src/store/revocation-feed.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+
+const HEARTBEAT_MS = 100;
+const COMMAND_TIMEOUT_MS = 100;
+
+async function waitUntil(check: () => boolean, what: string, timeoutMs = 3_000): Promise<number> {
+  const started = performance.now();
+  while (!check()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting until ${what}`);
+    await sleep(5);
+  }
+  return performance.now() - started;
+}
+
+describe('revocation feed', () => {
+  let redis: RedisServer;
+  let feed: RedisRevocationFeed;
+  const revoked: string[] = [];
+  let resets = 0;
+  const changes: string[] = [];
+  const channel = revocationChannel('sg-feed-test:');
+
+  before(async () => {
+    redis = await startRedisServer();
+    feed = new RedisRevocationFeed({
+      connect: () => createRedisClient({ url: redis.url, commandTimeoutMs: COMMAND_TIMEOUT_MS, subscriber: true }),
+      channel,
+      heartbeatMs: HEARTBEAT_MS,
+      onChange: (live, why) => changes.push(`${live ? 'up' : 'down'}: ${why}`),
+    });
+    feed.listen({ revoked: (hash) => revoked.push(hash), reset: () => { resets++; } });
+    await waitUntil(() => feed.live, 'the feed is live');
+  });
+  after(async () => {
+    await feed.close();
+    await redis.stop();
+  });
+
+  async function publish(hash: string): Promise<void> {
+    const client = createRedisClient({ url: redis.url, commandTimeoutMs: 1_000 });
+    await waitForReady(client, 2_000);
+    await client.publish(channel, hash);
+    client.disconnect();
+  }
+
+  it('carries each published hash to the listener', async () => {
+    await publish('a'.repeat(64));
+    await waitUntil(() => revoked.length === 1, 'the message arrived');
+    assert.deepEqual(revoked, ['a'.repeat(64)]);
+  });
+
+  it('a hung Redis takes it down within a heartbeat; answering again brings it back, emptied', async () => {
+    const resetsBefore = resets;
+    const paused = redis.pause(4 * HEARTBEAT_MS + 400);
+    const downAfter = await waitUntil(() => !feed.live, 'the feed is down');
+    assert.ok(downAfter < 2 * HEARTBEAT_MS + COMMAND_TIMEOUT_MS + 300, `down after ${downAfter.toFixed(0)} ms`);
+    await paused;
+    await waitUntil(() => feed.live, 'the feed is live again');
+    assert.equal(resets, resetsBefore + 2, 'emptied when lost and when regained');
+    assert.ok(changes.includes('down: heartbeat unanswered'), changes.join('; '));
+  });
+
+  it('a closed connection takes it down at once; a restarted Redis brings it back, subscribed', async () => {
+    await redis.stop();
+    await waitUntil(() => !feed.live, 'the feed is down', 500);
+    await redis.start();
+    await waitUntil(() => feed.live, 'the feed is live again');
+    await publish('b'.repeat(64));
+    await waitUntil(() => revoked.includes('b'.repeat(64)), 'a message after the restart arrived');
+  });
+});
