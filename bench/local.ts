@@ -105,7 +105,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
       opts.progress(`warmed up (${opts.warmupSeconds} s per scenario)`);
     }
     const publishing = opts.only.length === 0 || opts.only.includes('publish');
-    const bodies = publishing ? [{ size: 10, body: publishBody('foo', 10 * MiB), each: 4 }, { size: 50, body: publishBody('foo', 50 * MiB), each: 2 }] : [];
+    const bodies = publishing ? [{ size: 10, body: publishBody('foo', 10 * MiB), each: 8 }, { size: 50, body: publishBody('foo', 50 * MiB), each: 2 }] : [];
     const publishVia = (target: 'bare' | 'gateway', body: Buffer, each: number) =>
       runPublish({ url: target === 'bare' ? bare.url : gwCache.url, headers: target === 'bare' ? {} : { authorization: publishToken! }, body, concurrent: opts.publishConcurrent, each, proxy: target === 'bare' ? bare : gwCache });
     if (publishing && opts.warmupSeconds > 0) {

@@ -3,6 +3,7 @@
  * tree and writes bench/RESULTS.md and bench/results.json; with `--target <url> --token <token>` it
  * load-tests a running gateway and prints the same kind of table.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     only: { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    rerender: { type: 'boolean', default: false },
     target: { type: 'string' },
     token: { type: 'string' },
     route: { type: 'string', default: TARGET_DEFAULTS.route },
@@ -40,6 +42,7 @@ const HELP = `npm run bench [-- options]
     --only a,b      scenarios: direct bare allowed-cache allowed-nocache read rotating denied publish revocation
     --profile       run the gateways with --cpu-prof (profiles in bench/profiles/)
     --no-write      print only; do not write bench/RESULTS.md and bench/results.json
+    --rerender      write bench/RESULTS.md again from bench/results.json (after editing profile-notes.md)
   against a running gateway:
     --target URL --token TOKEN [--route "METHOD /path"] [--denied-route "METHOD /path"] [--read-route "METHOD /path"]`;
 
@@ -55,8 +58,9 @@ const here = (file: string): string => fileURLToPath(new URL(`../../bench/${file
 
 async function main(): Promise<void> {
   if (values.help) return void process.stdout.write(`${HELP}\n`);
+  if (values.rerender) return rerender();
   const machine = describeMachine();
-  const settings = { rounds: int('rounds'), durationSeconds: int('duration'), warmupSeconds: int('warmup'), connections: int('connections') };
+  const settings = { rounds: int('rounds'), durationSeconds: int('duration'), warmupSeconds: int('warmup'), connections: int('connections'), publishConcurrent: int('publish-concurrent') };
   const started = Date.now();
   if (values.target !== undefined) {
     const { loads, scenarios } = await runTarget({
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
     return;
   }
   progress(`scopegate bench: ${machine.summary}; ${settingsLine(settings)}`);
+  const machineBefore = machineTicks();
   const results = await runLocal({
     ...settings,
     distinctTokens: int('tokens'), revocations: int('revocations'), publishConcurrent: int('publish-concurrent'),
@@ -76,15 +81,28 @@ async function main(): Promise<void> {
     progress,
   });
   const elapsed = (Date.now() - started) / 1000;
-  const machineAfter = { loadAverage: os.loadavg() };
+  // After runLocal every server has exited and been reaped, so their CPU time is in our cutime.
+  const machineAfter = { loadAverage: os.loadavg(), ...otherWork(machineBefore, machineTicks()) };
   const notes = await readFile(here('profile-notes.md'), 'utf8').catch(() => '');
-  const report = renderLocal(results, machine, machineAfter, { ...settings, publishConcurrent: int('publish-concurrent') }, elapsed, notes);
+  const report = renderLocal(results, machine, machineAfter, settings, elapsed, notes);
   process.stdout.write(`\n${report.markdown}\n`);
   if (!values['no-write']) {
     await writeFile(here('RESULTS.md'), report.markdown);
     await writeFile(here('results.json'), `${JSON.stringify({ machine, machineAfter, settings, elapsedSeconds: elapsed, targets: report.targets, ...results }, null, 2)}\n`);
     progress('wrote bench/RESULTS.md and bench/results.json');
   }
+}
+
+/** RESULTS.md from the last run's results.json, with the current profile notes. */
+async function rerender(): Promise<void> {
+  const saved = JSON.parse(await readFile(here('results.json'), 'utf8')) as {
+    machine: Machine; machineAfter: { loadAverage: number[]; otherCpuSeconds: number; stealSeconds: number };
+    settings: Record<string, number>; elapsedSeconds: number; publishConcurrent?: number;
+  } & LocalResults;
+  const notes = await readFile(here('profile-notes.md'), 'utf8').catch(() => '');
+  const report = renderLocal(saved, saved.machine, saved.machineAfter, { publishConcurrent: 8, ...saved.settings }, saved.elapsedSeconds, notes);
+  await writeFile(here('RESULTS.md'), report.markdown);
+  progress('wrote bench/RESULTS.md from bench/results.json');
 }
 
 const LOAD_HEADER = ['scenario', 'req/s', '× bare proxy', 'p50 ms', 'p99 ms', 'p99 added over bare, ms', 'server CPU µs/response', 'unexpected answers'];
@@ -116,7 +134,26 @@ const LABELS: Record<string, string> = {
   denied: 'gateway: denied (wrong scope), no upstream hop',
 };
 
-function renderLocal(results: LocalResults, machine: Machine, after: { loadAverage: number[] }, settings: Record<string, number>, elapsed: number, notes: string): { markdown: string; targets: Target[] } {
+/** Busy and steal clock ticks of the whole machine (/proc/stat), and this process tree's own. */
+function machineTicks(): { busy: number; steal: number; ours: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
+  const self = readFileSync('/proc/self/stat', 'utf8');
+  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+  // utime, stime, cutime, cstime: the 14th to 17th fields.
+  return { busy: user + nice + system + irq + softirq, steal, ours: fields[11]! + fields[12]! + fields[13]! + fields[14]! };
+}
+
+/** CPU seconds other processes used while the benchmark ran (machine busy time minus ours). */
+function otherWork(before: ReturnType<typeof machineTicks>, after: ReturnType<typeof machineTicks>): { otherCpuSeconds: number; stealSeconds: number } {
+  const ticks = 100;
+  return {
+    otherCpuSeconds: Math.max(0, (after.busy - before.busy - (after.ours - before.ours)) / ticks),
+    stealSeconds: (after.steal - before.steal) / ticks,
+  };
+}
+
+function renderLocal(results: LocalResults, machine: Machine, after: { loadAverage: number[]; otherCpuSeconds: number; stealSeconds: number }, settings: Record<string, number>, elapsed: number, notes: string): { markdown: string; targets: Target[] } {
   const { loads, publishes, revocation } = results;
   const present = Object.keys(LABELS).filter((s) => loads.some((r) => r.scenario === s));
   const loadRows = present.map((s) => loadRow(loads, s, LABELS[s]!, 'bare', s === 'denied' ? 403 : 200));
@@ -166,9 +203,10 @@ function renderLocal(results: LocalResults, machine: Machine, after: { loadAvera
     '',
     `- ${machine.summary}`,
     `- load average (1, 5, 15 min) before: ${machine.loadAverage.map((n) => n.toFixed(2)).join(', ')}; after: ${after.loadAverage.map((n) => n.toFixed(2)).join(', ')}`,
+    `- ${otherWorkLine(after.otherCpuSeconds, after.stealSeconds, elapsed, machine.cpus)}`,
     `- ${settingsLine(settings)}; whole run ${elapsed.toFixed(0)} s`,
     '- every server in its own process: upstream (tiny JSON, drains bodies), bare proxy, gateways (`dist/src/main.js`, `workers: 1`, request log to /dev/null), private redis-server; autocannon in the benchmark process',
-    `- publish: ${settings.publishConcurrent} connections, each sending 4 × 10 MiB or 2 × 50 MiB bodies back to back; RSS sampled every 5 ms from /proc (and VmHWM after a reset)`,
+    `- publish: ${settings.publishConcurrent} connections, each sending 8 × 10 MiB or 2 × 50 MiB bodies back to back; RSS sampled every 5 ms from /proc (and VmHWM after a reset)`,
     '- server CPU µs/response: user + system time of the process under test (/proc/<pid>/stat) over the run, divided by its responses; it varies far less with a busy machine than req/s does',
     '',
     ...(notes === '' ? [] : [notes.trimEnd(), '']),
@@ -200,6 +238,13 @@ function checkTargets(results: LocalResults): Target[] {
     add('revocation visible in every process, p99', '≤ 100 ms', p99, p99 <= 100 && revocation.timedOut === 0);
   }
   return targets;
+}
+
+function otherWorkLine(otherSeconds: number, stealSeconds: number, elapsed: number, cpus: number): string {
+  const share = (100 * otherSeconds) / (elapsed * cpus);
+  const steal = stealSeconds > 0.5 ? `; the hypervisor stole ${stealSeconds.toFixed(1)} CPU-seconds` : '';
+  if (share < 2) return `the machine was otherwise quiet: other processes used ${otherSeconds.toFixed(1)} CPU-seconds during the run${steal}`;
+  return `**other work was running on this machine**: processes outside the benchmark used ${otherSeconds.toFixed(0)} CPU-seconds during the run, ${share.toFixed(0)} % of the ${cpus} CPUs${steal}. Absolute figures are depressed and noisy; the per-round ratios and the CPU µs/response column hold up better; re-run on a quiet machine for the record`;
 }
 
 interface Machine {

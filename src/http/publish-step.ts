@@ -22,7 +22,8 @@ export async function readPublishCrate(ctx: RequestContext): Promise<{ name: str
   });
   const outcome = read(head);
   if (outcome.kind === 'ok') return { name: outcome.name, body };
-  body.destroy();
+  // An unforwarded rest of `req` is left for Node to discard; destroying `req` would kill the reply.
+  if (body !== ctx.req) body.destroy();
   if (outcome.kind === 'error') throw new Rejection(outcome.error, outcome.error.code);
   throw new Rejection(gatewayError('SG_PUBLISH_MALFORMED', { why: 'the body ended before its JSON metadata did' }), 'SG_PUBLISH_MALFORMED');
 }
