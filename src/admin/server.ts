@@ -12,6 +12,7 @@
  *   DELETE /accounts/:account/tokens   revoke every token of an account (a leak response)
  *   GET    /explain?method=M&path=P[&token_id=N][&crate=C]   what the gateway would decide
  */
+import { adapterFor } from '../registries/select.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from '../config/types.js';
@@ -160,6 +161,7 @@ async function explain(deps: AdminDeps, query: URLSearchParams): Promise<Answer>
   const explanation = explainRequest({
     routes: config.routes, publicReads: config.reads === 'public', method, target,
     publishCrate: query.get('crate') ?? undefined, token, now: (deps.clock ?? Date.now)(),
+    naming: adapterFor(config.registry).naming, pathRules: adapterFor(config.registry).pathRules,
   });
   if (explanation.kind !== 'matched') return { status: 200, body: explanation };
   const { route, ...rest } = explanation;

@@ -3,6 +3,9 @@
  * routes) and `scopegate routes explain METHOD PATH` (the route, the scope, and with a token the
  * verdict and its reason, from the same `decide()` the proxy calls).
  */
+import type { PackageNaming } from '../core/crate-pattern.js';
+import type { PathRules } from '../core/request-path.js';
+import { adapterFor } from '../registries/select.js';
 import { formatInstant, denialError } from '../core/denial.js';
 import { explainRequest, type Explanation } from '../core/explain.js';
 import { findOverlaps } from '../core/route-overlap.js';
@@ -93,10 +96,15 @@ interface ExplainRequest {
   readonly json: boolean;
 }
 
+function namingOf(config: GatewayConfig): { naming: PackageNaming; pathRules: PathRules } {
+  const adapter = adapterFor(config.registry);
+  return { naming: adapter.naming, pathRules: adapter.pathRules };
+}
+
 async function explain(config: GatewayConfig, q: ExplainRequest, io: Io): Promise<number> {
   const token = q.tokenId === null ? null : await withBackends(config, ({ store }) => store.findById(q.tokenId!));
   if (q.tokenId !== null && token === null) throw new CliError(EXIT.NOT_FOUND_OR_DENIED, `no token with id ${q.tokenId}`);
-  const explanation = explainRequest({ routes: config.routes, publicReads: config.reads === 'public', method: q.method, target: q.path, publishCrate: q.crate, token, now: q.at });
+  const explanation = explainRequest({ routes: config.routes, publicReads: config.reads === 'public', method: q.method, target: q.path, publishCrate: q.crate, token, now: q.at, ...namingOf(config) });
   const lines = render(config, explanation, q);
   const allowed = explanation.kind === 'matched' && explanation.verdicts.every((v) => v.decision.verdict === 'allow');
   if (q.json) {

@@ -10,7 +10,8 @@
  * - static mode: the operator names the account (`--account`); the service credential is used.
  */
 import http from 'node:http';
-import { parseCratePattern, type CratePattern } from '../core/crate-pattern.js';
+import type { CratePattern } from '../core/crate-pattern.js';
+import { adapterFor } from '../registries/select.js';
 import { formatInstant } from '../core/denial.js';
 import { parseExpiredAt, resolveExpiry, type ExpiryRequest } from '../core/expiry-policy.js';
 import { parseScope, SCOPES, type Scope } from '../core/scope.js';
@@ -76,7 +77,8 @@ async function create(config: GatewayConfig, v: Values, positionals: string[], i
   if (positionals.length > 0) throw new CliError(EXIT.USAGE, `token create takes no arguments, got "${positionals.join(' ')}"`);
   if (v.name === undefined || v.name.trim() === '') throw new CliError(EXIT.USAGE, 'give the token a --name (name must have a value)');
   const endpointScopes = readScopes(v.scopes, v.unscoped);
-  const crateScopes = v.crates === undefined ? null : parseList(v.crates, parseCratePattern, 'invalid crate scope');
+  const naming = adapterFor(config.registry).naming;
+  const crateScopes = v.crates === undefined ? null : parseList(v.crates, (p) => naming.parsePattern(p), `invalid ${naming.noun} scope`);
   const now = Date.now();
   const expiry = resolveExpiry(readExpires(v.expires, now), config.tokens, now);
   if (!expiry.ok) throw new CliError(EXIT.USAGE, `invalid --expires: ${expiry.why}`);

@@ -4,9 +4,9 @@
  * with its reason. Pure, and built from the pipeline's own parts (path normalisation, the route
  * table, {@link decide}), so an explanation cannot drift from what the proxy does.
  */
-import { parseCrateName, type CrateName } from './crate-pattern.js';
+import { cargoNaming, type CrateName, type PackageNaming } from './crate-pattern.js';
 import { decide, publishProbeMatters, type Decision, type TokenView } from './decide.js';
-import { normaliseRequestTarget } from './request-path.js';
+import { normaliseRequestTarget, type PathRules } from './request-path.js';
 import type { Route, RouteTable } from './route-table.js';
 import type { RouteNeed } from './scope.js';
 
@@ -21,6 +21,9 @@ export interface ExplainInput {
   readonly publishCrate?: string;
   readonly token: TokenView | null;
   readonly now: number;
+  /** The registry's name rules and path rules (the adapter's); cargo's when omitted. */
+  readonly naming?: PackageNaming;
+  readonly pathRules?: PathRules;
 }
 
 /** One verdict; `when` says on what it depends (publish-new vs publish-update), else null. */
@@ -47,14 +50,14 @@ export type Explanation =
     };
 
 export function explainRequest(input: ExplainInput): Explanation {
-  const target = normaliseRequestTarget(input.target);
+  const target = normaliseRequestTarget(input.target, input.pathRules);
   if (!target.ok) return { kind: 'path-invalid', why: target.why };
   const method = input.method.toUpperCase();
-  const match = input.routes.match(method, target.path);
+  const match = input.routes.match(method, target.segments);
   if (match === null) return { kind: 'no-route', method, path: target.path };
   const { route } = match;
   const raw = route.crate === null ? null : route.crate.from === 'path' ? match.params[route.crate.param] ?? null : input.publishCrate ?? null;
-  const crate = raw === null ? null : parseCrateName(raw);
+  const crate = raw === null ? null : (input.naming ?? cargoNaming).parseName(raw);
   if (raw !== null && crate === null) return { kind: 'crate-invalid', route, name: raw };
   const publicRead = route.need === 'read' && input.publicReads;
   const token = input.token;

@@ -67,3 +67,14 @@ describe('findOverlaps', () => {
     assert.deepEqual(overlaps.map((o) => [o.earlier.id, o.later.id, o.example]), [['by-version', 'new-owners', 'PUT /api/v1/crates/new/x-version']]);
   });
 });
+
+describe('explain under the npm adapter', () => {
+  it('reads `@scope%2Fname` with npm\'s path and name rules, and checks npm patterns', async () => {
+    const { npmAdapter } = await import('../../src/registries/npm.js');
+    const routes = table([{ id: 'dist-tag', method: 'PUT', path: '/-/package/:package/dist-tags/:tag', scope: 'publish-update', crate: { from: 'path', param: 'package' } }]);
+    const npmToken = { endpointScopes: ['publish-update'] as Scope[], crateScopes: [npmAdapter.naming.parsePattern('@acme/*')!], expiredAt: NOW + 1_000, revokedAt: null };
+    const run = (target: string): Explanation => explainRequest({ routes, publicReads: true, method: 'PUT', target, token: npmToken, now: NOW, naming: npmAdapter.naming, pathRules: npmAdapter.pathRules });
+    assert.deepEqual(summary(run('/-/package/@acme%2Fwidget/dist-tags/beta')), { route: 'dist-tag', crate: '@acme/widget', publicRead: false, verdicts: [[null, 'publish-update', 'allow']] });
+    assert.deepEqual(summary(run('/-/package/@other%2Fwidget/dist-tags/beta')), { route: 'dist-tag', crate: '@other/widget', publicRead: false, verdicts: [[null, 'publish-update', 'crate-not-allowed']] });
+  });
+});
