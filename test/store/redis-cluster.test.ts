@@ -16,7 +16,7 @@ import { withTokenCache } from '../../src/store/revocation-feed.js';
 import type { CachingTokenStore } from '../../src/store/token-cache.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
-import { newRecord, randomHash, runTokenStoreContract } from './token-store-contract.js';
+import { newRecord, randomHash, redisStoreUnderTest, runTokenStoreContract } from './token-store-contract.js';
 
 const HOUR_MS = 3_600_000;
 let cluster: RedisCluster;
@@ -44,18 +44,7 @@ async function deleteKeys(client: Cluster, prefix: string): Promise<void> {
   }
 }
 
-runTokenStoreContract('RedisTokenStore on a 3-master Redis Cluster', async () => {
-  const client = await connect();
-  const keyPrefix = uniquePrefix();
-  const store = new RedisTokenStore(client, { keyPrefix });
-  return {
-    store,
-    async cleanup() {
-      await deleteKeys(client, keyPrefix);
-      await store.close();
-    },
-  };
-});
+runTokenStoreContract('RedisTokenStore on a 3-master Redis Cluster', redisStoreUnderTest(connect, (client, prefix) => deleteKeys(client as Cluster, prefix)));
 
 describe('Redis Cluster layout and revocation', () => {
   it('spreads one prefix\'s token keys over all three masters', async () => {

@@ -19,8 +19,8 @@ import { RedisTokenStore } from '../../src/store/redis-store.js';
 import { withTokenCache } from '../../src/store/revocation-feed.js';
 import type { CachingTokenStore } from '../../src/store/token-cache.js';
 import { freePort } from '../support/gateway.js';
-import { deleteKeysWithPrefix, startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server.js';
-import { newRecord, runTokenStoreContract } from './token-store-contract.js';
+import { startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server.js';
+import { newRecord, redisStoreUnderTest, runTokenStoreContract } from './token-store-contract.js';
 
 const MASTER_NAME = 'sg-test-master';
 const HOUR_MS = 3_600_000;
@@ -63,19 +63,11 @@ function connect(keyPrefix?: string): Redis {
   return connectRedis(sentinelConfig(keyPrefix).redis, { commandTimeoutMs: 1_000 }) as Redis;
 }
 
-runTokenStoreContract('RedisTokenStore through Redis Sentinel', async () => {
+runTokenStoreContract('RedisTokenStore through Redis Sentinel', redisStoreUnderTest(async () => {
   const client = connect();
   await waitForReady(client, 5_000);
-  const keyPrefix = uniquePrefix();
-  const store = new RedisTokenStore(client, { keyPrefix });
-  return {
-    store,
-    async cleanup() {
-      await deleteKeysWithPrefix(client, keyPrefix);
-      await store.close();
-    },
-  };
-});
+  return client;
+}));
 
 describe('revocation feed through Redis Sentinel', () => {
   it('finds the master through the sentinel and carries revocations', async () => {

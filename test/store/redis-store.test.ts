@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
 import { RedisTokenStore } from '../../src/store/redis-store.js';
 import { deleteKeysWithPrefix, sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
-import { newRecord, randomHash, runTokenStoreContract } from './token-store-contract.js';
+import { newRecord, randomHash, redisStoreUnderTest, runTokenStoreContract } from './token-store-contract.js';
 
 /** Generous: these tests share a Redis with other test files running at the same time. */
 const COMMAND_TIMEOUT_MS = 1_000;
@@ -20,18 +20,7 @@ async function connect(): Promise<Redis> {
   return client;
 }
 
-runTokenStoreContract('RedisTokenStore', async () => {
-  const client = await connect();
-  const keyPrefix = uniquePrefix();
-  const store = new RedisTokenStore(client, { keyPrefix });
-  return {
-    store,
-    async cleanup() {
-      await deleteKeysWithPrefix(client, keyPrefix);
-      await store.close();
-    },
-  };
-});
+runTokenStoreContract('RedisTokenStore', redisStoreUnderTest(connect));
 
 describe('RedisTokenStore layout', () => {
   let client: Redis;

@@ -8,7 +8,10 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseCratePattern, type CratePattern } from '../../src/core/crate-pattern.js';
 import type { TokenRecord } from '../../src/core/token-record.js';
+import type { Cluster, Redis } from 'ioredis';
+import { RedisTokenStore } from '../../src/store/redis-store.js';
 import type { NewTokenRecord, TokenStore } from '../../src/store/token-store.js';
+import { deleteKeysWithPrefix, uniquePrefix } from '../support/redis-server.js';
 
 /** What a contract run needs: an empty store, and how to dispose of it afterwards. */
 export interface StoreUnderTest {
@@ -204,4 +207,26 @@ async function waitUntilDropped(store: TokenStore, record: TokenRecord): Promise
     assert.ok(Date.now() < deadline, `token ${record.id} was not dropped within ${DROP_WAIT_MS} ms`);
     await sleep(25);
   }
+}
+
+/**
+ * The contract's store factory for a Redis deployment (standalone, Sentinel or Cluster): a fresh
+ * key prefix per test, its keys deleted afterwards with `deleteKeys` (Cluster needs every master).
+ */
+export function redisStoreUnderTest(
+  connect: () => Promise<Redis | Cluster>,
+  deleteKeys: (client: Redis | Cluster, prefix: string) => Promise<void> = (client, prefix) => deleteKeysWithPrefix(client as Redis, prefix),
+): () => Promise<StoreUnderTest> {
+  return async () => {
+    const client = await connect();
+    const keyPrefix = uniquePrefix();
+    const store = new RedisTokenStore(client, { keyPrefix });
+    return {
+      store,
+      async cleanup() {
+        await deleteKeys(client, keyPrefix);
+        await store.close();
+      },
+    };
+  };
 }
