@@ -124,6 +124,10 @@ async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract
   if (need !== 'publish' || !publishProbeMatters(caller.record)) return need;
   // Unreachable with a loaded table (compileRouteTable requires a crate source); fail closed anyway.
   if (crate === null) throw new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'publish-route-without-crate');
+  // An expired or revoked token is refused before the upstream is asked anything. (A wrong crate
+  // pattern still waits for the probe: crates.io reports a missing scope before a crate mismatch,
+  // and which scope is missing is what the probe tells.) `read` checks exactly those two.
+  authorise(ctx, caller, 'read', crate, false);
   try {
     const resolved = (await ctx.deps.probe.exists(crate, credential())) ? 'publish-update' : 'publish-new';
     ctx.log['scope.need'] = resolved;

@@ -162,3 +162,19 @@ test('a leading `//` (cargo with a trailing slash on api) is collapsed before ro
   assert.equal(res.status, 200, res.text);
   assert.equal(gw.registry.requests[0]!.url, '/api/v1/crates?q=nothing');
 });
+
+test('a publish by an expired or revoked token never probes the upstream for the crate', async () => {
+  const inDays = (d: number): string => new Date(Date.now() + d * 86_400_000).toISOString();
+  const revoked = (await gw.createToken({ name: 'revoked', endpoint_scopes: ['publish-new'] })).token;
+  assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/tokens/current', { authorization: revoked })).status, 204);
+  const expiring = (await gw.createToken({ name: 'expiring', endpoint_scopes: ['publish-new'], expired_at: inDays(1) })).token;
+  const body = cargoPublishBody({ name: 'unprobed', vers: '1.0.0' });
+  for (const [token, now] of [[revoked, null], [expiring, Date.now() + 2 * 86_400_000]] as const) {
+    gw.setNow(now);
+    gw.registry.clearRequests();
+    const res = await rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: token, 'content-length': String(body.length) }, body);
+    gw.setNow(null);
+    assert.equal(res.status, 403, res.text);
+    assert.deepEqual(gw.registry.requests, [], 'the upstream was asked about a crate for a token that is refused anyway');
+  }
+});
