@@ -3,6 +3,7 @@
  * classification, what is never forwarded, npm's error shape. Every refusal is checked against
  * what Verdaccio received (through the recording proxy): no write, and never a scopegate token.
  */
+import { jsonError } from '../support/json-error.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { rawRequest } from '../support/gateway.js';
@@ -250,12 +251,3 @@ describe('the token API checks patterns by npm\'s rules', () => {
     assert.deepEqual(res.json, npmError('the registry did not accept this credential (its identity check answered 200 without a login); use a credential the registry itself accepts'));
   });
 });
-
-function jsonError(text: string): string {
-  try {
-    JSON.parse(text);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected invalid JSON');
-}

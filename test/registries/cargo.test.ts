@@ -1,4 +1,5 @@
 /** The cargo adapter: publish-body head, index paths, config rewrite and error shape (wire-facts §1). */
+import { jsonError } from '../support/json-error.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCrateName } from '../../src/core/crate-pattern.js';
@@ -45,15 +46,6 @@ describe('readCargoPublishHead reads only the JSON head, then checks the framing
   ];
   for (const row of rows) it(row.name, () => assert.deepEqual(readCargoPublishHead(row.bytes, row.contentLength, row.limits ?? LIMITS), row.expected));
 });
-
-function jsonError(text: string): string {
-  try {
-    JSON.parse(text);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected invalid JSON');
-}
 
 describe('indexFilePath follows cargo\'s make_dep_path', () => {
   const rows: { name: string; input: string; expected: string }[] = [

@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { buildConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
@@ -17,7 +16,9 @@ import { withTokenCache } from '../../src/store/revocation-feed.js';
 import type { TokenStore } from '../../src/store/token-store.js';
 import { RedisAuditLog, type AuditLog } from '../../src/store/audit-log.js';
 import { startCargoRegistry, type CargoRegistry } from './cargo-registry.js';
-import { sharedRedisUrl, uniquePrefix } from './redis-server.js';
+import { freePort, sharedRedisUrl, uniquePrefix } from './redis-server.js';
+
+export { freePort };
 
 export const REPO_ROOT = new URL('../../../', import.meta.url);
 
@@ -131,16 +132,6 @@ export async function call(url: string, init: RequestInit & { path: string }): P
   return { status: res.status, headers: res.headers, json, text };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * A raw HTTP/1.1 request with the path sent exactly as given (fetch would normalise `//`, `..`

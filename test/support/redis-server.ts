@@ -134,7 +134,7 @@ function answersPing(port: number): Promise<boolean> {
 }
 
 /** A port nothing listens on now: bind port 0, read what the kernel chose, release it. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   probe.listen(0, '127.0.0.1');
   await once(probe, 'listening');
