@@ -3,6 +3,7 @@
  * redacted by path as a second line of defence; the pipeline never puts them in a log object.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { createLineWriter } from './log-writer.js';
 
 export type { Logger };
 
@@ -11,9 +12,12 @@ export const REDACT_PATHS = [
   'req.headers.authorization', 'req.headers.cookie', '*.authorization', '*.cookie', 'token', 'credential',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+let stdoutWriter: DestinationStream | undefined;
+
+/** Without a destination: stdout, written once per event-loop turn (`log-writer.ts`), one writer per process. */
+export function createLogger(level: string, destination: DestinationStream = (stdoutWriter ??= createLineWriter(1))): Logger {
   const options = { level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination);
 }
 
 /**

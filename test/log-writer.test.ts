@@ -1,0 +1,85 @@
+/** The stdout log destination: whole lines, at most PIPE_BUF per write, nothing lost when the pipe is full. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { setImmediate as turn } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ATOMIC_WRITE, chunkEnd, createLineWriter } from '../src/log-writer.js';
+
+/** A stand-in for write(2) that records each call; `refuse` makes the next n calls fail with EAGAIN. */
+function recorder(): { writes: Buffer[]; refuse: number; writeSync: (fd: number, data: Buffer) => number } {
+  const r = {
+    writes: [] as Buffer[],
+    refuse: 0,
+    writeSync: (_fd: number, data: Buffer): number => {
+      if (r.refuse > 0) {
+        r.refuse--;
+        throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
+      }
+      r.writes.push(Buffer.from(data));
+      return data.length;
+    },
+  };
+  return r;
+}
+
+const line = (i: number, size = 100): string => `${JSON.stringify({ i, pad: 'é'.repeat(size) })}\n`;
+
+test('lines written in one turn of the event loop go out together, after the turn, in order', async () => {
+  const r = recorder();
+  const writer = createLineWriter(1, { exitHook: false, writeSync: r.writeSync });
+  const lines = [0, 1, 2].map((i) => line(i));
+  for (const l of lines) writer.write(l);
+  assert.equal(r.writes.length, 0, 'nothing is written before the turn ends');
+  await turn();
+  assert.equal(r.writes.length, 1);
+  assert.equal(r.writes[0]!.toString(), lines.join(''));
+});
+
+test('no write is longer than PIPE_BUF, and every write ends at the end of a line', async () => {
+  const r = recorder();
+  const writer = createLineWriter(1, { exitHook: false, writeSync: r.writeSync });
+  // Multi-byte text: 300 UTF-16 units, ~500 bytes a line; 100 lines span many 4 KiB writes.
+  const lines = Array.from({ length: 100 }, (_, i) => line(i, 250));
+  for (const l of lines) writer.write(l);
+  await turn();
+  assert.ok(r.writes.length > 10);
+  for (const w of r.writes) {
+    assert.ok(w.length <= ATOMIC_WRITE, `a write of ${w.length} bytes`);
+    assert.equal(w[w.length - 1], 0x0a);
+  }
+  assert.equal(Buffer.concat(r.writes).toString(), lines.join(''));
+});
+
+test('a single line longer than PIPE_BUF is written whole, on its own', () => {
+  const long = Buffer.from(`${'x'.repeat(ATOMIC_WRITE * 2)}\nnext\n`);
+  assert.equal(chunkEnd(long), ATOMIC_WRITE * 2 + 1);
+  assert.equal(chunkEnd(Buffer.from('short\n')), 6);
+});
+
+test('a pipe that is full for now (EAGAIN) delays lines but loses none and keeps their order', async () => {
+  const r = recorder();
+  const writer = createLineWriter(1, { exitHook: false, writeSync: r.writeSync });
+  r.refuse = 3;
+  writer.write(line(1));
+  await turn();
+  writer.write(line(2));
+  await sleep(50);
+  writer.write(line(3));
+  await turn();
+  assert.equal(Buffer.concat(r.writes).toString(), [1, 2, 3].map((i) => line(i)).join(''));
+  assert.equal(writer.dropped, 0);
+});
+
+test('lines still buffered when the process exits are written', () => {
+  const script = `
+    import { createLogger } from ${JSON.stringify(fileURLToPath(new URL('../src/log.js', import.meta.url)))};
+    const logger = createLogger('info');
+    for (let i = 0; i < 50; i++) logger.info({ i }, 'last words');
+    process.exit(0);`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { i: number; msg: string });
+  assert.deepEqual(lines.map((l) => l.i), Array.from({ length: 50 }, (_, i) => i));
+});
