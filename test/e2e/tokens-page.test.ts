@@ -24,7 +24,10 @@ let gw: TestGateway;
 const contexts: BrowserContext[] = [];
 
 before(async () => {
-  [browser, gw] = await Promise.all([launchChromium(), startGateway({ editYaml: useRegistryNameGw })]);
+  // The browser first: without chromium this fails at once, before a gateway is started that
+  // nothing would close (started alongside, it kept the file alive until its 3-minute timeout).
+  browser = await launchChromium();
+  gw = await startGateway({ editYaml: useRegistryNameGw });
 });
 after(async () => {
   await Promise.all(contexts.map((c) => c.close()));
