@@ -25,6 +25,19 @@ import { sendError } from './respond.js';
 import { handleTokenApi, isTokenApiPath } from './token-api.js';
 import { isTokenPagePath, serveTokenPage } from './web.js';
 
+/**
+ * Resolves in the check phase of the current event-loop turn (`setImmediate`): after every request
+ * whose bytes arrived in the same poll phase has been read, routed and decided. Their upstream
+ * requests and answers then go out together rather than one by one as each is decided, so the
+ * upstream and the clients are woken once per batch instead of once per request. Measured with
+ * `npm run bench` (bench/RESULTS.md, "Batching"): gateway CPU per allowed request (cache on)
+ * ~215 → ~165 µs, per denial ~80 → ~45 µs. A lone request waits for nothing: the check phase
+ * follows the poll phase it arrived in.
+ */
+function afterPollPhase(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** `currentDeps` is read once per request, so a reload never changes a request half-way. */
 export function createRequestHandler(currentDeps: () => GatewayDeps): http.RequestListener {
   let sequence = 0;
@@ -37,7 +50,10 @@ export function createRequestHandler(currentDeps: () => GatewayDeps): http.Reque
       log: { 'req.id': `${idPrefix}-${(++sequence).toString(36)}`, 'req.method': req.method ?? '', 'req.path': (req.url ?? '').split('?')[0]!.slice(0, 512) },
     };
     run(ctx)
-      .catch((e: unknown) => answerRejection(ctx, e))
+      .catch((e: unknown) => {
+        ctx.decidedAt ??= performance.now();
+        return afterPollPhase().then(() => answerRejection(ctx, e));
+      })
       .finally(() => {
         ctx.log.status = res.statusCode;
         ctx.log.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
@@ -150,6 +166,7 @@ async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: s
   ctx.log.verdict ??= 'allow';
   ctx.log.reason ??= reason;
   ctx.decidedAt = performance.now();
+  await afterPollPhase();
   if (path === ctx.deps.adapter.configPath && ctx.req.method === 'GET') return serveRegistryConfig(ctx, upstreamPath, credential);
   return forwardRequest(ctx, upstreamPath, credential, body, warning);
 }
