@@ -55,6 +55,8 @@ export interface RequestContext {
   readonly res: http.ServerResponse;
   readonly log: RequestLog;
   readonly now: number;
+  /** The event-loop turn the request arrived in (pipeline.ts `afterPollPhase`). */
+  readonly arrivedInTurn: number;
   /** `performance.now()` when the verdict was reached (for the decision-latency metric). */
   decidedAt?: number;
 }

@@ -34,9 +34,28 @@ import { isTokenPagePath, serveTokenPage } from './web.js';
  * ~215 → ~165 µs, per denial ~80 → ~45 µs. A lone request waits for nothing: the check phase
  * follows the poll phase it arrived in.
  */
-function afterPollPhase(): Promise<void> {
+function afterPollPhase(ctx: RequestContext): Promise<void> | void {
+  // A request that has already waited on I/O (a Redis lookup) is answered in a later turn,
+  // together with the others whose replies came in the same read: no second wait.
+  if (ctx.arrivedInTurn !== loopTurns.count) return;
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Counts check phases that followed a request's arrival (one `setImmediate` per turn, not per request). */
+const loopTurns = {
+  count: 0,
+  marked: false,
+  mark(): number {
+    if (!loopTurns.marked) {
+      loopTurns.marked = true;
+      setImmediate(() => {
+        loopTurns.count++;
+        loopTurns.marked = false;
+      });
+    }
+    return loopTurns.count;
+  },
+};
 
 /** `currentDeps` is read once per request, so a reload never changes a request half-way. */
 export function createRequestHandler(currentDeps: () => GatewayDeps): http.RequestListener {
@@ -46,13 +65,13 @@ export function createRequestHandler(currentDeps: () => GatewayDeps): http.Reque
     const started = performance.now();
     const deps = currentDeps();
     const ctx: RequestContext = {
-      deps, req, res, now: deps.clock(),
+      deps, req, res, now: deps.clock(), arrivedInTurn: loopTurns.mark(),
       log: { 'req.id': `${idPrefix}-${(++sequence).toString(36)}`, 'req.method': req.method ?? '', 'req.path': (req.url ?? '').split('?')[0]!.slice(0, 512) },
     };
     run(ctx)
       .catch((e: unknown) => {
         ctx.decidedAt ??= performance.now();
-        return afterPollPhase().then(() => answerRejection(ctx, e));
+        return Promise.resolve(afterPollPhase(ctx)).then(() => answerRejection(ctx, e));
       })
       .finally(() => {
         ctx.log.status = res.statusCode;
@@ -166,7 +185,7 @@ async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: s
   ctx.log.verdict ??= 'allow';
   ctx.log.reason ??= reason;
   ctx.decidedAt = performance.now();
-  await afterPollPhase();
+  await afterPollPhase(ctx);
   if (path === ctx.deps.adapter.configPath && ctx.req.method === 'GET') return serveRegistryConfig(ctx, upstreamPath, credential);
   return forwardRequest(ctx, upstreamPath, credential, body, warning);
 }
