@@ -13,7 +13,7 @@
  * No integrity tag: the memo never leaves the process, and it is only ever opened with the token
  * whose lookup hash found it, for the record whose sealed form it was made from.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { openCredential } from './credential-seal.js';
 
 const MEMO_DOMAIN = 'scopegate credential memo v1\0';
@@ -62,13 +62,21 @@ export class CredentialMemo implements CredentialOpener {
   }
 
   private keep(tokenHash: string, sealed: string, credential: string, tokenPlaintext: string): void {
+    const now = this.now();
+    // As in the token cache: expired memos go from the old end as new ones come in.
+    for (const [oldHash, memo] of this.memos) {
+      if (memo.until > now) break;
+      this.memos.delete(oldHash);
+    }
     if (this.memos.size >= this.options.maxEntries) {
       const oldest = this.memos.keys().next();
       if (!oldest.done) this.memos.delete(oldest.value);
     }
-    const iv = randomBytes(IV_BYTES);
+    // Pooled small buffers (allocUnsafe), not one ArrayBuffer each as randomBytes makes: tens of
+    // thousands of memos were as many ArrayBuffers for every full collection to sweep.
+    const iv = randomFillSync(Buffer.allocUnsafe(IV_BYTES));
     const data = xor(Buffer.from(credential, 'utf8'), iv, tokenPlaintext);
-    this.memos.set(tokenHash, { sealed, iv, data, until: this.now() + this.options.ttlMs });
+    this.memos.set(tokenHash, { sealed, iv, data, until: now + this.options.ttlMs });
   }
 }
 

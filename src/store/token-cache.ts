@@ -154,10 +154,18 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
   }
 
   private keep(hash: string, record: TokenRecord | null): void {
+    const now = this.now();
+    // Expired entries are dropped from the old end as new ones come in, so the heap holds what is
+    // live rather than up to max_entries of dead records (bench/RESULTS.md, "Publish": publishes
+    // were slower through a gateway whose cache had just held 10,000 tokens).
+    for (const [oldHash, entry] of this.entries) {
+      if (entry.until > now) break;
+      this.entries.delete(oldHash);
+    }
     if (this.entries.size >= this.options.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(hash, { record, until: this.now() + this.options.ttlMs });
+    this.entries.set(hash, { record, until: now + this.options.ttlMs });
   }
 }

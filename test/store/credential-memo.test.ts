@@ -46,6 +46,20 @@ describe('credential memo', () => {
     assert.equal(memo.size, 0);
   });
 
+  it('drops expired memos as new ones are made, not only when full', () => {
+    let clock = 0;
+    const memo = new CredentialMemo({ ttlMs: 1_000, maxEntries: 100, now: () => clock });
+    for (let i = 0; i < 5; i++) {
+      const { token, hash, sealed } = sealedFor();
+      memo.open(sealed, token, hash);
+    }
+    assert.equal(memo.size, 5);
+    clock = 1_000;
+    const { token, hash, sealed } = sealedFor();
+    assert.equal(memo.open(sealed, token, hash), CREDENTIAL);
+    assert.equal(memo.size, 1);
+  });
+
   it('serves only the record it was made from, for the TTL, and drops the oldest when full', () => {
     let clock = 0;
     const memo = new CredentialMemo({ ttlMs: 1_000, maxEntries: 2, now: () => clock });

@@ -126,6 +126,18 @@ describe('token cache rules', () => {
     assert.equal((await cache.findByHash(record.hash))?.revokedAt, revokedAt);
   });
 
+  it('expired entries are dropped as new ones come in, not kept until the cache is full', async () => {
+    let clock = 0;
+    const { inner, cache } = setUp({ ttlMs: 1_000, maxEntries: 100, now: () => clock });
+    const burst = await Promise.all(Array.from({ length: 20 }, () => inner.create(newRecord(), HOUR_MS)));
+    for (const record of burst) await cache.findByHash(record.hash);
+    assert.equal(cache.stats.size, 20);
+    clock = 1_000;
+    const later = await inner.create(newRecord(), HOUR_MS);
+    await cache.findByHash(later.hash);
+    assert.equal(cache.stats.size, 1, 'only the live entry is held');
+  });
+
   it('concurrent misses for one token share one lookup', async () => {
     const { inner, cache } = setUp();
     const record = await inner.create(newRecord(), HOUR_MS);
