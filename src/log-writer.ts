@@ -6,7 +6,7 @@
  * thread wake-up and a completion callback per batch, and a `Buffer.byteLength` per line. A
  * synchronous write per line instead costs a system call per request. One write per turn costs
  * one per several dozen requests under load, and a line waits at most one loop turn
- * (bench/RESULTS.md, "Profile", has the numbers).
+ * (bench/RESULTS.md, "Where the time goes", has the numbers).
  *
  * Writes never exceed PIPE_BUF (4096 bytes, POSIX's atomic pipe write) unless a single line does:
  * with `workers`, several processes share one stdout pipe, and a larger write could interleave

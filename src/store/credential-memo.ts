@@ -15,6 +15,7 @@
  */
 import { createHash, randomFillSync } from 'node:crypto';
 import { openCredential } from './credential-seal.js';
+import { dropExpired } from './expiring.js';
 
 const MEMO_DOMAIN = 'scopegate credential memo v1\0';
 const IV_BYTES = 16;
@@ -63,11 +64,7 @@ export class CredentialMemo implements CredentialOpener {
 
   private keep(tokenHash: string, sealed: string, credential: string, tokenPlaintext: string): void {
     const now = this.now();
-    // As in the token cache: expired memos go from the old end as new ones come in.
-    for (const [oldHash, memo] of this.memos) {
-      if (memo.until > now) break;
-      this.memos.delete(oldHash);
-    }
+    dropExpired(this.memos, now);
     if (this.memos.size >= this.options.maxEntries) {
       const oldest = this.memos.keys().next();
       if (!oldest.done) this.memos.delete(oldest.value);

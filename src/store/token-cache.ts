@@ -11,6 +11,7 @@
  * check), so a record read just before a revocation cannot outlive it.
  */
 import type { TokenRecord } from '../core/token-record.js';
+import { dropExpired } from './expiring.js';
 import type { NewTokenRecord, TokenStore } from './token-store.js';
 
 /** Where revocations come from (the Redis pub/sub feed, or a stand-in in tests). */
@@ -155,13 +156,8 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
 
   private keep(hash: string, record: TokenRecord | null): void {
     const now = this.now();
-    // Expired entries are dropped from the old end as new ones come in, so the heap holds what is
-    // live rather than up to max_entries of dead records (bench/RESULTS.md, "Publish": publishes
-    // were slower through a gateway whose cache had just held 10,000 tokens).
-    for (const [oldHash, entry] of this.entries) {
-      if (entry.until > now) break;
-      this.entries.delete(oldHash);
-    }
+    // Publishes were slower through a gateway whose cache had just held 10,000 tokens (bench/RESULTS.md).
+    dropExpired(this.entries, now);
     if (this.entries.size >= this.options.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
