@@ -18,6 +18,8 @@ import { writeSync } from 'node:fs';
 export const ATOMIC_WRITE = 4096;
 /** Beyond this many buffered characters (stdout blocked for long), new lines are dropped and counted. */
 const MAX_BUFFERED = 16 * 1024 * 1024;
+/** pino's level number for `warn`, for the line that reports dropped lines. */
+const WARN = 40;
 /** Delay before retrying when the descriptor would block (EAGAIN on a non-blocking pipe). */
 const RETRY_MS = 5;
 
@@ -26,8 +28,6 @@ export interface LineWriter {
   write(lines: string): void;
   /** Writes everything buffered now, synchronously (done on process exit too). */
   flushSync(): void;
-  /** Lines dropped because the buffer was full. */
-  readonly dropped: number;
 }
 
 export interface LineWriterOptions {
@@ -35,10 +35,19 @@ export interface LineWriterOptions {
   readonly exitHook?: boolean;
   /** The write system call; default `fs.writeSync` (tests pass a stand-in). */
   readonly writeSync?: (fd: number, data: Buffer) => number;
+  /** Characters buffered at most while the descriptor is blocked; default 16 Mi. */
+  readonly maxBuffered?: number;
 }
 
+/**
+ * Lines are never lost silently: those dropped because stdout stayed blocked past the buffer
+ * limit, or refused by an error other than EAGAIN (EPIPE: the reader went away), are counted, and
+ * the next write that succeeds starts with a `warn` line saying how many. A failing log write never
+ * throws into the request path or takes the process down.
+ */
 export function createLineWriter(fd: number, options: LineWriterOptions = {}): LineWriter {
   const write = options.writeSync ?? writeSync;
+  const maxBuffered = options.maxBuffered ?? MAX_BUFFERED;
   let pending: string[] = [];
   let pendingSize = 0;
   /** Bytes a blocked descriptor refused, written before anything newer. */
@@ -48,6 +57,10 @@ export function createLineWriter(fd: number, options: LineWriterOptions = {}): L
 
   const flushSync = (): void => {
     scheduled = false;
+    if (dropped > 0 && stalled === null) {
+      pending.unshift(`{"level":${WARN},"time":"${new Date().toISOString()}","dropped":${dropped},"msg":"log lines dropped: stdout was blocked or closed"}\n`);
+      dropped = 0;
+    }
     const fresh = pending.length === 0 ? null : Buffer.from(pending.join(''));
     pending = [];
     pendingSize = 0;
@@ -58,10 +71,13 @@ export function createLineWriter(fd: number, options: LineWriterOptions = {}): L
       try {
         buffer = buffer.subarray(write(fd, buffer.subarray(0, end)));
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-        stalled = buffer;
-        scheduled = true;
-        setTimeout(flushSync, RETRY_MS).unref();
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          stalled = buffer;
+          scheduled = true;
+          setTimeout(flushSync, RETRY_MS).unref();
+          return;
+        }
+        dropped += countLines(buffer);
         return;
       }
     }
@@ -70,8 +86,8 @@ export function createLineWriter(fd: number, options: LineWriterOptions = {}): L
   if (options.exitHook !== false) process.once('exit', flushSync);
   return {
     write(lines: string): void {
-      if (pendingSize + lines.length > MAX_BUFFERED) {
-        dropped++;
+      if (pendingSize + lines.length > maxBuffered) {
+        dropped += countLines(lines);
         return;
       }
       pending.push(lines);
@@ -82,8 +98,13 @@ export function createLineWriter(fd: number, options: LineWriterOptions = {}): L
       }
     },
     flushSync,
-    get dropped() { return dropped; },
   };
+}
+
+function countLines(text: string | Buffer): number {
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines++;
+  return lines;
 }
 
 /** Where the next write ends: after the last whole line within {@link ATOMIC_WRITE} bytes, or after one longer line. */

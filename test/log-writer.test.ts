@@ -68,8 +68,48 @@ test('a pipe that is full for now (EAGAIN) delays lines but loses none and keeps
   await sleep(50);
   writer.write(line(3));
   await turn();
-  assert.equal(Buffer.concat(r.writes).toString(), [1, 2, 3].map((i) => line(i)).join(''));
-  assert.equal(writer.dropped, 0);
+  assert.equal(Buffer.concat(r.writes).toString(), [1, 2, 3].map((i) => line(i)).join(''), 'all three, in order, and no report of dropped lines');
+});
+
+/** The lines written, parsed. */
+const written = (r: ReturnType<typeof recorder>): { i?: number; level?: number; dropped?: number; msg?: string }[] =>
+  Buffer.concat(r.writes).toString().trim().split('\n').map((l) => JSON.parse(l));
+
+test('lines beyond the buffer limit are dropped, and the next write starts by saying how many', async () => {
+  const r = recorder();
+  const writer = createLineWriter(1, { exitHook: false, writeSync: r.writeSync, maxBuffered: 1_000 });
+  r.refuse = 1;
+  const fit = Math.floor(1_000 / line(0).length); // 117 characters a line: 8 fit
+  for (let i = 0; i < 20; i++) writer.write(line(i));
+  await sleep(30);
+  writer.write(line(99));
+  await turn();
+  const [report, ...rest] = written(r);
+  assert.equal(report!.level, 40);
+  assert.equal(report!.dropped, 20 - fit);
+  assert.match(report!.msg!, /log lines dropped/);
+  assert.deepEqual(rest.map((l) => l.i), [...Array.from({ length: fit }, (_, i) => i), 99], 'the kept lines, in order, reported once');
+});
+
+test('a write error other than EAGAIN (EPIPE) neither throws nor stops later lines, which report the loss', async () => {
+  let fail = true;
+  const writes: Buffer[] = [];
+  const writer = createLineWriter(1, {
+    exitHook: false,
+    writeSync: (_fd, data) => {
+      if (fail) throw Object.assign(new Error('EPIPE'), { code: 'EPIPE' });
+      writes.push(Buffer.from(data));
+      return data.length;
+    },
+  });
+  writer.write(line(1) + line(2));
+  await turn();
+  fail = false;
+  writer.write(line(3));
+  await turn();
+  const lines = Buffer.concat(writes).toString().trim().split('\n').map((l) => JSON.parse(l) as { i?: number; dropped?: number });
+  assert.equal(lines[0]!.dropped, 2);
+  assert.equal(lines[1]!.i, 3);
 });
 
 test('lines still buffered when the process exits are written', () => {
