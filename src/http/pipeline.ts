@@ -70,6 +70,7 @@ export function createRequestHandler(currentDeps: () => GatewayDeps): http.Reque
     };
     run(ctx)
       .catch((e: unknown) => {
+        // The verdict is reached now; the answer waits for the batch (afterPollPhase).
         ctx.decidedAt ??= performance.now();
         return Promise.resolve(afterPollPhase(ctx)).then(() => answerRejection(ctx, e));
       })
@@ -198,7 +199,6 @@ function answerRejection(ctx: RequestContext, e: unknown): void {
   }
   ctx.log.verdict = 'deny';
   ctx.log.reason = rejection.reason;
-  ctx.decidedAt ??= performance.now();
   ctx.log['error.code'] = rejection.error.code;
   sendError(ctx.res, ctx.deps.adapter, rejection.error, ctx.log['req.path'], ctx.deps.config.publicUrl);
 }

@@ -104,7 +104,7 @@ export class RedisAuditLog implements AuditLog {
       this.failed++;
       return;
     }
-    this.buffer.push(JSON.stringify(flatten(entry)));
+    this.buffer.push(serialiseAuditEntry(entry));
     if (this.buffer.length >= BATCH_MAX) void this.flush();
     else if (this.timer === null) {
       this.timer = setTimeout(() => void this.flush(), BATCH_DELAY_MS);
@@ -182,10 +182,11 @@ export class MemoryAuditLog implements AuditLog {
   async close(): Promise<void> {}
 }
 
-function flatten(entry: AuditEntry): string[] {
+/** An entry as the JSON of its `[field, value, …]` list: what waits in the buffer for the batch. */
+export function serialiseAuditEntry(entry: AuditEntry): string {
   const fields: string[] = [];
   for (const [key, value] of Object.entries(entry)) if (value !== undefined) fields.push(key, String(value));
-  return fields;
+  return JSON.stringify(fields);
 }
 
 const NUMERIC = new Set(['ts', 'token', 'status']);

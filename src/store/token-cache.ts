@@ -156,7 +156,6 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
 
   private keep(hash: string, record: TokenRecord | null): void {
     const now = this.now();
-    // Publishes were slower through a gateway whose cache had just held 10,000 tokens (bench/RESULTS.md).
     dropExpired(this.entries, now);
     if (this.entries.size >= this.options.maxEntries) {
       const oldest = this.entries.keys().next();
