@@ -23,6 +23,11 @@ export interface PublishResult {
   readonly megabytesPerSecond: number;
   /** Largest resident-set growth over the process's RSS just before the run, in MiB. */
   readonly rssGrowthMiB: number;
+  /**
+   * CPU time (user + system, all threads) the proxy process used per GB moved. The proxy saturates a
+   * core, so MB/s is roughly its inverse; this varies less with what else the machine is doing.
+   */
+  readonly cpuSecondsPerGB: number;
   readonly statuses: Readonly<Record<string, number>>;
 }
 
@@ -37,6 +42,7 @@ export async function runPublish(spec: PublishSpec): Promise<PublishResult> {
   }, SAMPLE_MS);
   const statuses: Record<string, number> = {};
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrent });
+  const cpuBefore = spec.proxy.cpuSeconds();
   const started = performance.now();
   try {
     await Promise.all(Array.from({ length: spec.concurrent }, async () => {
@@ -50,10 +56,13 @@ export async function runPublish(spec: PublishSpec): Promise<PublishResult> {
     agent.destroy();
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = spec.proxy.cpuSeconds() - cpuBefore;
   const { now, peak } = spec.proxy.rss();
   const highest = Math.max(sampled, now, peakReset ? peak : 0);
+  const bytes = spec.body.length * spec.concurrent * spec.each;
   return {
-    megabytesPerSecond: (spec.body.length * spec.concurrent * spec.each) / 1e6 / seconds,
+    megabytesPerSecond: bytes / 1e6 / seconds,
+    cpuSecondsPerGB: cpuSeconds / (bytes / 1e9),
     rssGrowthMiB: (highest - before) / 1024 / 1024,
     statuses,
   };

@@ -21,6 +21,7 @@ export interface PublishRun {
   readonly round: number;
   readonly megabytesPerSecond: number;
   readonly rssGrowthMiB: number;
+  readonly cpuSecondsPerGB: number;
   readonly statuses: Readonly<Record<string, number>>;
 }
 
