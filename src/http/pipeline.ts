@@ -32,17 +32,17 @@ import { isTokenPagePath, serveTokenPage } from './web.js';
  * upstream and the clients are woken once per batch instead of once per request. Measured with
  * `npm run bench` (bench/RESULTS.md, "Batching"): gateway CPU per allowed request (cache on)
  * ~197 → ~150 µs, per denial ~80 → ~41 µs. A lone request waits for nothing: the check phase
- * follows the poll phase it arrived in.
+ * follows the poll phase it arrived in. Exported for its test.
  */
-function afterPollPhase(ctx: RequestContext): Promise<void> | void {
+export function afterPollPhase(ctx: RequestContext): Promise<void> | void {
   // A request that has already waited on I/O (a Redis lookup) is answered in a later turn,
   // together with the others whose replies came in the same read: no second wait.
   if (ctx.arrivedInTurn !== loopTurns.count) return;
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Counts check phases that followed a request's arrival (one `setImmediate` per turn, not per request). */
-const loopTurns = {
+/** Counts check phases that followed a request's arrival (one `setImmediate` per turn, not per request). Exported for its test. */
+export const loopTurns = {
   count: 0,
   marked: false,
   mark(): number {
