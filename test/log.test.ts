@@ -38,3 +38,17 @@ test('a key the request redaction names is redacted, and a disabled level writes
   logRequest(quiet.logger, { 'req.id': '2' });
   assert.deepEqual(quiet.lines, []);
 });
+
+test('the request line\'s time is the current time, formatted as pino does, and it moves on', async () => {
+  const { logger, lines } = capture();
+  const timeOf = (line: string): string => JSON.parse(line).time as string;
+  const before = Date.now();
+  logRequest(logger, { 'req.id': '1' });
+  const first = timeOf(lines[0]!);
+  assert.match(first, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.ok(Date.parse(first) >= before && Date.parse(first) <= Date.now());
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  logRequest(logger, { 'req.id': '2' });
+  const second = timeOf(lines[1]!);
+  assert.ok(Date.parse(second) >= Date.parse(first) + 5, `${second} is at least 5 ms after ${first}`);
+});
