@@ -66,8 +66,8 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
     await seeder.close();
     opts.progress(`seeded ${opts.distinctTokens + opts.revocations + 2} tokens`);
 
-    const gateway = async (name: string, cache: boolean): Promise<Child> => {
-      const yaml = await gatewayYaml({ 'cache.enabled': cache, 'log.level': 'info' });
+    const gateway = async (name: string, cache: boolean, workers = 1): Promise<Child> => {
+      const yaml = await gatewayYaml({ 'cache.enabled': cache, 'log.level': 'info', workers });
       const child = await startGatewayProcess(join(work, `${name}.yaml`), {
         yaml,
         env: { REDIS_URL: redis.url, SCOPEGATE_UPSTREAM: upstream.url, SCOPEGATE_PUBLIC_URL: 'http://127.0.0.1', SCOPEGATE_ADMIN_LISTEN: '127.0.0.1:0' },
@@ -79,6 +79,8 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
     const gwCache = await gateway('gateway-cache', true);
     const gwNoCache = await gateway('gateway-nocache', false);
     const gwPeer = await gateway('gateway-peer', true);
+    // Not a target: the bare proxy is one process. Shows what a second core buys (`workers: 2`).
+    const gwWorkers = wanted(opts, 'allowed-workers2') ? await gateway('gateway-workers2', true, 2) : null;
 
     const auth = { authorization: yankToken! };
     const all: Scenario[] = [
@@ -92,9 +94,10 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
         spec: (o) => ({ url: gwCache.url, ...YANK, server: gwCache, perConnection: (i) => sliceFor(rotating, i, o.connections).map((token) => ({ ...YANK, headers: { authorization: token } })) }),
       },
       { name: 'denied', label: 'gateway: denied (wrong scope), cache on', spec: () => ({ url: gwCache.url, ...DENIED, headers: auth, server: gwCache }) },
+      ...(gwWorkers === null ? [] : [{ name: 'allowed-workers2', label: 'gateway: allowed yank, cache on, workers: 2', spec: () => ({ url: gwWorkers.url, ...YANK, headers: auth, server: gwWorkers }) }]),
     ];
     // The bare proxy always runs: every ratio is taken against it.
-    const scenarios = all.filter((s) => opts.only.length === 0 || opts.only.includes(s.name) || s.name === 'bare');
+    const scenarios = all.filter((s) => wanted(opts, s.name) || s.name === 'bare');
 
     const loads: LoadRun[] = [];
     const publishes: PublishRun[] = [];
@@ -144,6 +147,8 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
     await rm(work, { recursive: true, force: true });
   }
 }
+
+const wanted = (opts: LocalOptions, scenario: string): boolean => opts.only.length === 0 || opts.only.includes(scenario);
 
 /** The shipped config/cargo.yaml with some keys set (dotted paths). */
 async function gatewayYaml(set: Record<string, unknown>): Promise<string> {

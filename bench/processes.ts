@@ -4,7 +4,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,10 @@ export interface Child {
   readonly process: ChildProcess;
   /** Resident set size now, and the peak since the last {@link resetPeak}, in bytes (Linux /proc). */
   rss(): { now: number; peak: number };
-  /** CPU time (user + system) the process has used so far, in seconds (Linux /proc, 10 ms ticks). */
+  /**
+   * CPU time (user + system) the process and its live child processes (a gateway's cluster
+   * workers) have used so far, in seconds (Linux /proc, 10 ms ticks).
+   */
   cpuSeconds(): number;
   /** Resets the kernel's peak-RSS counter (`/proc/<pid>/clear_refs` = 5); false where not allowed. */
   resetPeak(): boolean;
@@ -77,12 +80,7 @@ function wrap(child: ChildProcess, url: string): Child {
       const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
       return { now: kib('VmRSS'), peak: kib('VmHWM') };
     },
-    cpuSeconds: () => {
-      // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-    },
+    cpuSeconds: () => [pid, ...childrenOf(pid)].reduce((sum, p) => sum + processCpuSeconds(p), 0),
     resetPeak: () => {
       try {
         // Linux: writing 5 resets VmHWM to the current RSS (proc(5), clear_refs).
@@ -102,6 +100,24 @@ function wrap(child: ChildProcess, url: string): Child {
       children.delete(child);
     },
   };
+}
+
+/** utime + stime of one process, in seconds. */
+function processCpuSeconds(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Live child processes of `pid`, from every thread's `children` list (proc(5)). */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const listed = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    if (listed !== '') found.push(...listed.split(' ').map(Number));
+  }
+  return found;
 }
 
 async function waitForHttp(url: string, child: ChildProcess): Promise<void> {

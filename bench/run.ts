@@ -39,7 +39,7 @@ const HELP = `npm run bench [-- options]
   local suite (default): starts redis-server, an upstream, a bare proxy and gateway processes
     --rounds N (5)  --duration S (4)  --warmup S (1)  --connections N (50)
     --tokens N (10000)  --revocations N (100)  --publish-concurrent N (8)
-    --only a,b      scenarios: direct bare allowed-cache allowed-nocache read rotating denied publish revocation
+    --only a,b      scenarios: direct bare allowed-cache allowed-nocache read rotating denied allowed-workers2 publish revocation
     --profile       run the gateways with --cpu-prof (profiles in bench/profiles/)
     --no-write      print only; do not write bench/RESULTS.md and bench/results.json
     --rerender      write bench/RESULTS.md again from bench/results.json (after editing profile-notes.md)
@@ -132,6 +132,7 @@ const LABELS: Record<string, string> = {
   read: 'gateway: public read, no token',
   rotating: 'gateway: allowed yank, 10,000 tokens in rotation, cache on',
   denied: 'gateway: denied (wrong scope), no upstream hop',
+  'allowed-workers2': 'gateway: allowed yank, cache on, `workers: 2` (not a target: two processes against one; CPU summed over both workers and the primary)',
 };
 
 /** Busy and steal clock ticks of the whole machine (/proc/stat), and this process tree's own. */
