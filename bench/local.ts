@@ -107,7 +107,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
       for (const s of scenarios) await runOne(s, opts.warmupSeconds);
       opts.progress(`warmed up (${opts.warmupSeconds} s per scenario)`);
     }
-    const publishing = opts.only.length === 0 || opts.only.includes('publish');
+    const publishing = wanted(opts, 'publish');
     // ~0.7-0.8 GB per measurement: twice that took the whole run to ~270 s of its 300 s budget on a slow day.
     const bodies = publishing ? [{ size: 10, body: publishBody('foo', 10 * MiB), each: 8 }, { size: 50, body: publishBody('foo', 50 * MiB), each: 2 }] : [];
     const publishVia = (target: 'bare' | 'gateway', body: Buffer, each: number) =>
@@ -136,7 +136,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
     }
 
     let revocation: RevocationResult | null = null;
-    if (opts.revocations > 0 && (opts.only.length === 0 || opts.only.includes('revocation'))) {
+    if (opts.revocations > 0 && wanted(opts, 'revocation')) {
       revocation = await runRevocations({ gateways: [gwCache.url, gwPeer.url], tokens: revocable, ...YANK, timeoutMs: 2_000 });
       opts.progress(`revocation: ${revocation.delays.length} revocations, slowest ${Math.max(...revocation.delays).toFixed(2)} ms`);
     }

@@ -80,7 +80,7 @@ function wrap(child: ChildProcess, url: string): Child {
       const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
       return { now: kib('VmRSS'), peak: kib('VmHWM') };
     },
-    cpuSeconds: () => [pid, ...childrenOf(pid)].reduce((sum, p) => sum + processCpuSeconds(p), 0),
+    cpuSeconds: () => childrenOf(pid).reduce((sum, p) => sum + (ifStillThere(() => processCpuSeconds(p)) ?? 0), processCpuSeconds(pid)),
     resetPeak: () => {
       try {
         // Linux: writing 5 resets VmHWM to the current RSS (proc(5), clear_refs).
@@ -114,10 +114,20 @@ function processCpuSeconds(pid: number): number {
 function childrenOf(pid: number): number[] {
   const found: number[] = [];
   for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const listed = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    const listed = ifStillThere(() => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim()) ?? '';
     if (listed !== '') found.push(...listed.split(' ').map(Number));
   }
   return found;
+}
+
+/** `read()`, or undefined when the thread or process it reads about has just gone (ENOENT, ESRCH). */
+function ifStillThere<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    throw e;
+  }
 }
 
 async function waitForHttp(url: string, child: ChildProcess): Promise<void> {
