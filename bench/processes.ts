@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withGatewayFlags } from '../src/runtime-flags.js';
 
 export interface Child {
   readonly url: string;
@@ -59,7 +60,7 @@ export async function startGatewayProcess(configPath: string, options: GatewayPr
   await writeFile(configPath, options.yaml);
   const port = await freePort();
   const out = openSync(options.logFile ?? '/dev/null', 'a');
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), GATEWAY_MAIN], {
+  const child = spawn(process.execPath, [...withGatewayFlags(options.nodeFlags ?? []), GATEWAY_MAIN], {
     env: { ...process.env, ...options.env, SCOPEGATE_CONFIG: configPath, SCOPEGATE_LISTEN: `127.0.0.1:${port}` },
     stdio: ['ignore', out, 'inherit'],
   });

@@ -4,8 +4,10 @@
  * SIGTERM stops them all cleanly.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
 import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
 import { rawRequest } from '../support/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
@@ -58,6 +60,39 @@ test('a worker that dies is replaced, and requests keep being served', async () 
   const pids = await answeringPids(20);
   assert.equal(pids.size, 2);
   assert.ok(!pids.has(victim!));
+});
+
+test('workers run with the gateway\'s Node flags even when the primary was started without them', async () => {
+  const bare = await startGatewayProcess({
+    upstream: registry.url, redisUrl: sharedRedisUrl(), set: { workers: 2, 'redis.key_prefix': uniquePrefix() },
+    ready: (lines) => listening(lines) >= 2, nodeFlags: [],
+  });
+  try {
+    const primary = bare.child.pid!;
+    const workers = readdirSync(`/proc/${primary}/task`)
+      .flatMap((task) => readFileSync(`/proc/${primary}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
+    assert.equal(workers.length, 2);
+    const argv = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(!GATEWAY_NODE_FLAGS.some((flag) => argv(primary).includes(flag)), 'the primary itself had none');
+    for (const pid of workers) for (const flag of GATEWAY_NODE_FLAGS) assert.ok(argv(pid).includes(flag), `worker ${pid}: ${argv(pid).join(' ')}`);
+  } finally {
+    await bare.stop();
+  }
+});
+
+test('a lone gateway started without its Node flags says which are missing; with them it says nothing', async () => {
+  const started = async (nodeFlags?: readonly string[]) => {
+    const lone = await startGatewayProcess({ upstream: registry.url, redisUrl: sharedRedisUrl(), set: { 'redis.key_prefix': uniquePrefix() }, nodeFlags });
+    // Up to 'scopegate listening' (stopping warns that the revocation feed went down).
+    const warned = lone.logLines().filter((l) => l.level === 40);
+    await lone.stop();
+    return warned;
+  };
+  const warned = await started([]);
+  assert.equal(warned.length, 1);
+  assert.deepEqual(warned[0]!.missing, [...GATEWAY_NODE_FLAGS]);
+  assert.match(String(warned[0]!.msg), /npm start does/);
+  assert.deepEqual(await started(), []);
 });
 
 test('SIGTERM stops the primary and its workers with exit code 0', async () => {

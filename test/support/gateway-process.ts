@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
+import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
 import { freePort, REPO_ROOT } from './gateway.js';
 
 const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
@@ -34,6 +35,8 @@ export interface GatewayProcessOptions {
   readonly set?: Record<string, unknown>;
   /** When it counts as started, from its log; default: once it logs `scopegate listening`. */
   readonly ready?: (lines: readonly Record<string, unknown>[]) => boolean;
+  /** Node flags; default: the gateway's own, as `npm start` passes them. */
+  readonly nodeFlags?: readonly string[];
 }
 
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
@@ -44,7 +47,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const document = parseDocument(await readFile(new URL('config/cargo.yaml', REPO_ROOT), 'utf8'));
   for (const [path, value] of Object.entries(options.set ?? {})) document.setIn(path.split('.'), value);
   await writeFile(configPath, document.toString());
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? GATEWAY_NODE_FLAGS), MAIN], {
     cwd: fileURLToPath(REPO_ROOT),
     env: {
       ...process.env, SCOPEGATE_CONFIG: configPath, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: url,
