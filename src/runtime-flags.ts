@@ -3,14 +3,14 @@
  * test), in cluster workers (added when the primary was started without them), and in the
  * benchmark's and tests' gateway processes.
  *
- * `--initial-old-space-size=64` (MiB): the gateway's old generation (~11 MiB at rest, mostly
- * loaded library code: ajv, yaml, ioredis, prom-client) sits above the size at which V8 starts
- * full collections for external memory, and every 64 KiB chunk of a streamed publish body is
- * external memory (Node's HTTP parser copies each into a new Buffer). Without the flag the
- * gateway ran a mark-compact per ~40 MB uploaded and spent 2–3.5× the bare proxy's CPU per GB;
- * with it, none during the benchmark's publishes, ~1.3× the CPU per GB and less RSS growth
- * (bench/RESULTS.md, "why the gateway moves bytes more slowly"). It cannot be set after start
- * (`v8.setFlagsFromString` leaves the heap as configured) nor through NODE_OPTIONS.
+ * `--initial-old-space-size=64` (MiB). Every 64 KiB chunk of a streamed publish body is V8
+ * external memory: Node's HTTP parser copies each into a new Buffer. With the config modules
+ * loaded (ajv and its compiled schema, yaml; bisected in bench/RESULTS.md), V8 answered that
+ * external memory with a full mark-compact per ~40 MB uploaded (~127 over the benchmark's
+ * publishes). The gateway then spent 3.5–4.9 s of CPU per GB against the bare proxy's 1.1–1.6.
+ * With the flag: ~7 mark-compacts over the same publishes and a median of 2.6 / 1.6 s per GB
+ * (10 / 50 MiB bodies), with less RSS growth. It cannot be set after start
+ * (`v8.setFlagsFromString` leaves the heap as configured), nor through NODE_OPTIONS.
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = Object.freeze(['--initial-old-space-size=64']);
 
