@@ -11,7 +11,7 @@ import { parseDocument } from 'yaml';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { runLoad, type LoadSpec } from './load.js';
 import { forkServer, startGatewayProcess, type Child } from './processes.js';
-import { publishBody, runPublish } from './publish.js';
+import { combinePublishes, publishBody, runPublish, type PublishResult } from './publish.js';
 import type { LoadRun, PublishRun } from './report.js';
 import { runRevocations, type RevocationResult } from './revocation.js';
 import { openSeeder } from './tokens.js';
@@ -108,7 +108,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
       opts.progress(`warmed up (${opts.warmupSeconds} s per scenario)`);
     }
     const publishing = wanted(opts, 'publish');
-    // ~0.7-0.8 GB per measurement: twice that took the whole run to ~270 s of its 300 s budget on a slow day.
+    // ~0.7-0.8 GB per measurement, four per size and round (A-B-B-A below).
     const bodies = publishing ? [{ size: 10, body: publishBody('foo', 10 * MiB), each: 8 }, { size: 50, body: publishBody('foo', 50 * MiB), each: 2 }] : [];
     const publishVia = (target: 'bare' | 'gateway', body: Buffer, each: number) =>
       runPublish({ url: target === 'bare' ? bare.url : gwCache.url, headers: target === 'bare' ? {} : { authorization: publishToken! }, body, concurrent: opts.publishConcurrent, each, proxy: target === 'bare' ? bare : gwCache });
@@ -124,14 +124,16 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
         opts.progress(`[round ${round}/${opts.rounds}] ${s.label}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, server CPU ${result.cpuMicrosPerResponse.toFixed(0)} µs/response ${JSON.stringify(result.statuses)}`);
       }
       for (const { size, body, each } of bodies) {
-        // Alternate which goes first: the first publish after the load scenarios runs on a machine in a different state.
-        const targets = round % 2 === 1 ? (['bare', 'gateway'] as const) : (['gateway', 'bare'] as const);
-        for (const target of targets) {
+        // A-B-B-A within the round, A alternating between rounds: a machine whose speed drifts
+        // during the round slows both sides alike, and neither always runs first after the load scenarios.
+        const [a, b] = round % 2 === 1 ? (['bare', 'gateway'] as const) : (['gateway', 'bare'] as const);
+        const measured: Record<'bare' | 'gateway', PublishResult[]> = { bare: [], gateway: [] };
+        for (const target of [a, b, b, a]) {
           const result = await publishVia(target, body, each);
-          const scenario = `publish-${size}MiB-${target}`;
-          publishes.push({ scenario, round, ...result });
+          measured[target].push(result);
           opts.progress(`[round ${round}/${opts.rounds}] publish ${size} MiB ×${opts.publishConcurrent} via ${target}: ${result.megabytesPerSecond.toFixed(0)} MB/s, CPU ${result.cpuSecondsPerGB.toFixed(2)} s/GB, RSS +${result.rssGrowthMiB.toFixed(1)} MiB ${JSON.stringify(result.statuses)}`);
         }
+        for (const target of [a, b]) publishes.push({ scenario: `publish-${size}MiB-${target}`, round, ...combinePublishes(measured[target]) });
       }
     }
 

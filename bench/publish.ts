@@ -68,6 +68,21 @@ export async function runPublish(spec: PublishSpec): Promise<PublishResult> {
   };
 }
 
+/**
+ * Measurements of the same bytes as one: all the bytes over all the time (the harmonic mean of
+ * MB/s), the mean CPU per GB, the largest RSS growth, every status.
+ */
+export function combinePublishes(results: readonly PublishResult[]): PublishResult {
+  const statuses: Record<string, number> = {};
+  for (const r of results) for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  return {
+    megabytesPerSecond: results.length / results.reduce((sum, r) => sum + 1 / r.megabytesPerSecond, 0),
+    cpuSecondsPerGB: results.reduce((sum, r) => sum + r.cpuSecondsPerGB, 0) / results.length,
+    rssGrowthMiB: Math.max(...results.map((r) => r.rssGrowthMiB)),
+    statuses,
+  };
+}
+
 function put(spec: PublishSpec, agent: http.Agent): Promise<number> {
   return new Promise((resolve, reject) => {
     const headers = { ...spec.headers, 'content-length': String(spec.body.length), 'content-type': 'application/octet-stream' };
