@@ -8,8 +8,8 @@
  * loaded (ajv and its compiled schema, yaml; bisected in bench/RESULTS.md), V8 answered that
  * external memory with a full mark-compact per ~40 MB uploaded (~127 over the benchmark's
  * publishes). The gateway then spent 3.5–4.9 s of CPU per GB against the bare proxy's 1.1–1.6.
- * With the flag: ~7 mark-compacts over the same publishes and a median of 2.6 / 1.6 s per GB
- * (10 / 50 MiB bodies), with less RSS growth. It cannot be set after start
+ * With the flag: ~7 mark-compacts over the same publishes, 2.2–2.6 / 1.6–2.3 s per GB in
+ * full runs (10 / 50 MiB bodies; the bare proxy's 1.5–2.2 / 1.4–2.4), with less RSS growth. It cannot be set after start
  * (`v8.setFlagsFromString` leaves the heap as configured), nor through NODE_OPTIONS.
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = Object.freeze(['--initial-old-space-size=64']);
