@@ -17,7 +17,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { openCredential } from './credential-seal.js';
-import { dropExpired } from './expiring.js';
+import { makeRoom } from './expiring.js';
 import { digestHex } from './token-secret.js';
 
 const MEMO_DOMAIN = 'scopegate credential memo v2\0';
@@ -73,11 +73,7 @@ export class CredentialMemo implements CredentialOpener {
 
   private keep(tokenHash: string, sealed: string, credential: string, tokenPlaintext: string): void {
     const now = this.now();
-    dropExpired(this.memos, now);
-    if (this.memos.size >= this.options.maxEntries) {
-      const oldest = this.memos.keys().next();
-      if (!oldest.done) this.memos.delete(oldest.value);
-    }
+    makeRoom(this.memos, now, this.options.maxEntries);
     // The nonce is a string (hex): `randomBytes` makes an ArrayBuffer per call, so 10,000 memos
     // held 10,000 of them (process.memoryUsage().arrayBuffers).
     const nonce = randomFillSync(Buffer.allocUnsafe(NONCE_BYTES)).toString('hex');

@@ -11,7 +11,7 @@
  * check), so a record read just before a revocation cannot outlive it.
  */
 import type { TokenRecord } from '../core/token-record.js';
-import { dropExpired } from './expiring.js';
+import { makeRoom } from './expiring.js';
 import type { NewTokenRecord, TokenStore } from './token-store.js';
 
 /** Where revocations come from (the Redis pub/sub feed, or a stand-in in tests). */
@@ -156,11 +156,7 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
 
   private keep(hash: string, record: TokenRecord | null): void {
     const now = this.now();
-    dropExpired(this.entries, now);
-    if (this.entries.size >= this.options.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
+    makeRoom(this.entries, now, this.options.maxEntries);
     this.entries.set(hash, { record, until: now + this.options.ttlMs });
   }
 }
