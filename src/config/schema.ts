@@ -175,7 +175,7 @@ const cache = {
   examples: [{ enabled: true, ttl: '10s', max_entries: 50000 }],
   properties: {
     enabled: {
-      description: 'Whether token records are cached. false: one Redis round trip per request.',
+      description: 'Whether token records are cached. false: one Redis round trip per request. Opened upstream credentials are remembered (masked, up to max_entries for ttl) either way; they are used only after the record just read allows the request.',
       type: 'boolean',
       default: true,
       examples: [true, false],

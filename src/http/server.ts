@@ -5,7 +5,7 @@ import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { adapterFor } from '../registries/select.js';
 import { NO_AUDIT, type AuditSink } from '../store/audit-log.js';
-import { CredentialMemo, OPEN_EVERY_TIME } from '../store/credential-memo.js';
+import { CredentialMemo } from '../store/credential-memo.js';
 import type { TokenStore } from '../store/token-store.js';
 import { createUsageRecorder } from '../store/usage.js';
 import { createUpstreamClient } from '../upstream/client.js';
@@ -47,8 +47,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   const usage = createUsageRecorder(options.store);
   const metrics = options.metrics ?? createMetrics({ processMetrics: false });
   metrics.trackRedisErrors('usage', () => usage.failures);
-  // With the token cache, opened credentials are remembered (masked) for as long as records are.
-  const credentials = config.cache.enabled ? new CredentialMemo({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries }) : OPEN_EVERY_TIME;
+  // Opened credentials are remembered (masked) whether or not records are cached: a memo is only
+  // opened after this request's record, read from the cache or from Redis, has been decided on,
+  // and only for the sealed form in that record, so it cannot outlive a revocation or a reissue.
+  const credentials = new CredentialMemo({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries });
   const deps: GatewayDeps = {
     config, adapter, store: options.store, credentials, forwarder, upstream, probe,
     usage, audit: options.audit ?? NO_AUDIT, metrics, logger: options.logger, clock,

@@ -1,6 +1,7 @@
 /**
- * Opened upstream credentials, remembered per token for the token cache's TTL — but never in the
- * clear. Opening a sealed credential (HKDF-SHA256, then AES-256-GCM) is the costliest step of an
+ * Opened upstream credentials, remembered per token for the token cache's TTL (`cache.ttl`; also
+ * with `cache.enabled: false`, since a memo holds no verdict) — but never in the clear. Opening a
+ * sealed credential (HKDF-SHA256, then AES-256-GCM) is the costliest step of an
  * allowed request (~25 µs of CPU, about a tenth of the gateway's time on an allowed request; see
  * bench/RESULTS.md). The memo keeps the credential XORed with a keystream of 64-byte blocks
  * `SHA-512(MEMO_DOMAIN || nonce || ":" || block number || ":" || token)` (a PRF keyed by the token's
@@ -41,11 +42,6 @@ export interface CredentialOpener {
   /** The credential sealed in `sealed`, opened with `tokenPlaintext`; null when it cannot be. */
   open(sealed: string, tokenPlaintext: string, tokenHash: string): string | null;
 }
-
-/** Opens every time: no memo (`cache.enabled: false`). */
-export const OPEN_EVERY_TIME: CredentialOpener = Object.freeze({
-  open: (sealed: string, tokenPlaintext: string) => openCredential(sealed, tokenPlaintext),
-});
 
 export class CredentialMemo implements CredentialOpener {
   // Oldest first, as in the token cache: a refreshed memo is deleted and re-added.

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
+import type { CredentialMemo } from '../../src/store/credential-memo.js';
 import { sealCredential } from '../../src/store/credential-seal.js';
 import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
 import { RedisTokenStore } from '../../src/store/redis-store.js';
@@ -109,6 +110,33 @@ describe('one gateway with the token cache', () => {
 
   test('a revocation through this gateway takes effect on its very next request', async () => {
     const { token } = await gw.createToken({ name: 'revoke-me', endpoint_scopes: ['yank'] });
+    assert.equal((await yank(gw, token)).status, REACHED_UPSTREAM);
+    assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/tokens/current', { authorization: token })).status, 204);
+    assert.equal((await yank(gw, token)).status, 403);
+  });
+});
+
+describe('one gateway with the token cache off', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startGateway({ editYaml: withKeys({ 'cache.enabled': false }) });
+  });
+  after(() => gw.close());
+
+  test('every request reads its record from Redis, though the opened credential is remembered', async () => {
+    const { token } = await gw.createToken({ name: 'uncached', endpoint_scopes: ['yank'] });
+    assert.equal((await yank(gw, token)).status, REACHED_UPSTREAM, 'the registry took the swapped credential');
+    assert.equal((await yank(gw, token)).status, REACHED_UPSTREAM, 'and again, from the memo');
+    assert.equal((gw.gateway.deps.credentials as CredentialMemo).size, 1);
+    // Gone from Redis and nobody told the gateway: the remembered credential must not let it through.
+    await deleteRecord(gw.config.redis.url, gw.config.redis.keyPrefix, token);
+    const res = await yank(gw, token);
+    assert.equal(res.status, 403);
+    assert.deepEqual(JSON.parse(res.text), cargoError('authentication failed'));
+  });
+
+  test('a revoked token is refused on its next request, with its credential still remembered', async () => {
+    const { token } = await gw.createToken({ name: 'revoke-uncached', endpoint_scopes: ['yank'] });
     assert.equal((await yank(gw, token)).status, REACHED_UPSTREAM);
     assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/tokens/current', { authorization: token })).status, 204);
     assert.equal((await yank(gw, token)).status, 403);
