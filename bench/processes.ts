@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withGatewayFlags } from '../src/runtime-flags.js';
+import { withGatewayEnv, withGatewayFlags } from '../src/runtime-flags.js';
 
 export interface Child {
   readonly url: string;
@@ -38,9 +38,13 @@ const here = (file: string): string => fileURLToPath(new URL(file, import.meta.u
 /** `dist/src/main.js`, next to this compiled file's `dist/bench/`. */
 export const GATEWAY_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
-/** Forks one of the benchmark's own servers (`upstream.js`, `bare-proxy.js`); it reports its port over IPC. */
+/**
+ * Forks one of the benchmark's own servers (`upstream.js`, `bare-proxy.js`); it reports its port
+ * over IPC. They get the gateway's malloc settings (src/runtime-flags.ts) as the gateway does, so
+ * that the bare proxy is measured as it would best run, not handicapped against the gateway.
+ */
 export async function forkServer(script: string, args: string[] = [], nodeFlags: readonly string[] = []): Promise<Child> {
-  const child = fork(here(script), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...nodeFlags] });
+  const child = fork(here(script), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...nodeFlags], env: withGatewayEnv(process.env) });
   children.add(child);
   const [message] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(() => { throw new Error(`${script} exited at start`); })])) as [{ port: number }];
   return wrap(child, `http://127.0.0.1:${message.port}`);
@@ -61,7 +65,7 @@ export async function startGatewayProcess(configPath: string, options: GatewayPr
   const port = await freePort();
   const out = openSync(options.logFile ?? '/dev/null', 'a');
   const child = spawn(process.execPath, [...withGatewayFlags(options.nodeFlags ?? []), GATEWAY_MAIN], {
-    env: { ...process.env, ...options.env, SCOPEGATE_CONFIG: configPath, SCOPEGATE_LISTEN: `127.0.0.1:${port}` },
+    env: { ...withGatewayEnv(process.env), ...options.env, SCOPEGATE_CONFIG: configPath, SCOPEGATE_LISTEN: `127.0.0.1:${port}` },
     stdio: ['ignore', out, 'inherit'],
   });
   children.add(child);

@@ -10,7 +10,7 @@ import { startAdminApi } from './admin/server.js';
 import { createMetrics } from './http/metrics.js';
 import { startReminderSchedule } from './reminders/expiry-reminders.js';
 import { openBackends } from './store/open-store.js';
-import { withGatewayFlags } from './runtime-flags.js';
+import { missingGatewaySettings } from './runtime-flags.js';
 import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
 
 async function main(): Promise<void> {
@@ -24,9 +24,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log.level);
   const workers = workerCount(config.workers);
   if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers, logger);
-  const missingFlags = withGatewayFlags(process.execArgv).slice(process.execArgv.length);
-  if (missingFlags.length > 0) {
-    logger.warn({ missing: missingFlags }, `started without the gateway's Node flags; streamed publishes cost ~2-3x more CPU. Run \`node ${missingFlags.join(' ')} dist/src/main.js\` (npm start does)`);
+  const missing = missingGatewaySettings(process.execArgv, process.env);
+  if (missing.length > 0) {
+    const variables = missing.filter((setting) => !setting.startsWith('-'));
+    const flags = missing.filter((setting) => setting.startsWith('-'));
+    logger.warn({ missing }, `started without the gateway's runtime settings; streamed publishes cost ~2-3x more CPU. Run \`${[...variables, 'node', ...flags].join(' ')} dist/src/main.js\` (npm start does)`);
   }
   const backends = await openBackends(config, logger, { tokenCache: true });
   const { store, directory, audit } = backends;

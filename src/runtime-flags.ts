@@ -1,18 +1,30 @@
 /**
- * The Node flags the gateway process runs with: in `npm start` (package.json, kept equal by a
- * test), in cluster workers (added when the primary was started without them), and in the
- * benchmark's and tests' gateway processes.
+ * What the gateway process runs with besides its config: Node flags and glibc malloc settings.
+ * `npm start` sets both (package.json, kept equal by a test); cluster workers get whatever the
+ * primary lacks; the benchmark's and the tests' gateway processes use them; a serving process
+ * started without them logs a warning naming what is missing. Neither can take effect after the
+ * process has started, which is why they live outside the config.
  *
  * `--initial-old-space-size=64` (MiB). Every 64 KiB chunk of a streamed publish body is V8
  * external memory: Node's HTTP parser copies each into a new Buffer. With the config modules
  * loaded (ajv and its compiled schema, yaml; bisected in bench/RESULTS.md), V8 answered that
  * external memory with a full mark-compact per ~40 MB uploaded (~127 over the benchmark's
  * publishes). The gateway then spent 3.5–4.9 s of CPU per GB against the bare proxy's 1.1–1.6.
- * With the flag: ~7 mark-compacts over the same publishes, 2.2–2.6 / 1.6–2.3 s per GB in
- * full runs (10 / 50 MiB bodies; the bare proxy's 1.5–2.2 / 1.4–2.4), with less RSS growth. It cannot be set after start
- * (`v8.setFlagsFromString` leaves the heap as configured), nor through NODE_OPTIONS.
+ * With the flag: ~7 mark-compacts over the same publishes, with less RSS growth. It cannot be
+ * set after start (`v8.setFlagsFromString` leaves the heap as configured), nor through NODE_OPTIONS.
+ *
+ * `MALLOC_TRIM_THRESHOLD_=33554432` (32 MiB). Those body chunks are malloc'd, and V8 frees the
+ * dead ones in bulk at a collection. With glibc's default (128 KiB, moving up to 64 MiB only
+ * after an mmap'd block is freed) the freed top of the heap went back to the kernel each time and
+ * the next chunks faulted in fresh pages: 50,000–230,000 page faults per GB through a gateway
+ * that had served a 10,000-token rotation, at 2–7 s of CPU per GB. Keeping up to 32 MiB of freed
+ * memory: ~20–2,000 faults per GB and ~1.0–1.6 s per GB, for the bare proxy too (which the
+ * benchmark runs with the same setting). glibc reads it once, at start; other C libraries ignore it.
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = Object.freeze(['--initial-old-space-size=64']);
+
+/** Environment variables the gateway process starts with (an operator's own value is kept). */
+export const GATEWAY_ENV: Readonly<Record<string, string>> = Object.freeze({ MALLOC_TRIM_THRESHOLD_: String(32 * 1024 * 1024) });
 
 /** `execArgv` plus whichever gateway flags it lacks (a flag already given, with any value, is kept). */
 export function withGatewayFlags(execArgv: readonly string[]): string[] {
@@ -20,3 +32,16 @@ export function withGatewayFlags(execArgv: readonly string[]): string[] {
   const given = new Set(execArgv.map(named));
   return [...execArgv, ...GATEWAY_NODE_FLAGS.filter((flag) => !given.has(named(flag)))];
 }
+
+/** `env` plus whichever of {@link GATEWAY_ENV} it does not set. */
+export function withGatewayEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...GATEWAY_ENV, ...env };
+}
+
+/** What this process was started without: missing flags, and missing variables as `NAME=value`. */
+export function missingGatewaySettings(execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const flags = withGatewayFlags(execArgv).slice(execArgv.length);
+  const variables = Object.entries(GATEWAY_ENV).filter(([name]) => env[name] === undefined).map(([name, value]) => `${name}=${value}`);
+  return [...flags, ...variables];
+}
+

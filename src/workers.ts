@@ -7,7 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import type { Logger } from './log.js';
-import { withGatewayFlags } from './runtime-flags.js';
+import { withGatewayEnv, withGatewayFlags } from './runtime-flags.js';
 
 /** Set in each worker's environment: its slot, 0 … N-1 (slot 0 runs once-per-host duties). */
 export const WORKER_INDEX_VARIABLE = 'SCOPEGATE_WORKER_INDEX';
@@ -33,10 +33,11 @@ export function superviseWorkers(count: number, logger: Logger): void {
   const slots = new Map<number, { worker: Worker; startedAt: number; delay: number }>();
   let stopping = false;
 
-  // Workers get the gateway's Node flags even when the primary was started without them.
+  // Workers get the gateway's Node flags and malloc settings even when the primary was started
+  // without them (src/runtime-flags.ts).
   cluster.setupPrimary({ execArgv: withGatewayFlags(process.execArgv) });
   const fork = (slot: number, delay: number): void => {
-    const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(slot) });
+    const worker = cluster.fork({ ...withGatewayEnv(process.env), [WORKER_INDEX_VARIABLE]: String(slot) });
     slots.set(slot, { worker, startedAt: Date.now(), delay });
     worker.once('exit', (code, signal) => {
       if (stopping) return;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
 import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
 import { rawRequest } from '../support/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
@@ -62,10 +62,10 @@ test('a worker that dies is replaced, and requests keep being served', async () 
   assert.ok(!pids.has(victim!));
 });
 
-test('workers run with the gateway\'s Node flags even when the primary was started without them', async () => {
+test('workers run with the gateway\'s Node flags and malloc settings even when the primary was started without them', async () => {
   const bare = await startGatewayProcess({
     upstream: registry.url, redisUrl: sharedRedisUrl(), set: { workers: 2, 'redis.key_prefix': uniquePrefix() },
-    ready: (lines) => listening(lines) >= 2, nodeFlags: [],
+    ready: (lines) => listening(lines) >= 2, plain: true,
   });
   try {
     const primary = bare.child.pid!;
@@ -73,26 +73,33 @@ test('workers run with the gateway\'s Node flags even when the primary was start
       .flatMap((task) => readFileSync(`/proc/${primary}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
     assert.equal(workers.length, 2);
     const argv = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    assert.ok(!GATEWAY_NODE_FLAGS.some((flag) => argv(primary).includes(flag)), 'the primary itself had none');
-    for (const pid of workers) for (const flag of GATEWAY_NODE_FLAGS) assert.ok(argv(pid).includes(flag), `worker ${pid}: ${argv(pid).join(' ')}`);
+    const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const variables = Object.entries(GATEWAY_ENV).map(([name, value]) => `${name}=${value}`);
+    assert.ok(!GATEWAY_NODE_FLAGS.some((flag) => argv(primary).includes(flag)), 'the primary itself had no flags');
+    assert.ok(!variables.some((variable) => environ(primary).includes(variable)), 'the primary itself had no malloc settings');
+    for (const pid of workers) {
+      for (const flag of GATEWAY_NODE_FLAGS) assert.ok(argv(pid).includes(flag), `worker ${pid}: ${argv(pid).join(' ')}`);
+      for (const variable of variables) assert.ok(environ(pid).includes(variable), `worker ${pid} lacks ${variable}`);
+    }
   } finally {
     await bare.stop();
   }
 });
 
-test('a lone gateway started without its Node flags says which are missing; with them it says nothing', async () => {
-  const started = async (nodeFlags?: readonly string[]) => {
-    const lone = await startGatewayProcess({ upstream: registry.url, redisUrl: sharedRedisUrl(), set: { 'redis.key_prefix': uniquePrefix() }, nodeFlags });
+test('a lone gateway started without its runtime settings says which are missing; with them it says nothing', async () => {
+  const started = async (plain: boolean) => {
+    const lone = await startGatewayProcess({ upstream: registry.url, redisUrl: sharedRedisUrl(), set: { 'redis.key_prefix': uniquePrefix() }, plain });
     // Up to 'scopegate listening' (stopping warns that the revocation feed went down).
     const warned = lone.logLines().filter((l) => l.level === 40);
     await lone.stop();
     return warned;
   };
-  const warned = await started([]);
+  const warned = await started(true);
   assert.equal(warned.length, 1);
-  assert.deepEqual(warned[0]!.missing, [...GATEWAY_NODE_FLAGS]);
-  assert.match(String(warned[0]!.msg), /npm start does/);
-  assert.deepEqual(await started(), []);
+  const variables = Object.entries(GATEWAY_ENV).map(([name, value]) => `${name}=${value}`);
+  assert.deepEqual(warned[0]!.missing, [...GATEWAY_NODE_FLAGS, ...variables]);
+  assert.ok(String(warned[0]!.msg).includes(`Run \`${[...variables, 'node', ...GATEWAY_NODE_FLAGS].join(' ')} dist/src/main.js\` (npm start does)`), String(warned[0]!.msg));
+  assert.deepEqual(await started(false), []);
 });
 
 test('SIGTERM stops the primary and its workers with exit code 0', async () => {

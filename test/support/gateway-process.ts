@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
-import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS, withGatewayEnv } from '../../src/runtime-flags.js';
 import { freePort, REPO_ROOT } from './gateway.js';
 
 const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
@@ -35,8 +35,11 @@ export interface GatewayProcessOptions {
   readonly set?: Record<string, unknown>;
   /** When it counts as started, from its log; default: once it logs `scopegate listening`. */
   readonly ready?: (lines: readonly Record<string, unknown>[]) => boolean;
-  /** Node flags; default: the gateway's own, as `npm start` passes them. */
-  readonly nodeFlags?: readonly string[];
+  /**
+   * Started as a plain `node dist/src/main.js`, without the gateway's Node flags and malloc
+   * settings (default: with them, as `npm start` starts it).
+   */
+  readonly plain?: boolean;
 }
 
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
@@ -47,10 +50,11 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const document = parseDocument(await readFile(new URL('config/cargo.yaml', REPO_ROOT), 'utf8'));
   for (const [path, value] of Object.entries(options.set ?? {})) document.setIn(path.split('.'), value);
   await writeFile(configPath, document.toString());
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? GATEWAY_NODE_FLAGS), MAIN], {
+  const runtime = options.plain === true ? withoutGatewayEnv(process.env) : withGatewayEnv(process.env);
+  const child = spawn(process.execPath, [...(options.plain === true ? [] : GATEWAY_NODE_FLAGS), MAIN], {
     cwd: fileURLToPath(REPO_ROOT),
     env: {
-      ...process.env, SCOPEGATE_CONFIG: configPath, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: url,
+      ...runtime, SCOPEGATE_CONFIG: configPath, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: url,
       SCOPEGATE_UPSTREAM: options.upstream, REDIS_URL: options.redisUrl, SCOPEGATE_ADMIN_LISTEN: '127.0.0.1:0',
     },
   });
@@ -80,4 +84,11 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     await sleep(20);
   }
   return gateway;
+}
+
+/** `env` without the gateway's own variables, whatever started this test run. */
+function withoutGatewayEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const plain = { ...env };
+  for (const name of Object.keys(GATEWAY_ENV)) delete plain[name];
+  return plain;
 }
