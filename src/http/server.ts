@@ -71,10 +71,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       server.once('error', reject);
       server.listen(config.listen.port, config.listen.host, () => resolve((server.address() as AddressInfo).port));
     }),
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-      forwarder.close();
-    }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        forwarder.close();
+      });
+      // The last uses are written before the store is closed (main.ts closes it after this).
+      await usage.flush();
+    },
   };
 }

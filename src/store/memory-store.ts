@@ -82,14 +82,16 @@ export class MemoryTokenStore implements TokenStore, TokenDirectory {
     return record;
   }
 
-  async touch(hash: string, now: number): Promise<void> {
+  async touch(uses: ReadonlyMap<string, number>): Promise<void> {
     this.assertOpen();
-    const entry = this.live(hash);
-    if (entry === undefined) return;
-    const last = entry.fields.last_used_at;
-    // Only forwards, like the Redis store (callers in several async paths may race).
-    if (last === '' || last === undefined || Number(last) < now) {
-      entry.fields = { ...entry.fields, last_used_at: String(now) };
+    for (const [hash, now] of uses) {
+      const entry = this.live(hash);
+      if (entry === undefined) continue;
+      const last = entry.fields.last_used_at;
+      // Only forwards, like the Redis store (processes and batches may race).
+      if (last === '' || last === undefined || Number(last) < now) {
+        entry.fields = { ...entry.fields, last_used_at: String(now) };
+      }
     }
   }
 

@@ -109,8 +109,8 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
     return this.inner.listByAccount(account);
   }
 
-  touch(hash: string, now: number): Promise<void> {
-    return this.inner.touch(hash, now);
+  touch(uses: ReadonlyMap<string, number>): Promise<void> {
+    return this.inner.touch(uses);
   }
 
   ping(): Promise<void> {

@@ -24,8 +24,11 @@ export interface TokenStore {
    * Returns the revoked record, or null when there is no such token. Revoking twice keeps the first time.
    */
   revoke(id: number, now: number, keepExpiredMs: number): Promise<TokenRecord | null>;
-  /** Records use at `now` (callers throttle this to once a minute per token). */
-  touch(hash: string, now: number): Promise<void>;
+  /**
+   * Records use: `lastUsedAt` of each hash's record moves forward to its time (never back, and no
+   * record is created for an unknown hash). Callers batch this and throttle it per token.
+   */
+  touch(uses: ReadonlyMap<string, number>): Promise<void>;
   /** Resolves when the backing store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -27,7 +27,7 @@ function everyMethod(store: TokenStore, token: TokenRecord): [string, () => Prom
     ['findById', () => store.findById(token.id)],
     ['listByAccount', () => store.listByAccount(token.account)],
     ['revoke', () => store.revoke(token.id, Date.now(), HOUR_MS)],
-    ['touch', () => store.touch(token.hash, Date.now())],
+    ['touch', () => store.touch(new Map([[token.hash, Date.now()]]))],
     ['ping', () => store.ping()],
   ];
 }

@@ -82,7 +82,7 @@ describe('RedisTokenStore layout', () => {
 
   it('touch on an absent hash leaves no key behind', async () => {
     const hash = randomHash();
-    await store.touch(hash, Date.now());
+    await store.touch(new Map([[hash, Date.now()]]));
     assert.equal(await client.exists(`${prefix}token:{${hash}}`), 0);
   });
 

@@ -123,15 +123,29 @@ function lifecycleCases(current: CurrentStore): void {
     const store = current();
     const created = await store.create(newRecord(), KEEP_LONG_MS);
     const usedAt = Date.now();
-    await store.touch(created.hash, usedAt);
+    await store.touch(new Map([[created.hash, usedAt]]));
     assert.deepEqual(await store.findByHash(created.hash), { ...created, lastUsedAt: usedAt });
-    await store.touch(created.hash, usedAt + 60_000);
+    await store.touch(new Map([[created.hash, usedAt + 60_000]]));
     assert.equal((await store.findById(created.id))?.lastUsedAt, usedAt + 60_000);
+  });
+
+  it('touch moves many records at once, each to its own time, and never back', async () => {
+    const store = current();
+    const records = await Promise.all(Array.from({ length: 300 }, () => store.create(newRecord(), KEEP_LONG_MS)));
+    const usedAt = Date.now();
+    const unknown = randomHash();
+    // 300 records: more than one script call's worth on a standalone Redis.
+    await store.touch(new Map([...records.map((r, i): [string, number] => [r.hash, usedAt + i]), [unknown, usedAt]]));
+    for (const [i, r] of records.entries()) assert.equal((await store.findById(r.id))?.lastUsedAt, usedAt + i, `record ${i}`);
+    assert.equal(await store.findByHash(unknown), null);
+    await store.touch(new Map([[records[5]!.hash, usedAt - 1_000], [records[6]!.hash, usedAt + 10_000]]));
+    assert.equal((await store.findById(records[5]!.id))?.lastUsedAt, usedAt + 5, 'an older use does not move it back');
+    assert.equal((await store.findById(records[6]!.id))?.lastUsedAt, usedAt + 10_000);
   });
 
   it('touch does not create a record for an unknown hash', async () => {
     const hash = randomHash();
-    await current().touch(hash, Date.now());
+    await current().touch(new Map([[hash, Date.now()]]));
     assert.equal(await current().findByHash(hash), null);
   });
 }
@@ -148,7 +162,7 @@ function dropCases(current: CurrentStore): void {
     await waitUntilDropped(store, expiring);
     assert.equal(await store.findById(expiring.id), null);
     assert.deepEqual(await store.listByAccount(expiring.account), [forever]);
-    await store.touch(expiring.hash, Date.now());
+    await store.touch(new Map([[expiring.hash, Date.now()]]));
     assert.equal(await store.findByHash(expiring.hash), null, 'touch must not bring a dropped record back');
   });
 
