@@ -41,18 +41,32 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * How long the page waits for an answer. The gateway bounds its own waits (upstream probes,
+ * Redis) to a few seconds, so this only ends a call that something between them has stalled,
+ * instead of leaving the page waiting for ever.
+ */
+export const ANSWER_TIMEOUT_MS = 20_000;
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const credential = session.credential();
   if (credential !== null) headers.authorization = credential;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  // A timer rather than AbortSignal.timeout, so that the browser tests' fake clock drives it.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ANSWER_TIMEOUT_MS);
   let res: Response;
+  let text: string;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+    res = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: 'no-store', credentials: 'omit', signal: abort.signal });
+    text = await res.text();
   } catch (e) {
+    if (abort.signal.aborted) throw new ApiError(0, `the gateway did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; try again`);
     throw new ApiError(0, `could not reach the gateway (${(e as Error).message}); check your connection and try again`);
+  } finally {
+    clearTimeout(timer);
   }
-  const text = await res.text();
   let json: unknown = null;
   try { json = text === '' ? null : JSON.parse(text); } catch { /* an error page that is not JSON */ }
   if (!res.ok) throw new ApiError(res.status, serverMessage(json) ?? `the gateway answered ${res.status} ${res.statusText}`.trim());

@@ -12,6 +12,7 @@ import { launchChromium, screenshot, watchForProblems } from '../support/browser
 import { cargoPublish, cleanup, makeCargoHome, makeCrate } from '../support/cargo-cli.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { hashToken } from '../../src/store/token-secret.js';
+import { ANSWER_TIMEOUT_MS } from '../../src/web/api.js';
 
 const DAY = 86_400_000;
 const ALICE = 'alice-upstream-secret';
@@ -51,7 +52,13 @@ async function openPage(url: string, viewport = { width: 1000, height: 800 }): P
 async function signIn(page: Page, credential = ALICE): Promise<void> {
   await page.getByLabel('Registry token').fill(credential);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  try {
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  } catch (e) {
+    // Say what the page showed instead: a timeout alone does not tell a refusal from a stall.
+    const shown = await page.getByRole('alert').allTextContents().catch(() => [] as string[]);
+    throw new Error(`not signed in at ${page.url()}; the page's alerts: ${JSON.stringify(shown)}`, { cause: e });
+  }
 }
 
 const alert = (page: Page) => page.getByRole('alert');
@@ -274,6 +281,21 @@ describe('the /tokens page in chromium', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  test('a call the gateway never answers is given up after a while, with a message that says so', async () => {
+    const { page, problems } = await openPage(`${gw.url}/tokens`);
+    await page.clock.install();
+    // The listing that checks the credential gets lost on the way: no answer, ever.
+    await page.route('**/api/v1/me/tokens**', () => undefined);
+    await page.getByLabel('Registry token').fill(ALICE);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.clock.runFor(ANSWER_TIMEOUT_MS - 1_000);
+    assert.equal((await alert(page).allTextContents()).join(''), '', 'still waiting, nothing shown yet');
+    await page.clock.runFor(1_000);
+    await alert(page).getByText(`Sign-in failed: the gateway did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; try again`).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false);
+    assert.ok(problems.every((p) => p.startsWith('request failed:') && p.includes('/api/v1/me/tokens')), JSON.stringify(problems));
   });
 
   test('fits a 375 px phone screen without sideways scrolling', async () => {
