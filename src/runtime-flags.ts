@@ -44,4 +44,3 @@ export function missingGatewaySettings(execArgv: readonly string[], env: NodeJS.
   const variables = Object.entries(GATEWAY_ENV).filter(([name]) => env[name] === undefined).map(([name, value]) => `${name}=${value}`);
   return [...flags, ...variables];
 }
-

@@ -1,7 +1,7 @@
 /**
  * `last_used_at`, written at most once a minute per token and off the request path (DESIGN §5):
  * uses are collected for up to {@link BATCH_DELAY_MS} (or {@link BATCH_MAX} tokens) and written
- * together, a failed write is counted, never surfaced to the request that triggered it.
+ * together. A failed write is counted, never surfaced to the request that triggered it.
  */
 import type { TokenStore } from './token-store.js';
 
