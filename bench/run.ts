@@ -208,7 +208,7 @@ function renderLocal(results: LocalResults, machine: Machine, after: { loadAvera
     `- load average (1, 5, 15 min) before: ${machine.loadAverage.map((n) => n.toFixed(2)).join(', ')}; after: ${after.loadAverage.map((n) => n.toFixed(2)).join(', ')}`,
     `- ${otherWorkLine(after.otherCpuSeconds, after.stealSeconds, elapsed, machine.cpus)}`,
     `- ${settingsLine(settings)}; whole run ${elapsed.toFixed(0)} s`,
-    '- every server in its own process: upstream (tiny JSON, drains bodies), bare proxy, gateways (`dist/src/main.js` with `npm start`\'s Node flag and malloc setting, `workers: 1`, request log to /dev/null), private redis-server; autocannon in the benchmark process. The bare proxy and the upstream run with the same `MALLOC_TRIM_THRESHOLD_` as the gateways (src/runtime-flags.ts)',
+    '- every server in its own process: upstream (tiny JSON, drains bodies), bare proxy, gateways (`dist/src/main.js` with `npm start`\'s Node flag and malloc setting, `workers: 1`, request log to /dev/null), private redis-server; autocannon in the benchmark process. The bare proxy and the upstream run with the same malloc settings as the gateways (`MALLOC_TRIM_THRESHOLD_`, `MALLOC_TOP_PAD_`; src/runtime-flags.ts)',
     `- publish: ${settings.publishConcurrent} connections, each sending 8 × 10 MiB or 2 × 50 MiB bodies back to back (per round and size: A-B-B-A, A alternating between bare proxy and gateway; each side's two measurements combined as total bytes over total time); proxy CPU per GB from /proc; RSS sampled every 5 ms from /proc (and VmHWM after a reset)`,
     '- server CPU µs/response: user + system time of the process under test (/proc/<pid>/stat) over the run, divided by its responses; it varies far less with a busy machine than req/s does',
     '',

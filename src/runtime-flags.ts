@@ -13,18 +13,26 @@
  * With the flag: ~7 mark-compacts over the same publishes, with less RSS growth. It cannot be
  * set after start (`v8.setFlagsFromString` leaves the heap as configured), nor through NODE_OPTIONS.
  *
- * `MALLOC_TRIM_THRESHOLD_=33554432` (32 MiB). Those body chunks are malloc'd, and V8 frees the
- * dead ones in bulk at a collection. With glibc's default (128 KiB, moving up to 64 MiB only
- * after an mmap'd block is freed) the freed top of the heap went back to the kernel each time and
- * the next chunks faulted in fresh pages: 50,000–230,000 page faults per GB through a gateway
- * that had served a 10,000-token rotation, at 2–7 s of CPU per GB. Keeping up to 32 MiB of freed
- * memory: ~20–2,000 faults per GB and ~1.0–1.6 s per GB, for the bare proxy too (which the
- * benchmark runs with the same setting). glibc reads it once, at start; other C libraries ignore it.
+ * `MALLOC_TRIM_THRESHOLD_=67108864` (64 MiB) and `MALLOC_TOP_PAD_=33554432` (32 MiB). Those body
+ * chunks are malloc'd, and V8 frees the dead ones in bulk at a collection. With glibc's default
+ * (trim once 128 KiB of the heap's top is free, moving up to 64 MiB only after an mmap'd block is
+ * freed) the freed top went back to the kernel each time and the next chunks faulted in fresh
+ * pages: 50,000–230,000 page faults per GB through a gateway that had served a 10,000-token
+ * rotation, at 2–7 s of CPU per GB. A trim threshold alone (32 MiB) brought that to ~20–2,000
+ * faults and ~1.0–1.6 s per GB, but a collection that freed more than the threshold at once
+ * (after the process had been idle) still trimmed the top back to glibc's 128 KiB pad, and the
+ * next publishes re-faulted 22–32 MiB. The pad keeps 32 MiB in place after a trim: no regrowth
+ * in a full benchmark run. Both proxies of the benchmark run with these settings. glibc reads
+ * them once, at start; other C libraries ignore them. The cost: up to 64 MiB of freed memory
+ * stays resident for reuse.
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = Object.freeze(['--initial-old-space-size=64']);
 
 /** Environment variables the gateway process starts with (an operator's own value is kept). */
-export const GATEWAY_ENV: Readonly<Record<string, string>> = Object.freeze({ MALLOC_TRIM_THRESHOLD_: String(32 * 1024 * 1024) });
+export const GATEWAY_ENV: Readonly<Record<string, string>> = Object.freeze({
+  MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024),
+  MALLOC_TOP_PAD_: String(32 * 1024 * 1024),
+});
 
 /** `execArgv` plus whichever gateway flags it lacks (a flag already given, with any value, is kept). */
 export function withGatewayFlags(execArgv: readonly string[]): string[] {
