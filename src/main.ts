@@ -24,11 +24,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log.level);
   const workers = workerCount(config.workers);
   if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers, logger);
-  const missing = missingGatewaySettings(process.execArgv, process.env);
-  if (missing.length > 0) {
-    const variables = missing.filter((setting) => !setting.startsWith('-'));
-    const flags = missing.filter((setting) => setting.startsWith('-'));
-    logger.warn({ missing }, `started without the gateway's runtime settings; streamed publishes cost ~2-3x more CPU. Run \`${[...variables, 'node', ...flags].join(' ')} dist/src/main.js\` (npm start does)`);
+  const { flags, variables } = missingGatewaySettings(process.execArgv, process.env);
+  if (flags.length + variables.length > 0) {
+    logger.warn({ missing: [...flags, ...variables] }, `started without the gateway's runtime settings; streamed publishes cost ~2-3x more CPU. Run \`${[...variables, 'node', ...flags].join(' ')} dist/src/main.js\` (npm start does)`);
   }
   const backends = await openBackends(config, logger, { tokenCache: true });
   const { store, directory, audit } = backends;

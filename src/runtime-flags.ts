@@ -46,9 +46,9 @@ export function withGatewayEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...GATEWAY_ENV, ...env };
 }
 
-/** What this process was started without: missing flags, and missing variables as `NAME=value`. */
-export function missingGatewaySettings(execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+/** What this process was started without: the missing flags, and the missing variables as `NAME=value`. */
+export function missingGatewaySettings(execArgv: readonly string[], env: NodeJS.ProcessEnv): { flags: string[]; variables: string[] } {
   const flags = withGatewayFlags(execArgv).slice(execArgv.length);
   const variables = Object.entries(GATEWAY_ENV).filter(([name]) => env[name] === undefined).map(([name, value]) => `${name}=${value}`);
-  return [...flags, ...variables];
+  return { flags, variables };
 }

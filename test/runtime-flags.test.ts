@@ -41,8 +41,8 @@ test('withGatewayEnv adds the variables that are missing and keeps a value the o
 
 test('missingGatewaySettings names the missing flags and variables, and nothing when all are there', () => {
   const variables = Object.entries(GATEWAY_ENV).map(([name, value]) => `${name}=${value}`);
-  assert.deepEqual(missingGatewaySettings([], {}), [...GATEWAY_NODE_FLAGS, ...variables]);
-  assert.deepEqual(missingGatewaySettings(GATEWAY_NODE_FLAGS, {}), variables);
-  assert.deepEqual(missingGatewaySettings([], { ...GATEWAY_ENV }), [...GATEWAY_NODE_FLAGS]);
-  assert.deepEqual(missingGatewaySettings(['--initial-old-space-size=128'], { ...GATEWAY_ENV }), []);
+  assert.deepEqual(missingGatewaySettings([], {}), { flags: [...GATEWAY_NODE_FLAGS], variables });
+  assert.deepEqual(missingGatewaySettings(GATEWAY_NODE_FLAGS, {}), { flags: [], variables });
+  assert.deepEqual(missingGatewaySettings([], { ...GATEWAY_ENV }), { flags: [...GATEWAY_NODE_FLAGS], variables: [] });
+  assert.deepEqual(missingGatewaySettings(['--initial-old-space-size=128'], { ...GATEWAY_ENV }), { flags: [], variables: [] });
 });
