@@ -17,7 +17,7 @@ export interface GatewayDeps {
   readonly config: GatewayConfig;
   readonly adapter: RegistryAdapter;
   readonly store: TokenStore;
-  /** Opens the upstream credential sealed in a token record (remembering it, masked, with the cache on). */
+  /** Opens the upstream credential sealed in a token record, remembering it masked (with the token cache on or off). */
   readonly credentials: CredentialOpener;
   readonly forwarder: Forwarder;
   readonly upstream: UpstreamClient;
