@@ -15,7 +15,6 @@ import { NO_AUDIT } from '../../src/store/audit-log.js';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
 /** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
-const patientRedis = (yaml: string): string => yaml.replace('command_timeout: 100ms', 'command_timeout: 1s');
 import { startRedisServer } from '../support/redis-server.js';
 
 const KEY = 'admin-test-key-0123456789';
@@ -35,7 +34,7 @@ function depsFor(g: TestGateway, key: string | null, logger = createLogger('sile
 }
 
 before(async () => {
-  gw = await startGateway({ editYaml: patientRedis });
+  gw = await startGateway();
   const started = await startAdminApi(depsFor(gw, KEY));
   assert.ok(started);
   admin = started;

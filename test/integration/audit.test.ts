@@ -12,11 +12,10 @@ import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { runCliHere, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { call, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
 /** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
-const patientRedis = (yaml: string): string => yaml.replace('command_timeout: 100ms', 'command_timeout: 1s');
 import { deleteKeysWithPrefix, sharedRedisUrl, startRedisServer, uniquePrefix } from '../support/redis-server.js';
 
 let gw: TestGateway;
-before(async () => { gw = await startGateway({ editYaml: patientRedis }); });
+before(async () => { gw = await startGateway(); });
 after(() => gw.close());
 
 const publish = (token: string, name: string) => {

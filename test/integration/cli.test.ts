@@ -10,7 +10,6 @@ import { openCredential } from '../../src/store/credential-seal.js';
 import { runCliHere, spawnCli, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { cargoError, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
 /** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
-const patientRedis = (yaml: string): string => yaml.replace('command_timeout: 100ms', 'command_timeout: 1s');
 
 const DAY = 86_400_000;
 let gw: TestGateway;
@@ -18,7 +17,7 @@ let config: string;
 let env: Record<string, string>;
 
 before(async () => {
-  gw = await startGateway({ editYaml: patientRedis });
+  gw = await startGateway();
   config = await writeConfig(withKeyPrefix(gw.config.redis.keyPrefix));
   env = { SCOPEGATE_UPSTREAM: gw.registry.url, SCOPEGATE_PUBLIC_URL: gw.url, REDIS_URL: gw.config.redis.url, ALICE_CREDENTIAL: 'alice-upstream-secret' };
 });

@@ -20,7 +20,7 @@ describe('with its own redis-server, stopped and hung mid-run', () => {
 
   before(async () => {
     redis = await startRedisServer();
-    gw = await startGateway({ env: { REDIS_URL: redis.url } });
+    gw = await startGateway({ env: { REDIS_URL: redis.url }, commandTimeoutMs: 100 });
     token = (await gw.createToken({ name: 'ci', endpoint_scopes: ['yank'] })).token;
   });
   after(async () => {

@@ -18,7 +18,6 @@ import { cargoPublish, cleanup, makeCargoHome, makeCrate } from '../support/carg
 import { runCliHere, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 /** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
-const patientRedis = (yaml: string): string => yaml.replace('command_timeout: 100ms', 'command_timeout: 1s');
 
 const DAY = 86_400_000;
 
@@ -47,7 +46,7 @@ let directoryClient: ReturnType<typeof createRedisClient>;
 const logLines: string[] = [];
 
 before(async () => {
-  gw = await startGateway({ editYaml: patientRedis });
+  gw = await startGateway();
   hook = await startReceiver();
   directoryClient = createRedisClient({ url: gw.config.redis.url, commandTimeoutMs: 1_000 });
 });

@@ -66,7 +66,15 @@ export interface GatewayOptions {
   readonly feedRedisUrl?: string;
   /** Use this registry instead of starting one. */
   readonly registry?: CargoRegistry;
+  /**
+   * The Redis command timeout (default 1 s, not the shipped 100 ms). The suite shares two cores
+   * with npm, cargo and Verdaccio, and this process can go unscheduled for longer than 100 ms:
+   * a CI run once answered a token creation 503 that way. Tests of a hung Redis set 100 ms.
+   */
+  readonly commandTimeoutMs?: number;
 }
+
+const PATIENT_COMMAND_TIMEOUT_MS = 1_000;
 
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const registry = options.registry ?? (await startCargoRegistry({ users: { ...USERS } }));
@@ -88,7 +96,7 @@ export async function startGatewayOn<R extends TestUpstream>(
   const env = { SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: url, SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: sharedRedisUrl(), ...options.env };
   const built = buildConfig((options.editYaml ?? ((y) => y))(yaml), env, configFile);
   if (!built.ok) throw new Error(`test config invalid:\n${built.problems.join('\n')}`);
-  const config: GatewayConfig = { ...built.config, redis: { ...built.config.redis, keyPrefix: options.keyPrefix ?? uniquePrefix() }, log: { level: 'info' } };
+  const config: GatewayConfig = { ...built.config, redis: { ...built.config.redis, keyPrefix: options.keyPrefix ?? uniquePrefix(), commandTimeoutMs: options.commandTimeoutMs ?? PATIENT_COMMAND_TIMEOUT_MS }, log: { level: 'info' } };
   const client = createRedisClient({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
   await waitForReady(client, 2_000).catch(() => undefined);
   const lines: string[] = [];
