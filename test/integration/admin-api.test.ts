@@ -14,7 +14,6 @@ import { RedisTokenStore } from '../../src/store/redis-store.js';
 import { NO_AUDIT } from '../../src/store/audit-log.js';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
-/** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
 import { startRedisServer } from '../support/redis-server.js';
 
 const KEY = 'admin-test-key-0123456789';

@@ -11,7 +11,6 @@ import { createRedisClient, waitForReady } from '../../src/store/redis-client.js
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { runCliHere, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { call, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
-/** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
 import { deleteKeysWithPrefix, sharedRedisUrl, startRedisServer, uniquePrefix } from '../support/redis-server.js';
 
 let gw: TestGateway;

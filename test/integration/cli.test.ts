@@ -9,7 +9,6 @@ import { hashToken } from '../../src/store/token-secret.js';
 import { openCredential } from '../../src/store/credential-seal.js';
 import { runCliHere, spawnCli, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { cargoError, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
-/** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
 
 const DAY = 86_400_000;
 let gw: TestGateway;

@@ -17,7 +17,6 @@ import { RedisTokenDirectory } from '../../src/store/redis-directory.js';
 import { cargoPublish, cleanup, makeCargoHome, makeCrate } from '../support/cargo-cli.js';
 import { runCliHere, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
-/** These tests share two cores with the rest of the suite: a slow Redis answer is load, not an outage. */
 
 const DAY = 86_400_000;
 
