@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
 import { GATEWAY_ENV, GATEWAY_NODE_FLAGS, withGatewayEnv } from '../../src/runtime-flags.js';
-import { freePort, REPO_ROOT } from './gateway.js';
+import { freePort, PATIENT_COMMAND_TIMEOUT_MS, REPO_ROOT } from './gateway.js';
 
 const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
 const START_TIMEOUT_MS = 10_000;
@@ -33,8 +33,8 @@ export interface GatewayProcessOptions {
   readonly redisUrl: string;
   /**
    * YAML keys to set, dotted: `{ 'cache.ttl': '1m', 'redis.key_prefix': 'sg-test:x:' }`.
-   * `redis.command_timeout` defaults to 1 s here, as for in-process test gateways (startGateway's
-   * `commandTimeoutMs`): under the suite's load a 100 ms budget is missed now and then.
+   * `redis.command_timeout` defaults to PATIENT_COMMAND_TIMEOUT_MS here, as for in-process test
+   * gateways (startGateway's `commandTimeoutMs`): under the suite's load 100 ms is missed now and then.
    */
   readonly set?: Record<string, unknown>;
   /** When it counts as started, from its log; default: once it logs `scopegate listening`. */
@@ -52,7 +52,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const dir = await mkdtemp(join(tmpdir(), 'sg-process-'));
   const configPath = join(dir, 'scopegate.yaml');
   const document = parseDocument(await readFile(new URL('config/cargo.yaml', REPO_ROOT), 'utf8'));
-  for (const [path, value] of Object.entries({ 'redis.command_timeout': '1s', ...options.set })) document.setIn(path.split('.'), value);
+  for (const [path, value] of Object.entries({ 'redis.command_timeout': `${PATIENT_COMMAND_TIMEOUT_MS}ms`, ...options.set })) document.setIn(path.split('.'), value);
   await writeFile(configPath, document.toString());
   const runtime = options.plain === true ? withoutGatewayEnv(process.env) : withGatewayEnv(process.env);
   const child = spawn(process.execPath, [...(options.plain === true ? [] : GATEWAY_NODE_FLAGS), MAIN], {
