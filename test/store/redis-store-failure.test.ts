@@ -78,6 +78,23 @@ describe('RedisTokenStore when Redis fails', () => {
     assert.equal((await store.findByHash(token.hash))?.id, token.id);
   });
 
+  it('lookups issued while earlier ones wait on a hung Redis fail within about two timeouts each', async () => {
+    // The client batches each loop turn's commands (autopipelining) and sends the next batch only
+    // once the one in flight is settled, so a lookup can wait one timeout for the batch ahead of
+    // it and one for its own: the bound is ~2 × the command timeout, never "until Redis is back".
+    const token = await store.create(newRecord(), HOUR_MS);
+    const paused = server.pause(1_500);
+    const lookups: Promise<{ ms: number }>[] = [];
+    for (let i = 0; i < 5; i++) {
+      lookups.push(assertFailsFast(`findByHash #${i}`, () => store.findByHash(token.hash)));
+      await sleep(30);
+    }
+    const times = (await Promise.all(lookups)).map(({ ms }) => ms);
+    await paused;
+    assert.ok(Math.max(...times) < 2 * COMMAND_TIMEOUT_MS + 400, `lookups failed after ${times.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    assert.ok(times.some((ms) => ms > COMMAND_TIMEOUT_MS + 10), `no lookup waited behind another: ${times.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+  });
+
   it('a stopped Redis makes every call reject at once, and errors go to onError', async () => {
     const token = await store.create(newRecord(), HOUR_MS);
     await server.stop();
