@@ -47,13 +47,20 @@ async function main(): Promise<void> {
       logger.info('config reloaded');
     });
   });
+  // Signals often come twice: systemd's default KillMode signals every process of the unit, a
+  // terminal's Ctrl-C reaches the whole process group, and a cluster primary passes its own on.
+  // The handlers stay installed (a second signal with none would kill the process by default,
+  // losing the buffered last-use and audit writes) and a shutdown under way is not restarted.
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
     logger.info('shutting down');
     reminders?.stop();
     void Promise.all([gateway.close(), admin?.close()]).then(() => backends.close()).finally(() => process.exit(0));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 main().catch((e: unknown) => {

@@ -69,6 +69,6 @@ export function superviseWorkers(count: number, logger: Logger): void {
       worker.process.kill('SIGTERM');
     }
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { startCargoRegistry } from '../support/cargo-registry.js';
 import { freePort, REPO_ROOT } from '../support/gateway.js';
-import { sharedRedisUrl } from '../support/redis-server.js';
+import { sharedRedisUrl, startRedisServer } from '../support/redis-server.js';
 
 const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
 
@@ -86,5 +86,31 @@ test('SIGHUP reloads the config, and keeps the running one when the new file is 
     child.kill('SIGTERM');
     await once(child, 'exit');
     await registry.close();
+  }
+});
+
+test('a second SIGTERM during shutdown does not cut it short (systemd and cluster primaries signal twice)', async () => {
+  // A frozen Redis holds the shutdown at its last Redis call (QUIT, until the command timeout),
+  // so the second signal is certain to arrive while the first one's shutdown is still running.
+  const registry = await startCargoRegistry();
+  const redis = await startRedisServer();
+  const port = await freePort();
+  const { child, output } = run({ SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: redis.url });
+  try {
+    for (let i = 0; i < 100 && !output().stdout.includes('scopegate listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(output().stdout, /scopegate listening/, output().stderr);
+    const paused = redis.pause(1_000);
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    for (let i = 0; i < 100 && !output().stdout.includes('shutting down'); i++) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGTERM');
+    const [code, signal] = await exited;
+    await paused;
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, output().stderr);
+    assert.equal(output().stdout.match(/shutting down/g)?.length, 1, 'the shutdown ran once');
+  } finally {
+    child.kill('SIGKILL');
+    await registry.close();
+    await redis.stop();
   }
 });
