@@ -1,8 +1,9 @@
 /**
  * What the gateway process runs with besides its config: Node flags and glibc malloc settings.
  * `npm start` sets both (package.json, kept equal by a test); cluster workers get whatever the
- * primary lacks; the benchmark's and the tests' gateway processes use them; a serving process
- * started without them logs a warning naming what is missing. Neither can take effect after the
+ * primary lacks, and `scopegate serve` started without them serves through one such worker
+ * (src/serve.ts); the benchmark's and the tests' gateway processes use them; a plain
+ * `node dist/src/main.js` started without them logs a warning naming what is missing. Neither can take effect after the
  * process has started, which is why they live outside the config.
  *
  * `--initial-old-space-size=64` (MiB). Every 64 KiB chunk of a streamed publish body is V8

@@ -30,7 +30,9 @@ Exit codes: 0 ok, 1 runtime failure (e.g. Redis down), 2 usage or config error, 
 const SERVE_HELP = `usage: scopegate serve [--config FILE]
 
   Runs the gateway with FILE (default $SCOPEGATE_CONFIG or config/cargo.yaml), exactly as
-  npm start does; SIGHUP reloads the config, SIGTERM/SIGINT stop it. An invalid config exits 2.`;
+  npm start does; SIGHUP reloads the config, SIGTERM/SIGINT stop it. An invalid config exits 2.
+  Started without npm start's Node flag and malloc settings (as this command is, unless you set
+  them), it serves through one worker process that has them, restarted if it dies.`;
 
 /** Runs one command line; resolves with the exit code (`serve` keeps running instead). */
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -72,8 +74,11 @@ async function serve(args: string[], io: Io): Promise<number> {
   const rest = at === -1 ? args : args.filter((_, i) => i !== at && i !== at + 1);
   if (rest.length > 0 || (at !== -1 && args[at + 1] === undefined)) throw new CliError(EXIT.USAGE, `usage: scopegate serve [--config FILE]`);
   if (at !== -1) process.env.SCOPEGATE_CONFIG = args[at + 1];
-  // The server's own entry point: one way to run the gateway, whether by npm start or the CLI.
-  await import('../main.js');
+  // The server's own code, as npm start runs it. This command line (the bin's shebang) cannot
+  // carry the gateway's Node flag and malloc settings, so without them it serves through one
+  // cluster worker that has them (src/runtime-flags.ts).
+  const { runGateway } = await import('../serve.js');
+  runGateway({ lackingSettings: 'supervise' });
   return -1;
 }
 

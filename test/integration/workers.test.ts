@@ -4,12 +4,15 @@
  * SIGTERM stops them all cleanly.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
 import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
-import { rawRequest } from '../support/gateway.js';
+import { CLI_BIN, withKeyPrefix, writeConfig } from '../support/cli.js';
+import { freePort, rawRequest } from '../support/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 
@@ -68,22 +71,54 @@ test('workers run with the gateway\'s Node flags and malloc settings even when t
     ready: (lines) => listening(lines) >= 2, plain: true,
   });
   try {
-    const primary = bare.child.pid!;
-    const workers = readdirSync(`/proc/${primary}/task`)
-      .flatMap((task) => readFileSync(`/proc/${primary}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
-    assert.equal(workers.length, 2);
-    const argv = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const variables = Object.entries(GATEWAY_ENV).map(([name, value]) => `${name}=${value}`);
-    assert.ok(!GATEWAY_NODE_FLAGS.some((flag) => argv(primary).includes(flag)), 'the primary itself had no flags');
-    assert.ok(!variables.some((variable) => environ(primary).includes(variable)), 'the primary itself had no malloc settings');
-    for (const pid of workers) {
-      for (const flag of GATEWAY_NODE_FLAGS) assert.ok(argv(pid).includes(flag), `worker ${pid}: ${argv(pid).join(' ')}`);
-      for (const variable of variables) assert.ok(environ(pid).includes(variable), `worker ${pid} lacks ${variable}`);
-    }
+    assertWorkersHaveSettings(bare.child.pid!, 2);
   } finally {
     await bare.stop();
   }
+});
+
+/** Asserts that `primary` lacks the gateway's runtime settings and its `count` children have them. */
+function assertWorkersHaveSettings(primary: number, count: number): void {
+  const workers = readdirSync(`/proc/${primary}/task`)
+    .flatMap((task) => readFileSync(`/proc/${primary}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
+  assert.equal(workers.length, count);
+  const argv = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  const variables = Object.entries(GATEWAY_ENV).map(([name, value]) => `${name}=${value}`);
+  assert.ok(!GATEWAY_NODE_FLAGS.some((flag) => argv(primary).includes(flag)), 'the primary itself had no flags');
+  assert.ok(!variables.some((variable) => environ(primary).includes(variable)), 'the primary itself had no malloc settings');
+  for (const pid of workers) {
+    for (const flag of GATEWAY_NODE_FLAGS) assert.ok(argv(pid).includes(flag), `worker ${pid}: ${argv(pid).join(' ')}`);
+    for (const variable of variables) assert.ok(environ(pid).includes(variable), `worker ${pid} lacks ${variable}`);
+  }
+}
+
+test('scopegate serve, whose command line cannot carry the runtime settings, serves through one worker that has them', async () => {
+  const port = await freePort();
+  const config = await writeConfig(withKeyPrefix(uniquePrefix()));
+  const env: Record<string, string | undefined> = {
+    ...process.env, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: sharedRedisUrl(),
+  };
+  for (const name of Object.keys(GATEWAY_ENV)) delete env[name];
+  const child = spawn(CLI_BIN, ['serve', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const exited = once(child, 'exit');
+  try {
+    for (let i = 0; i < 200 && !stdout.includes('scopegate listening'); i++) await sleep(50);
+    const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(lines.some((l) => l.msg === 'scopegate listening'), `${stdout}\n${stderr}`);
+    assert.ok(lines.some((l) => String(l.msg).startsWith('serving through one worker process started with the gateway\'s runtime settings')), stdout);
+    assert.ok(!lines.some((l) => l.level === 40), `no warning: ${stdout}`);
+    assertWorkersHaveSettings(child.pid!, 1);
+    assert.equal((await rawRequest(port, 'GET', '/api/v1/crates?q=serve')).status, 200);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.deepEqual((await exited).slice(0, 2), [0, null], stderr);
 });
 
 test('a lone gateway started without its runtime settings says which are missing; with them it says nothing', async () => {

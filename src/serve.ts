@@ -1,0 +1,90 @@
+/**
+ * Running the gateway: the config, the token store, the listener, the admin API and reminders,
+ * with graceful shutdown. Two entry points call it: `npm start` (`src/main.ts`) and
+ * `scopegate serve` (`src/cli/main.ts`).
+ */
+import cluster from 'node:cluster';
+import { loadConfig } from './config/load.js';
+import { createGateway } from './http/server.js';
+import { createLogger } from './log.js';
+import { startAdminApi } from './admin/server.js';
+import { createMetrics } from './http/metrics.js';
+import { startReminderSchedule } from './reminders/expiry-reminders.js';
+import { openBackends } from './store/open-store.js';
+import { missingGatewaySettings } from './runtime-flags.js';
+import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
+
+/**
+ * What a process started without the gateway's runtime settings (src/runtime-flags.ts) does:
+ * `warn` and serve anyway (a plain `node dist/src/main.js`: the operator chose the command line),
+ * or `supervise`: serve through one cluster worker started with them (`scopegate serve`, whose
+ * command line is the bin's shebang and cannot carry them).
+ */
+export type LackingSettings = 'warn' | 'supervise';
+
+/**
+ * Loads the config (SCOPEGATE_CONFIG, default config/cargo.yaml), opens the token store and
+ * starts the gateway, or the cluster primary that supervises its workers. An invalid config
+ * prints every problem and exits 2; any other startup failure exits 1.
+ */
+export function runGateway(options: { lackingSettings: LackingSettings }): void {
+  start(options).catch((e: unknown) => {
+    process.stderr.write(`scopegate: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}
+
+async function start({ lackingSettings }: { lackingSettings: LackingSettings }): Promise<void> {
+  const loaded = await loadConfig({ env: process.env });
+  if (!loaded.ok) {
+    process.stderr.write(`scopegate: the configuration is invalid (${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'}):\n`);
+    for (const problem of loaded.problems) process.stderr.write(`  - ${problem}\n`);
+    process.exit(2);
+  }
+  const { config } = loaded;
+  const logger = createLogger(config.log.level);
+  const workers = workerCount(config.workers);
+  const { flags, variables } = missingGatewaySettings(process.execArgv, process.env);
+  const lacking = flags.length + variables.length > 0;
+  if (cluster.isPrimary && (workers > 1 || (lacking && lackingSettings === 'supervise'))) {
+    if (workers === 1) logger.info({ missing: [...flags, ...variables] }, 'serving through one worker process started with the gateway\'s runtime settings, which this process lacks');
+    return superviseWorkers(workers, logger);
+  }
+  if (lacking) {
+    logger.warn({ missing: [...flags, ...variables] }, `started without the gateway's runtime settings; streamed publishes cost ~2-3x more CPU. Run \`${[...variables, 'node', ...flags].join(' ')} dist/src/main.js\` (npm start does)`);
+  }
+  const backends = await openBackends(config, logger, { tokenCache: true });
+  const { store, directory, audit } = backends;
+  const metrics = createMetrics();
+  metrics.trackRedisErrors('audit', () => audit.failures);
+  const gateway = createGateway(config, { store, logger, audit, metrics });
+  const port = await gateway.listen();
+  logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
+  const operators = { config: () => gateway.deps.config, store, directory, audit, metrics, logger };
+  const admin = await startAdminApi(operators);
+  // Once per host, not once per worker.
+  const reminders = config.reminders.intervalMs === null || !isFirstProcess() ? null : startReminderSchedule(operators, config.reminders.intervalMs);
+
+  process.on('SIGHUP', () => {
+    void loadConfig({ env: process.env }).then((next) => {
+      if (!next.ok) return logger.error({ problems: next.problems }, 'config reload refused; keeping the running config');
+      gateway.reload(next.config);
+      logger.info('config reloaded');
+    });
+  });
+  // Signals often come twice: systemd's default KillMode signals every process of the unit, a
+  // terminal's Ctrl-C reaches the whole process group, and a cluster primary passes its own on.
+  // The handlers stay installed (a second signal with none would kill the process by default,
+  // losing the buffered last-use and audit writes) and a shutdown under way is not restarted.
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down');
+    reminders?.stop();
+    void Promise.all([gateway.close(), admin?.close()]).then(() => backends.close()).finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
