@@ -62,9 +62,36 @@ export async function serveRegistryConfig(ctx: RequestContext, upstreamPath: str
   }
   let rewritten: string;
   try {
-    rewritten = adapter.rewriteConfig(answer.body, config.publicUrl, config.reads === 'token');
+    rewritten = adapter.rewriteConfig(answer.body, { publicUrl: config.publicUrl, upstreamUrl: config.upstream.url, readsNeedToken: config.reads === 'token' });
   } catch {
     throw new Rejection(gatewayError('SG_UPSTREAM_UNREACHABLE'), 'upstream-config-not-json');
   }
+  warnIfDownloadsUnrouted(ctx, rewritten);
   sendJson(ctx.res, 200, JSON.parse(rewritten));
+}
+
+/** Download paths already checked against a route table (one warning per path and config). */
+const checkedDownloads = new WeakMap<object, Set<string>>();
+
+/**
+ * The registry's download path is its own (`dl`, kept when it is on the upstream), so the route
+ * table may not know it: downloads would then be denied as unrouted. Says so once, naming the
+ * path, when the config document that sends cargo there is served.
+ */
+function warnIfDownloadsUnrouted(ctx: RequestContext, rewritten: string): void {
+  const { adapter, config, logger } = ctx.deps;
+  const path = adapter.sampleDownloadPath?.(rewritten, config.publicUrl) ?? null;
+  if (path === null) return;
+  let checked = checkedDownloads.get(config.routes);
+  if (checked === undefined) checkedDownloads.set(config.routes, (checked = new Set()));
+  if (checked.has(path)) return;
+  checked.add(path);
+  const route = config.routes.match('GET', path)?.route;
+  if (route?.need === 'read') return;
+  logger.warn(
+    { download_path: path, route: route?.id ?? null },
+    route === undefined
+      ? `the registry serves downloads at ${path} (its config.json's dl), which no route matches, so downloads are denied: add a route for it with scope: read`
+      : `the registry serves downloads at ${path} (its config.json's dl), and route ${route.id} asks ${route.need} for it, not read`,
+  );
 }

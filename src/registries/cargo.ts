@@ -51,16 +51,67 @@ export function readCargoPublishHead(bytes: Buffer, contentLength: number | null
 
 /**
  * Rewrites `config.json` so `dl` and `api` point at the gateway (wire-facts §1.5 "Gateway
- * implication"). Downloads then arrive as `GET /api/v1/crates/{crate}/{version}/download` and are
- * forwarded to that same path upstream, which crates.io-compatible registries serve.
+ * implication"). A `dl` on the upstream itself keeps its path and markers with the gateway's URL
+ * in place of the upstream's (`http://up/dl` → `<public_url>/dl`), so downloads arrive at the
+ * path the registry serves them at and are forwarded there unchanged; the route table needs a
+ * read route for that path. A `dl` elsewhere (a CDN) cannot be forwarded to, so it becomes
+ * `<public_url>/api/v1/crates`, the download endpoint crates.io-compatible APIs answer.
  */
-export function rewriteCargoConfig(upstreamBody: string, publicUrl: string, readsNeedToken: boolean): string {
+export function rewriteCargoConfig(upstreamBody: string, at: { publicUrl: string; upstreamUrl: string; readsNeedToken: boolean }): string {
   const config = JSON.parse(upstreamBody) as Record<string, unknown>;
-  const rewritten: Record<string, unknown> = { ...config, dl: `${publicUrl}/api/v1/crates`, api: publicUrl };
+  const dl = onUpstreamPath(config.dl, at.upstreamUrl);
+  const rewritten: Record<string, unknown> = { ...config, dl: `${at.publicUrl}${dl ?? API_DOWNLOADS}`, api: at.publicUrl };
   // The gateway, not the upstream, decides whether clients must send a token on reads.
-  if (readsNeedToken) rewritten['auth-required'] = true;
+  if (at.readsNeedToken) rewritten['auth-required'] = true;
   else delete rewritten['auth-required'];
   return JSON.stringify(rewritten);
+}
+
+/** The download endpoint of crates.io's API, under which cargo appends `/{crate}/{version}/download`. */
+const API_DOWNLOADS = '/api/v1/crates';
+
+/**
+ * `url`'s part below `upstreamUrl` (`''` or starting with `/` or `?`), or null when `url` is
+ * not a string on the upstream's origin under its path. Compared as text past the origin, since a
+ * template's `{crate}` markers are not URL syntax.
+ */
+function onUpstreamPath(url: unknown, upstreamUrl: string): string | null {
+  if (typeof url !== 'string') return null;
+  const split = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)(.*)$/is.exec(url);
+  if (split === null) return null;
+  const upstream = new URL(upstreamUrl);
+  let origin: string;
+  try {
+    origin = new URL(split[1]!).origin;
+  } catch {
+    return null;
+  }
+  if (origin !== upstream.origin) return null;
+  const base = upstream.pathname.replace(/\/+$/, '');
+  const rest = split[2]!;
+  if (!rest.startsWith(base)) return null;
+  const below = rest.slice(base.length);
+  return below === '' || /^[/?]/.test(below) ? below : null;
+}
+
+/** Values cargo could fill a `dl` template's markers with, for {@link sampleDownloadPath}. */
+const SAMPLE_MARKERS: Readonly<Record<string, string>> = {
+  '{crate}': 'sample', '{version}': '0.1.0', '{prefix}': 'sa/mp', '{lowerprefix}': 'sa/mp', '{sha256-checksum}': '0'.repeat(64),
+};
+
+/**
+ * The gateway path one download would arrive at, given the rewritten config's `dl` (cargo fills
+ * in the markers, or appends `/{crate}/{version}/download` when there are none), so the gateway
+ * can check that its route table lets downloads through. Null when `dl` is not under `publicUrl`.
+ */
+export function sampleDownloadPath(rewrittenConfig: string, publicUrl: string): string | null {
+  const dl = (JSON.parse(rewrittenConfig) as { dl?: unknown }).dl;
+  if (typeof dl !== 'string' || !dl.startsWith(publicUrl)) return null;
+  const template = dl.slice(publicUrl.length);
+  const markers = Object.keys(SAMPLE_MARKERS).filter((marker) => template.includes(marker));
+  const filled = markers.length === 0 ? `${template}/{crate}/{version}/download` : template;
+  const url = filled.replace(/\{[a-z0-9-]+\}/g, (marker) => SAMPLE_MARKERS[marker] ?? marker);
+  return url.split('?')[0]!;
 }
 
 /**
@@ -107,5 +158,6 @@ export const cargoAdapter: RegistryAdapter = Object.freeze({
   readPublishHead: readCargoPublishHead,
   configPath: `${INDEX_PREFIX}/config.json`,
   rewriteConfig: rewriteCargoConfig,
+  sampleDownloadPath,
   addPublishWarning: addCargoPublishWarning,
 });

@@ -61,7 +61,9 @@ export interface RegistryAdapter {
   /** The path of the registry's own config document that must be rewritten, if any. */
   readonly configPath: string | null;
   /** Rewrites the registry config document so clients come back through the gateway. */
-  rewriteConfig(upstreamBody: string, publicUrl: string, readsNeedToken: boolean): string;
+  rewriteConfig(upstreamBody: string, at: { publicUrl: string; upstreamUrl: string; readsNeedToken: boolean }): string;
+  /** Where one download would arrive, given the rewritten config document; null when unknown. */
+  sampleDownloadPath?(rewrittenConfig: string, publicUrl: string): string | null;
   /**
    * Adds a warning the client prints to a successful publish answer; null when the answer is not
    * one it can safely extend (left unchanged). Without it publishes carry no warnings.

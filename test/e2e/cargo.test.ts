@@ -9,7 +9,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cargoPublish, cleanup, makeCargoHome, makeCrate, runCargo, type CargoResult } from '../support/cargo-cli.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startCargoRegistry } from '../support/cargo-registry.js';
+import { startGateway, USERS, type TestGateway } from '../support/gateway.js';
 
 let gw: TestGateway;
 let cargoHome: string;
@@ -37,17 +38,17 @@ const succeeded = (r: CargoResult): void => assert.equal(r.code, 0, `cargo faile
  * (`sg_…`), and each request cargo itself made that reached the registry (cargo's User-Agent; the
  * gateway's own probes have none) is matched one-for-one by a request the gateway logged as forwarded.
  */
-function assertCargoWentThroughGateway(): void {
-  for (const r of gw.registry.requests) {
+function assertCargoWentThroughGateway(on: TestGateway = gw): void {
+  for (const r of on.registry.requests) {
     assert.ok(!JSON.stringify(r.headers).includes('sg_'), `a scopegate token reached the upstream: ${r.method} ${r.url}`);
   }
   const forwarded = new Map<string, number>();
-  for (const line of gw.logLines()) {
+  for (const line of on.logLines()) {
     if (line.msg !== 'request' || line['upstream.status'] === undefined) continue;
     const key = `${String(line['req.method'])} ${String(line['req.path'])}`;
     forwarded.set(key, (forwarded.get(key) ?? 0) + 1);
   }
-  const fromCargo = gw.registry.requests.filter((r) => String(r.headers['user-agent'] ?? '').startsWith('cargo/'));
+  const fromCargo = on.registry.requests.filter((r) => String(r.headers['user-agent'] ?? '').startsWith('cargo/'));
   assert.ok(fromCargo.length > 0, 'no cargo request reached the registry at all');
   for (const r of fromCargo) {
     const key = `${r.method} ${r.url.split('?')[0]}`;
@@ -155,5 +156,68 @@ describe('cargo through the gateway, with tokens that hold the right scope', () 
     const logged = gw.logLines().filter((l) => l['req.path'] === `/api/v1/crates/${base}/0.1.0/download`);
     assert.deepEqual(logged.map((l) => [l['route.id'], l.status]), [['download', 200]]);
     assertCargoWentThroughGateway();
+  });
+});
+
+describe('a registry that serves downloads at a dl template of its own', () => {
+  // The template cargo fills in (wire-facts §1.5), on the registry's own host: the gateway keeps
+  // its path and markers and swaps in its own URL, so downloads reach the registry where it
+  // serves them. The operator's route table says what that path needs (here: a read).
+  const template = '/files/{prefix}/{lowerprefix}/{crate}-{version}.crate?sum={sha256-checksum}';
+  let own: TestGateway;
+  let home: string;
+
+  before(async () => {
+    const registry = await startCargoRegistry({ users: { ...USERS }, dl: template });
+    own = await startGateway({ registry, editYaml: (y) => y.replace(/^ {2}- \{ id: download, .*$/m, '$&\n  - { id: files, method: GET, path: /files/*, scope: read }') });
+    home = await makeCargoHome(`sparse+${own.url}/index/`);
+  });
+  after(async () => {
+    await own?.close();
+    await own?.registry.close();
+  });
+
+  test('config.json announces the template at the gateway, and cargo fetch downloads through it', async () => {
+    const config = await (await fetch(`${own.url}/index/config.json`)).json() as { dl: string };
+    assert.equal(config.dl, `${own.url}${template}`);
+
+    const base = crateName('tmpl');
+    const publishToken = (await own.createToken({ name: `e2e-${++unique}`, endpoint_scopes: ['publish-new'], crate_scopes: ['gw-e2e*'] })).token;
+    succeeded(await cargoPublish(await makeCrate(base, '0.1.0'), { cargoHome: home, token: publishToken }));
+    const app = await makeCrate(crateName('tmpl-app'), '0.1.0', { publish: false, dependencies: { [base]: '{ version = "0.1.0", registry = "gw" }' } });
+    succeeded(await runCargo(['fetch'], { cargoHome: home, cwd: app }));
+
+    const cksum = own.registry.indexLines(base)[0]!.cksum;
+    const prefix = `${base.slice(0, 2)}/${base.slice(2, 4)}`;
+    const expected = `/files/${prefix}/${prefix}/${base}-0.1.0.crate?sum=${cksum}`;
+    assert.deepEqual(own.registry.requests.filter((r) => r.url.startsWith('/files/')).map((r) => r.url), [expected]);
+    const logged = own.logLines().filter((l) => String(l['req.path']).startsWith('/files/'));
+    assert.deepEqual(logged.map((l) => [l['route.id'], l.status]), [['files', 200]]);
+    assert.equal(own.registry.requests.filter((r) => r.url.endsWith('/download')).length, 0, 'nothing went to the API download endpoint');
+    assert.deepEqual(own.logLines().filter((l) => l.level === 40 && l.download_path !== undefined), [], 'the route table covers the download path');
+    assertCargoWentThroughGateway(own);
+  });
+
+  test('without a route for that path the gateway says so once, and cargo is denied the download with the reason', async () => {
+    const bare = await startGateway({ registry: own.registry });
+    try {
+      for (let i = 0; i < 2; i++) assert.equal((await fetch(`${bare.url}/index/config.json`)).status, 200);
+      const warned = bare.logLines().filter((l) => l.level === 40 && l.download_path !== undefined);
+      assert.deepEqual(warned.map((l) => [l.download_path, l.route]), [[`/files/sa/mp/sa/mp/sample-0.1.0.crate`, null]]);
+      assert.match(String(warned[0]!.msg), /no route matches, so downloads are denied: add a route for it with scope: read/);
+
+      const base = crateName('unrouted');
+      const publishToken = (await bare.createToken({ name: `e2e-${++unique}`, endpoint_scopes: ['publish-new'], crate_scopes: ['gw-e2e*'] })).token;
+      const bareHome = await makeCargoHome(`sparse+${bare.url}/index/`);
+      succeeded(await cargoPublish(await makeCrate(base, '0.1.0'), { cargoHome: bareHome, token: publishToken }));
+      const app = await makeCrate(crateName('unrouted-app'), '0.1.0', { publish: false, dependencies: { [base]: '{ version = "0.1.0", registry = "gw" }' } });
+      const before = own.registry.requests.filter((r) => r.url.startsWith('/files/')).length;
+      const fetched = await runCargo(['fetch'], { cargoHome: bareHome, cwd: app });
+      assert.notEqual(fetched.code, 0);
+      assert.match(fetched.stderr, /scopegate does not forward GET \/files\/.*no route in its table matches/);
+      assert.equal(own.registry.requests.filter((r) => r.url.startsWith('/files/')).length, before, 'the denied download was not forwarded');
+    } finally {
+      await bare.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCrateName } from '../../src/core/crate-pattern.js';
 import { gatewayError } from '../../src/core/errors.js';
-import { cargoAdapter, indexFilePath, readCargoPublishHead, rewriteCargoConfig } from '../../src/registries/cargo.js';
+import { cargoAdapter, indexFilePath, readCargoPublishHead, rewriteCargoConfig, sampleDownloadPath } from '../../src/registries/cargo.js';
 import type { PublishHead } from '../../src/registries/registry.js';
 import { cargoPublishBody, rawFraming } from '../support/cargo-publish-body.js';
 
@@ -80,14 +80,47 @@ describe('rewriteCargoConfig points cargo back at the gateway', () => {
       expected: { dl: 'https://crates.example.com/reg/api/v1/crates', api: 'https://crates.example.com/reg', 'custom-field': [1, 2] },
     },
   ];
-  for (const row of rows) it(row.name, () => assert.deepEqual(JSON.parse(rewriteCargoConfig(upstream, row.publicUrl, row.readsNeedToken)), row.expected));
+  for (const row of rows) {
+    it(row.name, () => assert.deepEqual(JSON.parse(rewriteCargoConfig(upstream, { publicUrl: row.publicUrl, upstreamUrl: 'http://up:8000', readsNeedToken: row.readsNeedToken })), row.expected));
+  }
 
   it('a config without api gains one', () => {
-    assert.deepEqual(JSON.parse(rewriteCargoConfig('{"dl":"http://up/dl"}', 'http://gw', false)), { dl: 'http://gw/api/v1/crates', api: 'http://gw' });
+    assert.deepEqual(JSON.parse(rewriteCargoConfig('{"dl":"http://up/dl"}', { publicUrl: 'http://gw', upstreamUrl: 'http://up', readsNeedToken: false })), { dl: 'http://gw/dl', api: 'http://gw' });
   });
   it('an upstream body that is not JSON throws (the caller answers SG_UPSTREAM_UNREACHABLE)', () => {
-    assert.throws(() => rewriteCargoConfig('<html>', 'http://gw', false), SyntaxError);
+    assert.throws(() => rewriteCargoConfig('<html>', { publicUrl: 'http://gw', upstreamUrl: 'http://up', readsNeedToken: false }), SyntaxError);
   });
+});
+
+describe('rewriteCargoConfig keeps a dl template on the upstream, with the gateway in its place', () => {
+  const rows: { name: string; upstreamUrl: string; dl: unknown; expected: string }[] = [
+    { name: 'a path without markers (cargo appends /{crate}/{version}/download)', upstreamUrl: 'http://up:8000', dl: 'http://up:8000/dl', expected: 'http://gw/reg/dl' },
+    { name: 'markers are kept verbatim', upstreamUrl: 'http://up:8000', dl: 'http://up:8000/files/{lowerprefix}/{crate}/{crate}-{version}.crate', expected: 'http://gw/reg/files/{lowerprefix}/{crate}/{crate}-{version}.crate' },
+    { name: 'a checksum marker in the query is kept', upstreamUrl: 'http://up:8000', dl: 'http://up:8000/dl/{crate}/{version}?sha256={sha256-checksum}', expected: 'http://gw/reg/dl/{crate}/{version}?sha256={sha256-checksum}' },
+    { name: 'the upstream URL\'s own path is what the gateway stands in for', upstreamUrl: 'http://up:8000/registry/', dl: 'http://up:8000/registry/dl/{crate}', expected: 'http://gw/reg/dl/{crate}' },
+    { name: 'the origin compares as URLs do (scheme and host case, default port)', upstreamUrl: 'http://up', dl: 'HTTP://UP:80/dl', expected: 'http://gw/reg/dl' },
+    { name: 'another host (a CDN) cannot be forwarded to: the API download endpoint instead', upstreamUrl: 'http://up:8000', dl: 'https://static.example.com/crates', expected: 'http://gw/reg/api/v1/crates' },
+    { name: 'another port is another origin', upstreamUrl: 'http://up:8000', dl: 'http://up:9000/dl', expected: 'http://gw/reg/api/v1/crates' },
+    { name: 'outside the upstream URL\'s path', upstreamUrl: 'http://up:8000/registry', dl: 'http://up:8000/other/dl', expected: 'http://gw/reg/api/v1/crates' },
+    { name: 'a longer segment that only starts like the upstream path', upstreamUrl: 'http://up:8000/reg', dl: 'http://up:8000/registry/dl', expected: 'http://gw/reg/api/v1/crates' },
+    { name: 'a dl that is not a string', upstreamUrl: 'http://up:8000', dl: 42, expected: 'http://gw/reg/api/v1/crates' },
+    { name: 'a relative dl', upstreamUrl: 'http://up:8000', dl: '/dl', expected: 'http://gw/reg/api/v1/crates' },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const rewritten = JSON.parse(rewriteCargoConfig(JSON.stringify({ dl: row.dl }), { publicUrl: 'http://gw/reg', upstreamUrl: row.upstreamUrl, readsNeedToken: false })) as { dl: string };
+      assert.equal(rewritten.dl, row.expected);
+    });
+  }
+});
+
+describe('sampleDownloadPath: where cargo would download, for checking the route table', () => {
+  const rows: { name: string; dl: string; expected: string | null }[] = [
+    { name: 'no markers: cargo appends /{crate}/{version}/download', dl: 'http://gw/reg/api/v1/crates', expected: '/api/v1/crates/sample/0.1.0/download' },
+    { name: 'markers are filled in and the query dropped', dl: 'http://gw/reg/f/{prefix}/{lowerprefix}/{crate}-{version}.crate?s={sha256-checksum}', expected: '/f/sa/mp/sa/mp/sample-0.1.0.crate' },
+    { name: 'a dl that is not the gateway\'s', dl: 'https://static.example.com/crates', expected: null },
+  ];
+  for (const row of rows) it(row.name, () => assert.equal(sampleDownloadPath(JSON.stringify({ dl: row.dl }), 'http://gw/reg'), row.expected));
 });
 
 describe('existencePaths probes every all-`-` / all-`_` spelling once', () => {

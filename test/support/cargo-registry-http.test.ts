@@ -3,6 +3,7 @@
  * conditional index requests, exact error bodies, hang mode.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
@@ -211,5 +212,50 @@ describe('closing the test cargo registry', () => {
     await registry.close();
     assert.ok(Date.now() - started < 1_000);
     assert.ok((await pending) instanceof Error);
+  });
+});
+
+describe('test cargo registry with its own dl template (wire-facts §1.5)', () => {
+  const cksum = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+  const crate = Buffer.from([0x1f, 0x8b, 9, 8, 7]);
+  const start = async (dl: string): Promise<CargoRegistry> => {
+    const registry = await startCargoRegistry({ users: { [ALICE]: 'alice' }, dl });
+    const published = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'Tmpl_Crate', vers: '1.2.3' }, crate) });
+    assert.equal(published.status, 200);
+    return registry;
+  };
+
+  it('announces the template in config.json and, without markers, serves {dl}/{crate}/{version}/download', async () => {
+    const registry = await start('/dl');
+    try {
+      assert.deepEqual(json(await send(registry, 'GET', '/index/config.json')), { dl: `${registry.url}/dl`, api: registry.url });
+      const res = await send(registry, 'GET', '/dl/Tmpl_Crate/1.2.3/download');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, crate);
+      assert.equal((await send(registry, 'GET', '/dl/Tmpl_Crate/9.9.9/download')).status, 404);
+      assert.equal((await send(registry, 'GET', '/dl/Tmpl_Crate/1.2.3')).status, 404);
+      // crates.io's API endpoint stays.
+      assert.equal((await send(registry, 'GET', '/api/v1/crates/Tmpl_Crate/1.2.3/download')).status, 200);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('serves a marker template only at the values cargo fills in: prefix from the name as given, lowerprefix lowered, the checksum', async () => {
+    const registry = await start('/files/{prefix}/{lowerprefix}/{crate}-{version}.crate?sum={sha256-checksum}');
+    try {
+      const ok = `/files/Tm/pl/tm/pl/Tmpl_Crate-1.2.3.crate?sum=${cksum(crate)}`;
+      const res = await send(registry, 'GET', ok);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, crate);
+      for (const wrong of [
+        `/files/tm/pl/tm/pl/Tmpl_Crate-1.2.3.crate?sum=${cksum(crate)}`,
+        `/files/Tm/pl/Tm/pl/Tmpl_Crate-1.2.3.crate?sum=${cksum(crate)}`,
+        `/files/Tm/pl/tm/pl/Tmpl_Crate-1.2.3.crate?sum=${cksum(Buffer.from('other'))}`,
+        '/files/Tm/pl/tm/pl/Tmpl_Crate-1.2.3.crate',
+      ]) assert.equal((await send(registry, 'GET', wrong)).status, 404, wrong);
+    } finally {
+      await registry.close();
+    }
   });
 });

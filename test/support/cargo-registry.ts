@@ -43,6 +43,13 @@ export interface CargoRegistry {
 export interface CargoRegistryOptions {
   /** Upstream token → login. */
   users?: Record<string, string>;
+  /**
+   * The download URL template after the registry's own URL, announced as config.json's `dl`
+   * (wire-facts §1.5): markers `{crate}`, `{version}`, `{prefix}`, `{lowerprefix}` and
+   * `{sha256-checksum}`; with none, cargo appends `/{crate}/{version}/download`. Default
+   * `/api/v1/crates`, crates.io's API endpoint, which is served whatever this says.
+   */
+  dl?: string;
 }
 
 /** Bodies above this get 413, like crates.io's upload cap (wire-facts §1.2: "set size caps"). */
@@ -53,6 +60,8 @@ const MAX_PER_PAGE = 100;
 /** Starts a registry on 127.0.0.1 with an ephemeral port. */
 export async function startCargoRegistry(options: CargoRegistryOptions = {}): Promise<CargoRegistry> {
   const store = new RegistryStore();
+  const dl = options.dl ?? '/api/v1/crates';
+  const templateDownload = downloadMatcher(dl);
   for (const [token, login] of Object.entries(options.users ?? {})) store.addUser(token, login);
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -64,7 +73,7 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
     void readBody(req).then((body) => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body ?? Buffer.alloc(0) });
       if (hang) return;
-      const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, url, req, body);
+      const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, { base: url, dl, templateDownload }, req, body);
       send(res, reply);
     });
   });
@@ -107,9 +116,17 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-function safeRoute(store: RegistryStore, base: string, req: IncomingMessage, body: Buffer): Reply {
+/** Where the registry is and where it serves downloads. */
+interface Site {
+  readonly base: string;
+  readonly dl: string;
+  /** A download at the template's path (null: not such a path), checked against the store. */
+  readonly templateDownload: (pathAndQuery: string) => TemplateDownload | null;
+}
+
+function safeRoute(store: RegistryStore, site: Site, req: IncomingMessage, body: Buffer): Reply {
   try {
-    return route(store, base, req, body);
+    return route(store, site, req, body);
   } catch {
     return errorReply(500, 'Internal Server Error');
   }
@@ -119,15 +136,17 @@ function safeRoute(store: RegistryStore, base: string, req: IncomingMessage, bod
  * Dispatches on the raw path. Nothing is normalised: `//api/v1/…` is a 404 here, as it would be on
  * a real registry, so a gateway that forwards a doubled slash is caught (wire-facts §1.1).
  */
-function route(store: RegistryStore, base: string, req: IncomingMessage, body: Buffer): Reply {
+function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buffer): Reply {
   const method = req.method ?? '';
   const rawUrl = req.url ?? '';
   const queryAt = rawUrl.indexOf('?');
   const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
   const query = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
   if (path.startsWith('/index/') && (method === 'GET' || method === 'HEAD')) {
-    return indexReply(store, base, path.slice('/index/'.length), req.headers['if-none-match']);
+    return indexReply(store, site, path.slice('/index/'.length), req.headers['if-none-match']);
   }
+  const templated = method === 'GET' ? site.templateDownload(rawUrl) : null;
+  if (templated !== null) return templateDownload(store, templated);
   if (!path.startsWith('/api/v1/')) return notFound();
   const segments = decodeSegments(path.slice('/api/v1/'.length));
   if (segments === undefined) return errorReply(400, 'invalid percent-encoding in the URL path');
@@ -184,10 +203,10 @@ function parseLogins(body: Buffer): string[] | undefined {
 }
 
 /** `config.json` and index files, with `ETag` / `If-None-Match` → 304 (wire-facts §1.5). */
-function indexReply(store: RegistryStore, base: string, file: string, ifNoneMatch: string | undefined): Reply {
+function indexReply(store: RegistryStore, { base, dl }: Site, file: string, ifNoneMatch: string | undefined): Reply {
   const isConfig = file === 'config.json';
   // `api` has no trailing slash: cargo would otherwise send `//api/v1/…` (wire-facts §1.1).
-  const content = isConfig ? JSON.stringify({ dl: `${base}/api/v1/crates`, api: base }) : store.indexFile(file);
+  const content = isConfig ? JSON.stringify({ dl: `${base}${dl}`, api: base }) : store.indexFile(file);
   if (content === undefined) return notFound();
   const etag = etagOf(content);
   const headers = { ETag: etag };
@@ -230,4 +249,57 @@ function closeServer(server: ReturnType<typeof createServer>, sockets: Set<Socke
     server.close(() => resolve());
     for (const socket of sockets) socket.destroy();
   });
+}
+
+/** What a request at the download template's path asked for. */
+interface TemplateDownload {
+  readonly crate: string;
+  readonly version: string;
+  readonly prefix?: string;
+  readonly lowerprefix?: string;
+  readonly checksum?: string;
+}
+
+const MARKERS: Record<string, string> = {
+  '{crate}': '(?<crate>[^/?]+)',
+  '{version}': '(?<version>[^/?]+)',
+  // The shapes of cargo's `make_dep_prefix` (see depPrefix), so adjacent markers parse one way.
+  '{prefix}': '(?<prefix>[12]|3/[^/?]|[^/?]{2}/[^/?]{2})',
+  '{lowerprefix}': '(?<lowerprefix>[12]|3/[^/?]|[^/?]{2}/[^/?]{2})',
+  '{sha256-checksum}': '(?<checksum>[0-9a-f]{64})',
+};
+
+/**
+ * Matches request targets against the `dl` template as cargo fills it in (`download.rs`): without
+ * any marker, `/{crate}/{version}/download` is appended. The query is part of the match only when
+ * the template has one.
+ */
+function downloadMatcher(dl: string): (pathAndQuery: string) => TemplateDownload | null {
+  const template = Object.keys(MARKERS).some((m) => dl.includes(m)) ? dl : `${dl}/{crate}/{version}/download`;
+  const source = template.split(/(\{[a-z0-9-]+\})/).map((part) => (Object.hasOwn(MARKERS, part) ? MARKERS[part]! : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+  const pattern = new RegExp(`^${source}$`);
+  const withQuery = template.includes('?');
+  return (pathAndQuery) => {
+    const target = withQuery ? pathAndQuery : pathAndQuery.split('?')[0]!;
+    const groups = pattern.exec(target)?.groups;
+    if (groups?.crate === undefined || groups.version === undefined) return null;
+    return { crate: decodeURIComponent(groups.crate), version: decodeURIComponent(groups.version), prefix: groups.prefix, lowerprefix: groups.lowerprefix, checksum: groups.checksum };
+  };
+}
+
+/** cargo's `make_dep_prefix`: `1`, `2`, `3/{c}`, or `{ab}/{cd}`, from the name as given. */
+function depPrefix(name: string): string {
+  if (name.length <= 2) return String(name.length);
+  if (name.length === 3) return `3/${name[0]}`;
+  return `${name.slice(0, 2)}/${name.slice(2, 4)}`;
+}
+
+/** A templated download, served only when every marker's value is the one cargo would have filled in. */
+function templateDownload(store: RegistryStore, asked: TemplateDownload): Reply {
+  const line = store.linesOf(asked.crate).find((l) => l.vers === asked.version);
+  if (line === undefined) return notFound();
+  if (asked.prefix !== undefined && asked.prefix !== depPrefix(line.name)) return notFound();
+  if (asked.lowerprefix !== undefined && asked.lowerprefix !== depPrefix(line.name.toLowerCase())) return notFound();
+  if (asked.checksum !== undefined && asked.checksum !== line.cksum) return notFound();
+  return store.download(line.name, line.vers);
 }
