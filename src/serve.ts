@@ -11,6 +11,7 @@ import { startAdminApi } from './admin/server.js';
 import { createMetrics } from './http/metrics.js';
 import { startReminderSchedule } from './reminders/expiry-reminders.js';
 import { openBackends } from './store/open-store.js';
+import { clusterMetricsText } from './cluster-metrics.js';
 import { missingGatewaySettings } from './runtime-flags.js';
 import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
 
@@ -60,7 +61,8 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   const gateway = createGateway(config, { store, logger, audit, metrics });
   const port = await gateway.listen();
   logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
-  const operators = { config: () => gateway.deps.config, store, directory, audit, metrics, logger };
+  const metricsText = cluster.isWorker ? clusterMetricsText(metrics.registry) : undefined;
+  const operators = { config: () => gateway.deps.config, store, directory, audit, metrics, metricsText, logger };
   const admin = await startAdminApi(operators);
   // Once per host, not once per worker.
   const reminders = config.reminders.intervalMs === null || !isFirstProcess() ? null : startReminderSchedule(operators, config.reminders.intervalMs);

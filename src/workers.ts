@@ -6,6 +6,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
+import { serveClusterMetrics } from './cluster-metrics.js';
 import type { Logger } from './log.js';
 import { withGatewayEnv, withGatewayFlags } from './runtime-flags.js';
 
@@ -47,6 +48,8 @@ export function superviseWorkers(count: number, logger: Logger): void {
       setTimeout(() => { if (!stopping) fork(slot, next); }, next).unref();
     });
   };
+  // A scrape of /metrics reaches one worker; it asks here for the sum over all of them.
+  serveClusterMetrics();
   for (let slot = 0; slot < count; slot++) fork(slot, RESTART_DELAY_MS);
   logger.info({ workers: count, pid: process.pid }, 'scopegate primary started its workers');
 

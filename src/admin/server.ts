@@ -33,6 +33,11 @@ export interface AdminDeps {
   readonly directory: TokenDirectory;
   readonly audit: AuditSink;
   readonly metrics: GatewayMetrics;
+  /**
+   * The `/metrics` text; default: this process's registry. A cluster worker asks the primary for
+   * the host's (src/cluster-metrics.ts), since a scrape reaches any one worker.
+   */
+  readonly metricsText?: () => Promise<string>;
   readonly logger: Logger;
   readonly clock?: () => number;
 }
@@ -80,6 +85,16 @@ export async function startAdminApi(deps: AdminDeps): Promise<AdminApi | null> {
   };
 }
 
+/** Prometheus text; 503 (JSON, with the reason) when a cluster's workers did not all report. */
+async function metrics(deps: AdminDeps): Promise<Answer> {
+  if (deps.metricsText === undefined) return { status: 200, text: await deps.metrics.registry.metrics(), type: deps.metrics.registry.contentType };
+  try {
+    return { status: 200, text: await deps.metricsText(), type: deps.metrics.registry.contentType };
+  } catch (e) {
+    return { status: 503, body: { error: `the workers' metrics could not be collected: ${(e as Error).message}` } };
+  }
+}
+
 async function handle(deps: AdminDeps, authorised: (h: string | undefined) => boolean, req: http.IncomingMessage): Promise<Answer> {
   const url = new URL(req.url ?? '/', 'http://admin');
   const route = `${req.method ?? ''} ${url.pathname}`;
@@ -87,7 +102,7 @@ async function handle(deps: AdminDeps, authorised: (h: string | undefined) => bo
     if (route === 'GET /healthz') return { status: 200, body: { status: 'ok' } };
     if (route === 'GET /readyz') return await ready(deps);
     if (!authorised(req.headers.authorization)) throw new AdminError(401, 'missing or wrong admin key: send Authorization: Bearer $SCOPEGATE_ADMIN_KEY');
-    if (route === 'GET /metrics') return { status: 200, text: await deps.metrics.registry.metrics(), type: deps.metrics.registry.contentType };
+    if (route === 'GET /metrics') return await metrics(deps);
     const answer = await operate(deps, req.method ?? '', url);
     deps.logger.info({ 'admin.route': route, status: answer.status }, 'admin request');
     return answer;

@@ -16,6 +16,7 @@ import { freePort, rawRequest } from '../support/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 
+const ADMIN_KEY = 'workers-test-admin-key-0123456789';
 let registry: CargoRegistry;
 let gw: GatewayProcess;
 
@@ -25,7 +26,7 @@ before(async () => {
   registry = await startCargoRegistry();
   gw = await startGatewayProcess({
     upstream: registry.url, redisUrl: sharedRedisUrl(), set: { workers: 2, 'redis.key_prefix': uniquePrefix() },
-    ready: (lines) => listening(lines) >= 2,
+    ready: (lines) => listening(lines) >= 2, env: { SCOPEGATE_ADMIN_KEY: ADMIN_KEY },
   });
 });
 after(async () => {
@@ -51,6 +52,46 @@ test('workers: 2 serves requests from two worker processes, neither of them the 
   const pids = await answeringPids(20);
   assert.equal(pids.size, 2, `pids: ${[...pids].join(', ')}`);
   assert.ok(!pids.has(gw.child.pid!), 'the primary only supervises');
+});
+
+test('/metrics counts the requests of every worker, whichever worker the scrape reaches', async () => {
+  const admin = gw.logLines().find((l) => l.msg === 'admin API listening')?.listen;
+  assert.ok(typeof admin === 'string', 'the admin API is listening');
+  /** Searches answered so far, from one scrape on a new connection (the primary hands each to a worker in turn). */
+  const searches = async (): Promise<number> => {
+    const res = await rawRequest(Number(admin.split(':')[1]), 'GET', '/metrics', { authorization: `Bearer ${ADMIN_KEY}` });
+    assert.equal(res.status, 200, res.text);
+    const total = res.text.split('\n').filter((l) => l.startsWith('scopegate_requests_total{route="search"'))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    return total;
+  };
+  const pids = await answeringPids(10);
+  assert.equal(pids.size, 2, 'both workers served searches');
+  const scrapes: number[] = [];
+  for (let i = 0; i < 4; i++) scrapes.push(await searches());
+  assert.ok(scrapes[0]! >= 10, `scrapes: ${scrapes.join(', ')}`);
+  assert.deepEqual(scrapes, scrapes.map(() => scrapes[0]), 'every scrape gives the host\'s total, not one worker\'s');
+  await answeringPids(6);
+  assert.equal(await searches(), scrapes[0]! + 6);
+});
+
+test('/metrics answers 503 naming the worker when one does not report (it is not a partial sum)', async () => {
+  const admin = Number(String(gw.logLines().find((l) => l.msg === 'admin API listening')?.listen).split(':')[1]);
+  const [frozen] = await answeringPids(4);
+  process.kill(frozen!, 'SIGSTOP');
+  try {
+    let answer: { status: number; text: string } | null = null;
+    // A connection handed to the frozen worker hangs; the next one goes to the other worker.
+    for (let i = 0; i < 4 && answer === null; i++) {
+      const res = await fetch(`http://127.0.0.1:${admin}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, connection: 'close' }, signal: AbortSignal.timeout(4_000) }).catch(() => null);
+      if (res !== null) answer = { status: res.status, text: await res.text() };
+    }
+    assert.ok(answer !== null, 'some scrape was answered');
+    assert.equal(answer.status, 503, answer.text);
+    assert.deepEqual(JSON.parse(answer.text), { error: `the workers' metrics could not be collected: worker ${frozen} did not report within 2000 ms` });
+  } finally {
+    process.kill(frozen!, 'SIGCONT');
+  }
 });
 
 test('a worker that dies is replaced, and requests keep being served', async () => {

@@ -44,6 +44,8 @@ export interface GatewayProcessOptions {
    * settings (default: with them, as `npm start` starts it).
    */
   readonly plain?: boolean;
+  /** Extra environment variables (e.g. `SCOPEGATE_ADMIN_KEY`). */
+  readonly env?: Record<string, string>;
 }
 
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
@@ -59,7 +61,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     cwd: fileURLToPath(REPO_ROOT),
     env: {
       ...runtime, SCOPEGATE_CONFIG: configPath, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: url,
-      SCOPEGATE_UPSTREAM: options.upstream, REDIS_URL: options.redisUrl, SCOPEGATE_ADMIN_LISTEN: '127.0.0.1:0',
+      SCOPEGATE_UPSTREAM: options.upstream, REDIS_URL: options.redisUrl, SCOPEGATE_ADMIN_LISTEN: '127.0.0.1:0', ...options.env,
     },
   });
   let stdout = '';
