@@ -117,10 +117,15 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
     }
     for (let round = 1; round <= opts.rounds; round++) {
       // Rotate the order each round, so no scenario always runs right after the same neighbour.
-      const order = scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]!);
-      for (const s of order) {
+      const others = scenarios.filter((s) => s.name !== 'bare');
+      const baseline = scenarios.find((s) => s.name === 'bare')!;
+      const rotated = others.map((_, i) => others[(i + round - 1) % others.length]!);
+      // The bare proxy before and after every other scenario: each ratio is taken against the
+      // two measurements next to it (report.ts perRound), seconds apart rather than a round apart.
+      const order = [baseline, ...rotated.flatMap((s) => [s, baseline])];
+      for (const [slot, s] of order.entries()) {
         const result = await runOne(s, opts.durationSeconds);
-        loads.push({ scenario: s.name, round, ...result });
+        loads.push({ scenario: s.name, round, slot, ...result });
         opts.progress(`[round ${round}/${opts.rounds}] ${s.label}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, server CPU ${result.cpuMicrosPerResponse.toFixed(0)} µs/response ${JSON.stringify(result.statuses)}`);
       }
       for (const { size, body, each } of bodies) {

@@ -1,13 +1,19 @@
 /**
  * Turns the runs of every round into the summary table: each figure the median over rounds with
- * its min–max, each ratio computed within a round against the bare proxy of that same round (so a
- * noisy neighbour slows both sides of a ratio alike), and each target checked against the median.
+ * its min–max, each ratio computed within a round against the bare proxy measured next to it in
+ * that same round (so a noisy neighbour slows both sides of a ratio alike), and each target
+ * checked against the median.
  */
 import { median } from './load.js';
 
 export interface LoadRun {
   readonly scenario: string;
   readonly round: number;
+  /**
+   * Its place in the round's sequence. The local suite measures the bare proxy before and after
+   * every other scenario, and a ratio is then taken against those two neighbours.
+   */
+  readonly slot?: number;
   readonly requestsPerSecond: number;
   readonly p50: number;
   readonly p99: number;
@@ -50,14 +56,31 @@ export const spread = (values: readonly number[]): Spread => ({
   max: Math.max(...values),
 });
 
-/** Per round, `value(run) ⊘ value(baseline run of the same round)`. */
-export function perRound<R extends { scenario: string; round: number }>(runs: readonly R[], scenario: string, baseline: string, combine: (run: R, base: R) => number): number[] {
+/**
+ * Per round, `value(run) ⊘ value(baseline run of the same round)`. Runs with a `slot` are
+ * compared with the baseline runs right before and right after them in the round (the mean of
+ * the two), so a host whose speed drifts over tens of seconds moves both sides of a ratio alike;
+ * without slots, with the round's one baseline run.
+ */
+export function perRound<R extends { scenario: string; round: number; slot?: number }>(runs: readonly R[], scenario: string, baseline: string, combine: (run: R, base: R) => number): number[] {
   const out: number[] = [];
   for (const run of runs.filter((r) => r.scenario === scenario)) {
-    const base = runs.find((r) => r.scenario === baseline && r.round === run.round);
-    if (base !== undefined) out.push(combine(run, base));
+    const bases = runs.filter((r) => r.scenario === baseline && r.round === run.round);
+    const neighbours = run.slot === undefined ? [] : [nearest(bases, run.slot, -1), nearest(bases, run.slot, 1)].filter((b): b is R => b !== undefined);
+    if (neighbours.length > 0) out.push(neighbours.reduce((sum, base) => sum + combine(run, base), 0) / neighbours.length);
+    else if (bases[0] !== undefined) out.push(combine(run, bases[0]));
   }
   return out;
+}
+
+/** The run closest to `slot` on one side (`direction` -1: before it, 1: after it). */
+function nearest<R extends { slot?: number }>(runs: readonly R[], slot: number, direction: -1 | 1): R | undefined {
+  let best: R | undefined;
+  for (const r of runs) {
+    if (r.slot === undefined || Math.sign(r.slot - slot) !== direction) continue;
+    if (best === undefined || Math.abs(r.slot - slot) < Math.abs(best.slot! - slot)) best = r;
+  }
+  return best;
 }
 
 export const of = <R extends { scenario: string }>(runs: readonly R[], scenario: string, pick: (run: R) => number): number[] =>

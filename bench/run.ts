@@ -16,7 +16,7 @@ import { runTarget, TARGET_DEFAULTS } from './target.js';
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '4' },
+    duration: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     tokens: { type: 'string', default: '10000' },
@@ -37,7 +37,7 @@ const { values } = parseArgs({
 
 const HELP = `npm run bench [-- options]
   local suite (default): starts redis-server, an upstream, a bare proxy and gateway processes
-    --rounds N (5)  --duration S (4)  --warmup S (1)  --connections N (50)
+    --rounds N (5)  --duration S (3)  --warmup S (1)  --connections N (50)
     --tokens N (10000)  --revocations N (100)  --publish-concurrent N (8)
     --only a,b      scenarios: direct bare allowed-cache allowed-nocache read rotating denied allowed-workers2 publish revocation
     --profile       run the gateways with --cpu-prof (profiles in bench/profiles/)
@@ -184,7 +184,7 @@ function renderLocal(results: LocalResults, machine: Machine, after: { loadAvera
     '# scopegate benchmark results',
     '',
     'Written by `npm run bench` (bench/run.ts). Every figure is the median over rounds with the min–max in',
-    'brackets; every ratio is computed within a round against the bare proxy of that same round.',
+    'brackets; every ratio is computed within a round against the bare proxy measured right before and right after it (the mean of the two ratios).',
     '',
     '## Requests (small JSON upstream)',
     '',
