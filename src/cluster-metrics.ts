@@ -46,7 +46,8 @@ export function serveClusterMetrics(): void {
       if (reports.size < workers.length) return;
       clearTimeout(timer);
       collections.delete(id);
-      AggregatorRegistry.aggregate([...reports.values()]).metrics().then(resolve, reject);
+      // In a promise chain: a throw here would otherwise reach the primary's 'message' handler.
+      Promise.resolve().then(() => AggregatorRegistry.aggregate([...reports.values()]).metrics()).then(resolve, reject);
     });
     for (const worker of workers) worker.send({ type: COLLECT, id });
   });

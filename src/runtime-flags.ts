@@ -3,8 +3,8 @@
  * `npm start` sets both (package.json, kept equal by a test); cluster workers get whatever the
  * primary lacks, and `scopegate serve` started without them serves through one such worker
  * (src/serve.ts); the benchmark's and the tests' gateway processes use them; a plain
- * `node dist/src/main.js` started without them logs a warning naming what is missing. Neither can take effect after the
- * process has started, which is why they live outside the config.
+ * `node dist/src/main.js` started without them logs a warning naming what is missing. Neither
+ * can take effect after the process has started, which is why they live outside the config.
  *
  * `--initial-old-space-size=64` (MiB). Every 64 KiB chunk of a streamed publish body is V8
  * external memory: Node's HTTP parser copies each into a new Buffer. With the config modules
