@@ -89,4 +89,3 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
-

@@ -68,18 +68,16 @@ export function versionWithoutBuild(version: string): string {
   return plus === -1 ? version : version.slice(0, plus);
 }
 
-/** cargo's `make_dep_path` for an already lower-cased name (wire-facts §1.5). */
+/** cargo's `make_dep_prefix`: `1`, `2`, `3/{c}` or `{ab}/{cd}`, from the name as given (a `dl` template's `{prefix}`). */
+export function depPrefix(name: string): string {
+  if (name.length <= 2) return String(name.length);
+  if (name.length === 3) return `3/${name[0]}`;
+  return `${name.slice(0, 2)}/${name.slice(2, 4)}`;
+}
+
+/** cargo's `make_dep_path` for an already lower-cased name (wire-facts §1.5): its prefix, then the name. */
 export function makeDepPath(lowerName: string): string {
-  switch (lowerName.length) {
-    case 1:
-      return `1/${lowerName}`;
-    case 2:
-      return `2/${lowerName}`;
-    case 3:
-      return `3/${lowerName[0]}/${lowerName}`;
-    default:
-      return `${lowerName.slice(0, 2)}/${lowerName.slice(2, 4)}/${lowerName}`;
-  }
+  return `${depPrefix(lowerName)}/${lowerName}`;
 }
 
 /** Strong ETag of an index file's bytes, quoted as HTTP requires. */

@@ -6,7 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-import { etagMatches, etagOf, parsePublishBody, type IndexLine } from './cargo-registry-index.js';
+import { depPrefix, etagMatches, etagOf, parsePublishBody, type IndexLine } from './cargo-registry-index.js';
 import { errorReply, RegistryStore, type Reply } from './cargo-registry-store.js';
 
 /** One request as the registry received it. */
@@ -263,7 +263,7 @@ interface TemplateDownload {
 const MARKERS: Record<string, string> = {
   '{crate}': '(?<crate>[^/?]+)',
   '{version}': '(?<version>[^/?]+)',
-  // The shapes of cargo's `make_dep_prefix` (see depPrefix), so adjacent markers parse one way.
+  // The shapes of cargo's `make_dep_prefix` (depPrefix), so adjacent markers parse one way.
   '{prefix}': '(?<prefix>[12]|3/[^/?]|[^/?]{2}/[^/?]{2})',
   '{lowerprefix}': '(?<lowerprefix>[12]|3/[^/?]|[^/?]{2}/[^/?]{2})',
   '{sha256-checksum}': '(?<checksum>[0-9a-f]{64})',
@@ -283,15 +283,12 @@ function downloadMatcher(dl: string): (pathAndQuery: string) => TemplateDownload
     const target = withQuery ? pathAndQuery : pathAndQuery.split('?')[0]!;
     const groups = pattern.exec(target)?.groups;
     if (groups?.crate === undefined || groups.version === undefined) return null;
-    return { crate: decodeURIComponent(groups.crate), version: decodeURIComponent(groups.version), prefix: groups.prefix, lowerprefix: groups.lowerprefix, checksum: groups.checksum };
+    try {
+      return { crate: decodeURIComponent(groups.crate), version: decodeURIComponent(groups.version), prefix: groups.prefix, lowerprefix: groups.lowerprefix, checksum: groups.checksum };
+    } catch {
+      return null; // malformed percent-encoding: no such download
+    }
   };
-}
-
-/** cargo's `make_dep_prefix`: `1`, `2`, `3/{c}`, or `{ab}/{cd}`, from the name as given. */
-function depPrefix(name: string): string {
-  if (name.length <= 2) return String(name.length);
-  if (name.length === 3) return `3/${name[0]}`;
-  return `${name.slice(0, 2)}/${name.slice(2, 4)}`;
 }
 
 /** A templated download, served only when every marker's value is the one cargo would have filled in. */
