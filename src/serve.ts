@@ -11,6 +11,7 @@ import { startAdminApi } from './admin/server.js';
 import { createMetrics } from './http/metrics.js';
 import { startReminderSchedule } from './reminders/expiry-reminders.js';
 import { openBackends } from './store/open-store.js';
+import { CachingTokenStore } from './store/token-cache.js';
 import { clusterMetricsText } from './cluster-metrics.js';
 import { missingGatewaySettings } from './runtime-flags.js';
 import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
@@ -58,6 +59,7 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   const { store, directory, audit } = backends;
   const metrics = createMetrics();
   metrics.trackRedisErrors('audit', () => audit.failures);
+  if (store instanceof CachingTokenStore) metrics.trackTokenCache(() => store.stats);
   const gateway = createGateway(config, { store, logger, audit, metrics });
   const port = await gateway.listen();
   logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');

@@ -4,7 +4,8 @@
  * nested Maps (no label objects, no key strings built per request); a child is made once per
  * route × scope × verdict, a small set fixed by the route table.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics, type Counter as CounterType } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Counter as CounterType } from 'prom-client';
+import type { TokenCacheStats } from '../store/token-cache.js';
 
 type Child = CounterType.Internal;
 
@@ -22,6 +23,8 @@ export interface GatewayMetrics {
   trackRedisErrors(source: 'audit' | 'usage', total: () => number): void;
   /** An expiry reminder was announced (`sent`) or failed and will be retried (`failed`). */
   reminder(outcome: 'sent' | 'failed'): void;
+  /** Reports the token cache's counters, read at scrape time (nothing is counted per request here). */
+  trackTokenCache(stats: () => TokenCacheStats): void;
 }
 
 /** Decision latency buckets, in seconds: a cached decision is sub-millisecond, Redis adds ~1 ms. */
@@ -84,5 +87,34 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     redisError: () => requestRedisErrors.inc(),
     trackRedisErrors: (source, total) => void tracked.push({ source, total, seen: 0 }),
     reminder: (outcome) => reminders.labels(outcome).inc(),
+    trackTokenCache: (stats) => trackTokenCache(registry, stats),
   };
+}
+
+/** The token cache's metrics, registered only for a gateway that has the cache on. */
+function trackTokenCache(registry: Registry, stats: () => TokenCacheStats): void {
+  const seen = { hit: 0, miss: 0, bypassed: 0 };
+  new Counter({
+    name: 'scopegate_token_cache_lookups_total',
+    help: 'Token lookups by the per-process cache: hit, miss (asked Redis), or bypassed (asked Redis because the revocation feed was down).',
+    labelNames: ['result'] as const, registers: [registry],
+    collect() {
+      const now = stats();
+      for (const [result, total] of [['hit', now.hits], ['miss', now.misses], ['bypassed', now.bypassed]] as const) {
+        if (total > seen[result]) this.labels(result).inc(total - seen[result]);
+        seen[result] = total;
+      }
+    },
+  });
+  new Gauge({
+    name: 'scopegate_token_cache_entries', help: 'Token records (and "no such token" answers) held by the per-process caches.',
+    registers: [registry],
+    collect() { this.set(stats().size); },
+  });
+  new Gauge({
+    name: 'scopegate_revocation_feed_live',
+    help: '1 while the revocation feed is subscribed and answering its heartbeat, so the token cache is in use; 0 while lookups go to Redis. With workers: 1 only if every worker\'s is.',
+    registers: [registry], aggregator: 'min',
+    collect() { this.set(stats().live ? 1 : 0); },
+  });
 }

@@ -40,7 +40,7 @@ interface Entry {
   readonly until: number;
 }
 
-/** Counters, for tests and the admin API. */
+/** Counters, for tests and /metrics (read at scrape time, src/http/metrics.ts). */
 export interface TokenCacheStats {
   readonly hits: number;
   readonly misses: number;

@@ -24,6 +24,7 @@ const HOUR_MS = 3_600_000;
 const YANK = '/api/v1/crates/foo/1.0.0/yank';
 /** The test registry has no crate `foo`: a 404 from it proves the request was let through. */
 const REACHED_UPSTREAM = 404;
+const ADMIN_KEY = 'token-cache-test-admin-key-0123456789';
 
 /** startGateway's `editYaml` setting dotted keys. */
 const withKeys = (keys: Record<string, unknown>) => (yaml: string): string => {
@@ -220,7 +221,7 @@ describe('two gateway processes sharing one Redis', () => {
   before(async () => {
     registry = await startCargoRegistry({ users: { ...USERS } });
     const live = (lines: readonly Record<string, unknown>[]) => lines.some((l) => l.msg === 'revocation feed live: token cache in use') && lines.some((l) => l.msg === 'scopegate listening');
-    const options = { upstream: registry.url, redisUrl: sharedRedisUrl(), set: { 'cache.ttl': '1m', 'redis.key_prefix': keyPrefix }, ready: live };
+    const options = { upstream: registry.url, redisUrl: sharedRedisUrl(), set: { 'cache.ttl': '1m', 'redis.key_prefix': keyPrefix }, ready: live, env: { SCOPEGATE_ADMIN_KEY: ADMIN_KEY } };
     [a, b] = await Promise.all([startGatewayProcess(options), startGatewayProcess(options)]);
   });
   after(async () => {
@@ -233,6 +234,31 @@ describe('two gateway processes sharing one Redis', () => {
     assert.equal(res.status, 200);
     return ((await res.json()) as { api_token: { token: string } }).api_token.token;
   }
+
+  test('/metrics reports the cache: a first lookup misses, the next hits, and the feed is live', async () => {
+    const admin = Number(String(b.logLines().find((l) => l.msg === 'admin API listening')?.listen).split(':')[1]);
+    const scrape = async (): Promise<Map<string, number>> => {
+      const res = await rawRequest(admin, 'GET', '/metrics', { authorization: `Bearer ${ADMIN_KEY}` });
+      assert.equal(res.status, 200, res.text);
+      const values = new Map<string, number>();
+      for (const line of res.text.split('\n')) {
+        const found = /^(scopegate_(?:token_cache|revocation_feed)_[a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+        if (found) values.set(found[1]!, Number(found[2]));
+      }
+      return values;
+    };
+    const hits = 'scopegate_token_cache_lookups_total{result="hit"}';
+    const misses = 'scopegate_token_cache_lookups_total{result="miss"}';
+    const before = await scrape();
+    const token = await createToken(a, 'metrics-in-b');
+    assert.equal((await yank(b, token)).status, REACHED_UPSTREAM);
+    assert.equal((await yank(b, token)).status, REACHED_UPSTREAM);
+    const after = await scrape();
+    assert.equal((after.get(misses) ?? 0) - (before.get(misses) ?? 0), 1, 'one miss');
+    assert.equal((after.get(hits) ?? 0) - (before.get(hits) ?? 0), 1, 'one hit');
+    assert.equal(after.get('scopegate_revocation_feed_live'), 1);
+    assert.ok((after.get('scopegate_token_cache_entries') ?? 0) >= 1, `entries: ${after.get('scopegate_token_cache_entries')}`);
+  });
 
   test('the other process serves a token from its own cache', async () => {
     const token = await createToken(a, 'cached-in-b');
