@@ -51,11 +51,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     name: 'scopegate_redis_errors_total', help: 'Failed Redis commands: on a request (answered 503), or writing audit entries or last_used_at.',
     labelNames: ['source'] as const, registers: [registry],
     collect() {
-      for (const t of tracked) {
-        const total = t.total();
-        if (total > t.seen) this.labels(t.source).inc(total - t.seen);
-        t.seen = total;
-      }
+      for (const t of tracked) t.seen = catchUp(this.labels(t.source), t.total(), t.seen);
     },
   });
   const requestRedisErrors = redisErrors.labels('request');
@@ -101,8 +97,7 @@ function trackTokenCache(registry: Registry, stats: () => TokenCacheStats): void
     collect() {
       const now = stats();
       for (const [result, total] of [['hit', now.hits], ['miss', now.misses], ['bypassed', now.bypassed]] as const) {
-        if (total > seen[result]) this.labels(result).inc(total - seen[result]);
-        seen[result] = total;
+        seen[result] = catchUp(this.labels(result), total, seen[result]);
       }
     },
   });
@@ -117,4 +112,10 @@ function trackTokenCache(registry: Registry, stats: () => TokenCacheStats): void
     registers: [registry], aggregator: 'min',
     collect() { this.set(stats().live ? 1 : 0); },
   });
+}
+
+/** Moves a counter up to a running total it last saw at `seen`; returns the new `seen`. */
+function catchUp(counter: Child, total: number, seen: number): number {
+  if (total > seen) counter.inc(total - seen);
+  return total;
 }

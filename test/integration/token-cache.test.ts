@@ -236,7 +236,7 @@ describe('two gateway processes sharing one Redis', () => {
   }
 
   test('/metrics reports the cache: a first lookup misses, the next hits, and the feed is live', async () => {
-    const admin = Number(String(b.logLines().find((l) => l.msg === 'admin API listening')?.listen).split(':')[1]);
+    const admin = b.adminPort();
     const scrape = async (): Promise<Map<string, number>> => {
       const res = await rawRequest(admin, 'GET', '/metrics', { authorization: `Bearer ${ADMIN_KEY}` });
       assert.equal(res.status, 200, res.text);

@@ -55,11 +55,10 @@ test('workers: 2 serves requests from two worker processes, neither of them the 
 });
 
 test('/metrics counts the requests of every worker, whichever worker the scrape reaches', async () => {
-  const admin = gw.logLines().find((l) => l.msg === 'admin API listening')?.listen;
-  assert.ok(typeof admin === 'string', 'the admin API is listening');
+  const admin = gw.adminPort();
   /** Searches answered so far, from one scrape on a new connection (the primary hands each to a worker in turn). */
   const searches = async (): Promise<number> => {
-    const res = await rawRequest(Number(admin.split(':')[1]), 'GET', '/metrics', { authorization: `Bearer ${ADMIN_KEY}` });
+    const res = await rawRequest(admin, 'GET', '/metrics', { authorization: `Bearer ${ADMIN_KEY}` });
     assert.equal(res.status, 200, res.text);
     const total = res.text.split('\n').filter((l) => l.startsWith('scopegate_requests_total{route="search"'))
       .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
@@ -76,7 +75,7 @@ test('/metrics counts the requests of every worker, whichever worker the scrape 
 });
 
 test('/metrics answers 503 naming the worker when one does not report (it is not a partial sum)', async () => {
-  const admin = Number(String(gw.logLines().find((l) => l.msg === 'admin API listening')?.listen).split(':')[1]);
+  const admin = gw.adminPort();
   const [frozen] = await answeringPids(4);
   process.kill(frozen!, 'SIGSTOP');
   try {

@@ -23,6 +23,8 @@ export interface GatewayProcess {
   readonly child: ChildProcess;
   /** Every stdout line so far, parsed (the log). */
   logLines(): Record<string, unknown>[];
+  /** The admin API's port, from its `admin API listening` line (it listens only with SCOPEGATE_ADMIN_KEY set). */
+  adminPort(): number;
   stderr(): string;
   /** SIGTERM, and the exit code. */
   stop(): Promise<number | null>;
@@ -72,6 +74,11 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const gateway: GatewayProcess = {
     url, port, child,
     logLines: () => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
+    adminPort: () => {
+      const listen = gateway.logLines().find((l) => l.msg === 'admin API listening')?.listen;
+      if (typeof listen !== 'string') throw new Error(`the admin API is not listening (is SCOPEGATE_ADMIN_KEY set?):\n${stdout}`);
+      return Number(listen.slice(listen.lastIndexOf(':') + 1));
+    },
     stderr: () => stderr,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
