@@ -5,6 +5,7 @@
  * here from its per-response events.
  */
 import autocannon, { type AutocannonRequest } from 'autocannon';
+import { runPaced } from './paced.js';
 
 export interface LoadSpec {
   readonly url: string;
@@ -13,6 +14,13 @@ export interface LoadSpec {
   readonly headers?: Record<string, string>;
   readonly connections: number;
   readonly durationSeconds: number;
+  /**
+   * Requests per second across all connections together, evenly paced (`paced.ts`, not
+   * autocannon, whose rate limit sends in bursts); absent: as fast as the server answers. At a
+   * fixed rate below every server's limit, latencies compare the servers' work per request, not
+   * their throughput (at saturation, latency is roughly connections ÷ req/s).
+   */
+  readonly rate?: number;
   /**
    * Distinct requests per connection (e.g. one token each), cycled through in order. Built once
    * when the connection starts, so rotating costs the load generator nothing per request.
@@ -40,6 +48,7 @@ export interface LoadResult {
 }
 
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.rate !== undefined) return runPaced({ ...spec, rate: spec.rate });
   let times = new Float64Array(1 << 16);
   let count = 0;
   let clientIndex = 0;

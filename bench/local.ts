@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { startRedisServer } from '../test/support/redis-server.js';
-import { runLoad, type LoadSpec } from './load.js';
+import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import { forkServer, startGatewayProcess, type Child } from './processes.js';
 import { combinePublishes, publishBody, runPublish, type PublishResult } from './publish.js';
 import type { LoadRun, PublishRun } from './report.js';
@@ -24,6 +24,10 @@ export interface LocalOptions {
   readonly distinctTokens: number;
   readonly revocations: number;
   readonly publishConcurrent: number;
+  /** The fixed request rate of the equal-load scenarios (req/s across all connections). */
+  readonly equalLoadRate: number;
+  /** Seconds per equal-load measurement. */
+  readonly equalLoadSeconds: number;
   /** Scenario names to run; empty: all. */
   readonly only: readonly string[];
   /** Directory for `--cpu-prof` output; null: no profiling. */
@@ -48,6 +52,14 @@ interface Scenario {
   readonly label: string;
   readonly spec: (opts: LocalOptions) => Omit<LoadSpec, 'connections' | 'durationSeconds'>;
 }
+
+/**
+ * The equal-load scenarios, selected together as `equal-load`: the bare proxy and the gateway
+ * (cache on, cache off) each at the same fixed request rate, below what any of them can serve, so
+ * the latency each adds is its own work per request, not its lower throughput showing up as
+ * queueing (at saturation, p50 ≈ connections ÷ req/s).
+ */
+export const EQUAL_LOAD = ['equal-bare', 'equal-cache', 'equal-nocache'] as const;
 
 export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
   const work = await mkdtemp(join(tmpdir(), 'scopegate-bench-'));
@@ -79,8 +91,9 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
     const gwCache = await gateway('gateway-cache', true);
     const gwNoCache = await gateway('gateway-nocache', false);
     const gwPeer = await gateway('gateway-peer', true);
-    // Not a target: the bare proxy is one process. Shows what a second core buys (`workers: 2`).
-    const gwWorkers = wanted(opts, 'allowed-workers2') ? await gateway('gateway-workers2', true, 2) : null;
+    // Not a target, and run only when named (`--only allowed-workers2`): the bare proxy is one
+    // process. Shows what a second core buys (`workers: 2`).
+    const gwWorkers = opts.only.includes('allowed-workers2') ? await gateway('gateway-workers2', true, 2) : null;
 
     const auth = { authorization: yankToken! };
     const all: Scenario[] = [
@@ -98,13 +111,19 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
     ];
     // The bare proxy always runs: every ratio is taken against it.
     const scenarios = all.filter((s) => wanted(opts, s.name) || s.name === 'bare');
+    const atRate = (spec: Omit<LoadSpec, 'connections' | 'durationSeconds'>) => ({ ...spec, rate: opts.equalLoadRate });
+    const equalLoad: Scenario[] = !wanted(opts, 'equal-load') ? [] : [
+      { name: 'equal-bare', label: `bare proxy at ${opts.equalLoadRate} req/s`, spec: () => atRate({ url: bare.url, ...YANK, headers: auth, server: bare }) },
+      { name: 'equal-cache', label: `gateway: allowed yank, cache on, at ${opts.equalLoadRate} req/s`, spec: () => atRate({ url: gwCache.url, ...YANK, headers: auth, server: gwCache }) },
+      { name: 'equal-nocache', label: `gateway: allowed yank, cache off, at ${opts.equalLoadRate} req/s`, spec: () => atRate({ url: gwNoCache.url, ...YANK, headers: auth, server: gwNoCache }) },
+    ];
 
     const loads: LoadRun[] = [];
     const publishes: PublishRun[] = [];
     const runOne = async (s: Scenario, seconds: number) => runLoad({ ...s.spec(opts), connections: opts.connections, durationSeconds: seconds });
 
     if (opts.warmupSeconds > 0) {
-      for (const s of scenarios) await runOne(s, opts.warmupSeconds);
+      for (const s of [...scenarios, ...equalLoad]) await runOne(s, opts.warmupSeconds);
       opts.progress(`warmed up (${opts.warmupSeconds} s per scenario)`);
     }
     const publishing = wanted(opts, 'publish');
@@ -126,7 +145,14 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
       for (const [slot, s] of order.entries()) {
         const result = await runOne(s, opts.durationSeconds);
         loads.push({ scenario: s.name, round, slot, ...result });
-        opts.progress(`[round ${round}/${opts.rounds}] ${s.label}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, server CPU ${result.cpuMicrosPerResponse.toFixed(0)} µs/response ${JSON.stringify(result.statuses)}`);
+        opts.progress(loadLine(round, opts.rounds, s.label, result));
+      }
+      // The equal-load trio back to back, in a rotating order; each gateway run is compared with
+      // the bare run next to it (report.ts perRound), so their slots follow the round's last one.
+      for (const [i, s] of equalLoad.map((_, i) => equalLoad[(i + round - 1) % equalLoad.length]!).entries()) {
+        const result = await runOne(s, opts.equalLoadSeconds);
+        loads.push({ scenario: s.name, round, slot: order.length + i, ...result });
+        opts.progress(loadLine(round, opts.rounds, s.label, result));
       }
       for (const { size, body, each } of bodies) {
         // A-B-B-A within the round, A alternating between rounds: a machine whose speed drifts
@@ -153,6 +179,10 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResults> {
     await redis.stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+function loadLine(round: number, rounds: number, label: string, result: LoadResult): string {
+  return `[round ${round}/${rounds}] ${label}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, server CPU ${result.cpuMicrosPerResponse.toFixed(0)} µs/response ${JSON.stringify(result.statuses)}`;
 }
 
 const wanted = (opts: LocalOptions, scenario: string): boolean => opts.only.length === 0 || opts.only.includes(scenario);

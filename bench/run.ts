@@ -9,7 +9,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { percentile } from './load.js';
-import { runLocal, type LocalResults } from './local.js';
+import { EQUAL_LOAD, runLocal, type LocalResults } from './local.js';
 import { formatSpread, markdownTable, of, perRound, spread, unexpected, type LoadRun, type Target } from './report.js';
 import { runTarget, TARGET_DEFAULTS } from './target.js';
 
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '10000' },
     revocations: { type: 'string', default: '100' },
     'publish-concurrent': { type: 'string', default: '8' },
+    'equal-rate': { type: 'string', default: '2000' },
+    'equal-duration': { type: 'string', default: '2' },
     only: { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -39,7 +41,9 @@ const HELP = `npm run bench [-- options]
   local suite (default): starts redis-server, an upstream, a bare proxy and gateway processes
     --rounds N (5)  --duration S (3)  --warmup S (1)  --connections N (50)
     --tokens N (10000)  --revocations N (100)  --publish-concurrent N (8)
-    --only a,b      scenarios: direct bare allowed-cache allowed-nocache read rotating denied allowed-workers2 publish revocation
+    --equal-rate N (2000)  --equal-duration S (2): the equal-load latency runs
+    --only a,b      scenarios: direct bare allowed-cache allowed-nocache read rotating denied equal-load publish revocation,
+                    and allowed-workers2 (only when named: \`workers: 2\`, not a target)
     --profile       run the gateways with --cpu-prof (profiles in bench/profiles/)
     --no-write      print only; do not write bench/RESULTS.md and bench/results.json
     --rerender      write bench/RESULTS.md again from bench/results.json (after editing profile-notes.md)
@@ -60,7 +64,10 @@ async function main(): Promise<void> {
   if (values.help) return void process.stdout.write(`${HELP}\n`);
   if (values.rerender) return rerender();
   const machine = describeMachine();
-  const settings = { rounds: int('rounds'), durationSeconds: int('duration'), warmupSeconds: int('warmup'), connections: int('connections'), publishConcurrent: int('publish-concurrent') };
+  const settings = {
+    rounds: int('rounds'), durationSeconds: int('duration'), warmupSeconds: int('warmup'), connections: int('connections'), publishConcurrent: int('publish-concurrent'),
+    equalLoadRate: int('equal-rate'), equalLoadSeconds: int('equal-duration'),
+  };
   const started = Date.now();
   if (values.target !== undefined) {
     const { loads, scenarios } = await runTarget({
@@ -124,6 +131,34 @@ function loadRow(loads: readonly LoadRun[], scenario: string, label: string, bas
   ];
 }
 
+const EQUAL_HEADER = ['scenario', 'req/s', 'p50 ms', 'p50 added over bare, ms', 'p99 ms', 'p99 added over bare, ms', 'server CPU µs/response', 'unexpected answers'];
+
+const EQUAL_LABELS: Record<(typeof EQUAL_LOAD)[number], string> = {
+  'equal-bare': 'bare proxy',
+  'equal-cache': 'gateway: allowed yank, token cache on',
+  'equal-nocache': 'gateway: allowed yank, cache off (one Redis round trip)',
+};
+
+/** A run that served less than this share of the offered rate was saturated: its latency is queueing. */
+const KEPT_UP = 0.97;
+
+function equalLoadRow(loads: readonly LoadRun[], scenario: (typeof EQUAL_LOAD)[number], rate: number): string[] {
+  const runs = loads.filter((r) => r.scenario === scenario);
+  const added = (pick: (r: LoadRun) => number) => (scenario === 'equal-bare' ? '—' : formatSpread(spread(perRound(loads, scenario, 'equal-bare', (r, b) => pick(r) - pick(b))), 2));
+  const behind = runs.filter((r) => r.requestsPerSecond < KEPT_UP * rate);
+  const odd = [...runs.map((r) => unexpected(r.statuses, 200, r.errors)).filter(Boolean), ...(behind.length === 0 ? [] : [`fell behind the rate in ${behind.length} of ${runs.length} rounds`])];
+  return [
+    EQUAL_LABELS[scenario],
+    formatSpread(spread(of(loads, scenario, (r) => r.requestsPerSecond)), 0),
+    formatSpread(spread(of(loads, scenario, (r) => r.p50)), 2),
+    added((r) => r.p50),
+    formatSpread(spread(of(loads, scenario, (r) => r.p99)), 2),
+    added((r) => r.p99),
+    formatSpread(spread(of(loads, scenario, (r) => r.cpuMicrosPerResponse)), 0),
+    odd.join('; ') || 'none',
+  ];
+}
+
 const LABELS: Record<string, string> = {
   direct: 'direct to the upstream',
   bare: 'bare proxy (http-proxy-3, keep-alive agent, no auth) — the limit',
@@ -158,6 +193,7 @@ function renderLocal(results: LocalResults, machine: Machine, after: { loadAvera
   const { loads, publishes, revocation } = results;
   const present = Object.keys(LABELS).filter((s) => loads.some((r) => r.scenario === s));
   const loadRows = present.map((s) => loadRow(loads, s, LABELS[s]!, 'bare', s === 'denied' ? 403 : 200));
+  const equalRows = EQUAL_LOAD.filter((s) => loads.some((r) => r.scenario === s)).map((s) => equalLoadRow(loads, s, settings.equalLoadRate!));
   const publishRows: string[][] = [];
   for (const size of [10, 50]) {
     const bare = `publish-${size}MiB-bare`;
@@ -190,6 +226,17 @@ function renderLocal(results: LocalResults, machine: Machine, after: { loadAvera
     '',
     markdownTable(LOAD_HEADER, loadRows),
     '',
+    ...(equalRows.length === 0 ? [] : [
+      `## Latency at equal load (${settings.equalLoadRate} req/s offered to each, ${settings.connections} connections)`,
+      '',
+      'At saturation (the table above) a slower server queues more, so its p99 there is mostly its lower throughput again',
+      '(p50 ≈ connections ÷ req/s); the p99 targets are checked there. Here every server gets the same evenly paced request',
+      'rate, below what any of them can serve, so what is added is the time the gateway itself takes per request (not a',
+      'target, and not a substitute for one). A run that fell behind the rate is flagged.',
+      '',
+      markdownTable(EQUAL_HEADER, equalRows),
+      '',
+    ]),
     `## Publish (${settings.publishConcurrent} concurrent cargo publishes)`,
     '',
     markdownTable(['scenario', 'bare proxy MB/s', 'gateway MB/s', 'gateway × bare', 'bare CPU s/GB', 'gateway CPU s/GB', 'bare RSS growth MiB', 'gateway RSS growth MiB', 'unexpected answers'], publishRows),
@@ -270,7 +317,8 @@ function describeMachine(): Machine {
 }
 
 function settingsLine(s: Record<string, number>): string {
-  return `${s.rounds} rounds × ${s.durationSeconds} s per scenario (after ${s.warmupSeconds ?? 0} s warm-up), ${s.connections} connections, autocannon 8`;
+  const equal = s.equalLoadRate === undefined ? '' : `; equal-load runs ${s.equalLoadSeconds} s at ${s.equalLoadRate} req/s`;
+  return `${s.rounds} rounds × ${s.durationSeconds} s per scenario (after ${s.warmupSeconds ?? 0} s warm-up), ${s.connections} connections, autocannon 8${equal}`;
 }
 
 main().catch((e: unknown) => {

@@ -1,0 +1,69 @@
+/**
+ * runPaced(): the equal-load latency runs depend on requests arriving evenly, not in autocannon's
+ * once-a-second bursts, and on a saturated server showing up as a rate not kept.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { runPaced } from '../../bench/paced.js';
+
+async function server(delayMs: number): Promise<{ url: string; arrivals: number[]; close(): Promise<void> }> {
+  const arrivals: number[] = [];
+  const s = http.createServer((req, res) => {
+    arrivals.push(performance.now());
+    req.resume();
+    setTimeout(() => res.end(`{"ok":true}`), delayMs);
+  });
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    arrivals,
+    close: () => new Promise((resolve) => s.close(() => resolve())),
+  };
+}
+
+test('requests arrive evenly spread over the run, every one answered and timed', async () => {
+  const upstream = await server(0);
+  try {
+    const result = await runPaced({ url: upstream.url, method: 'GET', path: '/', connections: 10, durationSeconds: 1, rate: 400 });
+    assert.equal(result.responses, 400);
+    assert.deepEqual(result.statuses, { 200: 400 });
+    assert.equal(result.errors, 0);
+    assert.ok(result.requestsPerSecond > 300 && result.requestsPerSecond < 450, `${result.requestsPerSecond} req/s`);
+    // Evenly paced, 400/s is 20 per 50 ms; a burst sender would deliver the whole second's 400 at once.
+    const first = upstream.arrivals[0]!;
+    const perWindow = new Map<number, number>();
+    for (const t of upstream.arrivals) perWindow.set(Math.floor((t - first) / 50), (perWindow.get(Math.floor((t - first) / 50)) ?? 0) + 1);
+    const busiest = Math.max(...perWindow.values());
+    assert.ok(busiest <= 60, `at most ${busiest} requests arrived within one 50 ms window`);
+    assert.ok(perWindow.size >= 15, `requests arrived in only ${perWindow.size} of 20 windows`);
+  } finally {
+    await upstream.close();
+  }
+});
+
+test('latency counts the time the server takes', async () => {
+  const upstream = await server(30);
+  try {
+    const result = await runPaced({ url: upstream.url, method: 'GET', path: '/', connections: 20, durationSeconds: 0.5, rate: 100 });
+    assert.equal(result.responses, 50);
+    assert.ok(result.p50 >= 30 && result.p50 < 200, `p50 ${result.p50} ms`);
+    assert.ok(result.p99 >= result.p50);
+  } finally {
+    await upstream.close();
+  }
+});
+
+test('a server slower than the rate over the connections given falls behind it', async () => {
+  // 2 connections × (1 request per 50 ms) = 40 req/s at most, against 200 offered.
+  const upstream = await server(50);
+  try {
+    const result = await runPaced({ url: upstream.url, method: 'GET', path: '/', connections: 2, durationSeconds: 0.5, rate: 200 });
+    assert.equal(result.responses, 100);
+    assert.ok(result.requestsPerSecond < 100, `${result.requestsPerSecond} req/s`);
+    assert.ok(result.p99 > 500, `waiting for a connection counts in the latency: p99 ${result.p99} ms`);
+  } finally {
+    await upstream.close();
+  }
+});
