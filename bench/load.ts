@@ -45,6 +45,8 @@ export interface LoadResult {
    * barely depends on what else the machine is doing, so it is the figure to compare across runs.
    */
   readonly cpuMicrosPerResponse: number;
+  /** Paced runs only: requests that found every connection busy and waited for one (saturation). */
+  readonly queued?: number;
 }
 
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {

@@ -32,6 +32,8 @@ export function runPaced(spec: PacedSpec): Promise<LoadResult> {
   let sent = 0;
   let done = 0;
   let errors = 0;
+  let inFlight = 0;
+  let queued = 0;
   const started = performance.now();
   const cpuBefore = spec.server?.cpuSeconds() ?? Number.NaN;
 
@@ -50,13 +52,17 @@ export function runPaced(spec: PacedSpec): Promise<LoadResult> {
         statuses,
         errors,
         cpuMicrosPerResponse: (cpu * 1e6) / answered,
+        queued,
       });
     };
     const settle = (): void => {
+      inFlight--;
       if (++done === total) finish();
     };
     const send = (): void => {
       const at = performance.now();
+      // Every connection busy: the server (or this generator) is not keeping up with the rate.
+      if (inFlight++ >= spec.connections) queued++;
       const req = http.request(target, { method: spec.method, headers: spec.headers ?? {}, agent }, (res) => {
         res.resume();
         res.on('end', () => {

@@ -20,6 +20,9 @@ export interface LoadRun {
   readonly statuses: Readonly<Record<string, number>>;
   readonly errors: number;
   readonly cpuMicrosPerResponse: number;
+  /** Paced runs: requests that waited for a free connection, out of `responses`. */
+  readonly queued?: number;
+  readonly responses?: number;
 }
 
 export interface PublishRun {

@@ -139,14 +139,18 @@ const EQUAL_LABELS: Record<(typeof EQUAL_LOAD)[number], string> = {
   'equal-nocache': 'gateway: allowed yank, cache off (one Redis round trip)',
 };
 
-/** A run that served less than this share of the offered rate was saturated: its latency is queueing. */
+/**
+ * A run was saturated (its latency is queueing, not work) if it served less than this share of
+ * the offered rate, or if more than {@link QUEUED_SHARE} of its requests found every connection busy.
+ */
 const KEPT_UP = 0.97;
+const QUEUED_SHARE = 0.01;
 
 function equalLoadRow(loads: readonly LoadRun[], scenario: (typeof EQUAL_LOAD)[number], rate: number): string[] {
   const runs = loads.filter((r) => r.scenario === scenario);
   const added = (pick: (r: LoadRun) => number) => (scenario === 'equal-bare' ? '—' : formatSpread(spread(perRound(loads, scenario, 'equal-bare', (r, b) => pick(r) - pick(b))), 2));
-  const behind = runs.filter((r) => r.requestsPerSecond < KEPT_UP * rate);
-  const odd = [...runs.map((r) => unexpected(r.statuses, 200, r.errors)).filter(Boolean), ...(behind.length === 0 ? [] : [`fell behind the rate in ${behind.length} of ${runs.length} rounds`])];
+  const behind = runs.filter((r) => r.requestsPerSecond < KEPT_UP * rate || (r.queued ?? 0) > QUEUED_SHARE * (r.responses ?? 0));
+  const odd = [...runs.map((r) => unexpected(r.statuses, 200, r.errors)).filter(Boolean), ...(behind.length === 0 ? [] : [`fell behind the rate (saturated) in ${behind.length} of ${runs.length} rounds`])];
   return [
     EQUAL_LABELS[scenario],
     formatSpread(spread(of(loads, scenario, (r) => r.requestsPerSecond)), 0),

@@ -30,6 +30,7 @@ test('requests arrive evenly spread over the run, every one answered and timed',
     assert.equal(result.responses, 400);
     assert.deepEqual(result.statuses, { 200: 400 });
     assert.equal(result.errors, 0);
+    assert.equal(result.queued, 0, 'a fast server keeps a connection free');
     assert.ok(result.requestsPerSecond > 300 && result.requestsPerSecond < 450, `${result.requestsPerSecond} req/s`);
     // Evenly paced, 400/s is 20 per 50 ms; a burst sender would deliver the whole second's 400 at once.
     const first = upstream.arrivals[0]!;
@@ -63,6 +64,7 @@ test('a server slower than the rate over the connections given falls behind it',
     assert.equal(result.responses, 100);
     assert.ok(result.requestsPerSecond < 100, `${result.requestsPerSecond} req/s`);
     assert.ok(result.p99 > 500, `waiting for a connection counts in the latency: p99 ${result.p99} ms`);
+    assert.ok(result.queued! > 50, `${result.queued} of 100 requests found both connections busy`);
   } finally {
     await upstream.close();
   }
