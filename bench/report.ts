@@ -76,6 +76,19 @@ export function perRound<R extends { scenario: string; round: number; slot?: num
   return out;
 }
 
+/** A paced run served less than this share of the offered rate: saturated. */
+const KEPT_UP = 0.97;
+/** A paced run had more than this share of its requests wait for a free connection: saturated. */
+const QUEUED_SHARE = 0.01;
+
+/**
+ * Whether a run at a fixed `rate` kept up with it. One that did not was saturated, and its
+ * latency is queueing again, not the server's time per request (the equal-load table flags it).
+ */
+export function keptUp(run: Pick<LoadRun, 'requestsPerSecond' | 'queued' | 'responses'>, rate: number): boolean {
+  return run.requestsPerSecond >= KEPT_UP * rate && (run.queued ?? 0) <= QUEUED_SHARE * (run.responses ?? 0);
+}
+
 /** The run closest to `slot` on one side (`direction` -1: before it, 1: after it). */
 function nearest<R extends { slot?: number }>(runs: readonly R[], slot: number, direction: -1 | 1): R | undefined {
   let best: R | undefined;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { perRound } from '../../bench/report.js';
+import { keptUp, perRound } from '../../bench/report.js';
 
 type Run = { scenario: string; round: number; slot?: number; rps: number };
 const ratio = (r: Run, b: Run): number => r.rps / b.rps;
@@ -32,5 +32,21 @@ describe('perRound', () => {
   it('without slots (older results, publishes), compares with the round\'s baseline run', () => {
     const runs: Run[] = [{ scenario: 'bare', round: 1, rps: 80 }, { scenario: 'gw', round: 1, rps: 20 }, { scenario: 'gw', round: 2, rps: 20 }];
     assert.deepEqual(perRound(runs, 'gw', 'bare', ratio), [0.25]);
+  });
+});
+
+describe('keptUp', () => {
+  it('holds for a run that served the offered rate with connections to spare', () => {
+    assert.equal(keptUp({ requestsPerSecond: 998, queued: 0, responses: 2000 }, 1000), true);
+    assert.equal(keptUp({ requestsPerSecond: 1000, queued: 20, responses: 2000 }, 1000), true, '1 % waiting is tolerated');
+  });
+
+  it('fails a run that served less than the offered rate', () => {
+    assert.equal(keptUp({ requestsPerSecond: 960, queued: 0, responses: 1920 }, 1000), false);
+  });
+
+  it('fails a run that served the rate but made requests wait for a connection', () => {
+    // A queue that built up and drained within the run: the rate looks kept, the latency is queueing.
+    assert.equal(keptUp({ requestsPerSecond: 999, queued: 21, responses: 2000 }, 1000), false);
   });
 });
