@@ -55,27 +55,31 @@ export function runPaced(spec: PacedSpec): Promise<LoadResult> {
         queued,
       });
     };
-    const settle = (): void => {
-      inFlight--;
-      if (++done === total) finish();
-    };
     const send = (): void => {
       const at = performance.now();
       // Every connection busy: the server (or this generator) is not keeping up with the rate.
       if (inFlight++ >= spec.connections) queued++;
+      let settled = false;
+      /** Exactly once per request: answered in full (with its status), or failed (null). */
+      const settle = (status: number | null): void => {
+        if (settled) return;
+        settled = true;
+        inFlight--;
+        if (status === null) errors++;
+        else {
+          times[done - errors] = performance.now() - at;
+          statuses[status] = (statuses[status] ?? 0) + 1;
+        }
+        if (++done === total) finish();
+      };
       const req = http.request(target, { method: spec.method, headers: spec.headers ?? {}, agent }, (res) => {
         res.resume();
-        res.on('end', () => {
-          times[done - errors] = performance.now() - at;
-          statuses[res.statusCode!] = (statuses[res.statusCode!] ?? 0) + 1;
-          settle();
-        });
+        res.on('end', () => settle(res.statusCode!));
       });
       req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-      req.on('error', () => {
-        errors++;
-        settle();
-      });
+      req.on('error', () => settle(null));
+      // A response cut off mid-body ends the request without 'end' or, always, an 'error'.
+      req.on('close', () => settle(null));
       req.end();
     };
     const tick = (): void => {

@@ -69,3 +69,24 @@ test('a server slower than the rate over the connections given falls behind it',
     await upstream.close();
   }
 });
+
+test('a response cut off mid-body counts as an error, once, and the run still ends', async () => {
+  let n = 0;
+  const s = http.createServer((req, res) => {
+    req.resume();
+    // Every other answer promises 100 bytes, sends 10 and drops the connection.
+    if (++n % 2 === 0) {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('0123456789', () => res.destroy());
+    } else res.end('{"ok":true}');
+  });
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  try {
+    const result = await runPaced({ url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, method: 'GET', path: '/', connections: 4, durationSeconds: 0.2, rate: 100 });
+    assert.equal(result.responses + result.errors, 20);
+    assert.equal(result.errors, 10);
+    assert.deepEqual(result.statuses, { 200: 10 });
+  } finally {
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
