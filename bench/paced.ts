@@ -7,18 +7,10 @@
  * a request that finds every connection busy waits for one, and that wait counts in its latency.
  */
 import http from 'node:http';
-import { percentile, type LoadResult } from './load.js';
+import { percentile, type LoadResult, type LoadSpec } from './load.js';
 
-export interface PacedSpec {
-  readonly url: string;
-  readonly method: string;
-  readonly path: string;
-  readonly headers?: Record<string, string>;
-  readonly connections: number;
-  readonly durationSeconds: number;
-  readonly rate: number;
-  readonly server?: { cpuSeconds(): number };
-}
+/** A {@link LoadSpec} with its rate; one request for all connections (no per-connection lists). */
+export type PacedSpec = Omit<LoadSpec, 'perConnection' | 'rate'> & { readonly rate: number };
 
 /** Timer ticks are ~1 ms apart; each starts every request whose time has come. */
 const TICK_MS = 1;
