@@ -5,7 +5,7 @@ import { expiresSoon, expiryWarning } from '../core/expiry-reminder.js';
 import type { TokenRecord } from '../core/token-record.js';
 import type { ResponseRewrite } from '../upstream/forward.js';
 import { Rejection, type RequestContext } from './context.js';
-import { sendJson } from './respond.js';
+import { sendJsonText } from './respond.js';
 
 /** The publish answer is buffered for a warning only up to this size; a larger one passes unchanged. */
 const PUBLISH_ANSWER_MAX = 64 * 1024;
@@ -67,7 +67,8 @@ export async function serveRegistryConfig(ctx: RequestContext, upstreamPath: str
     throw new Rejection(gatewayError('SG_UPSTREAM_UNREACHABLE'), 'upstream-config-not-json');
   }
   warnIfDownloadsUnrouted(ctx, rewritten);
-  sendJson(ctx.res, 200, JSON.parse(rewritten));
+  // Already JSON text (the adapter parsed the upstream's and wrote its own): sent as it is.
+  sendJsonText(ctx.res, 200, rewritten);
 }
 
 /** Download paths already checked against a route table (one warning per path and config). */

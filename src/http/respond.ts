@@ -22,7 +22,11 @@ export function sendError(res: http.ServerResponse, adapter: RegistryAdapter, er
 }
 
 export function sendJson(res: http.ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void {
-  const body = JSON.stringify(value);
+  sendJsonText(res, status, JSON.stringify(value), extra);
+}
+
+/** {@link sendJson} for a document that is JSON text already. */
+export function sendJsonText(res: http.ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)), ...extra });
   res.end(body);
 }

@@ -60,7 +60,10 @@ export interface RegistryAdapter {
   readPublishHead(bytes: Buffer, contentLength: number | null, limits: { jsonMax: number; bodyMax: number }): PublishHead;
   /** The path of the registry's own config document that must be rewritten, if any. */
   readonly configPath: string | null;
-  /** Rewrites the registry config document so clients come back through the gateway. */
+  /**
+   * Rewrites the registry config document so clients come back through the gateway: JSON text,
+   * served as it is; throws when the upstream's document is not JSON.
+   */
   rewriteConfig(upstreamBody: string, at: { publicUrl: string; upstreamUrl: string; readsNeedToken: boolean }): string;
   /** Where one download would arrive, given the rewritten config document; null when unknown. */
   sampleDownloadPath?(rewrittenConfig: string, publicUrl: string): string | null;

@@ -27,6 +27,8 @@ test('the index asks for a token with cargo\'s login challenge and announces aut
   const { token } = await gw.createToken({ name: 'reader', endpoint_scopes: ['read'] }, 'bob-upstream-secret');
   const authed = await rawRequest(gw.port, 'GET', '/index/config.json', { authorization: token });
   assert.deepEqual(JSON.parse(authed.text), { dl: `${gw.url}/api/v1/crates`, api: gw.url, 'auth-required': true });
+  assert.equal(authed.headers['content-type'], 'application/json; charset=utf-8');
+  assert.equal(authed.headers['content-length'], String(Buffer.byteLength(authed.text)));
   assert.equal(gw.registry.requests.at(-1)!.headers.authorization, SERVICE, 'static mode sends the service credential');
 });
 
