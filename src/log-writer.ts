@@ -22,12 +22,21 @@ const MAX_BUFFERED = 16 * 1024 * 1024;
 const WARN = 40;
 /** Delay before retrying when the descriptor would block (EAGAIN on a non-blocking pipe). */
 const RETRY_MS = 5;
+/** At exit, how long a full stdout is waited for before the lines still refused are given up. */
+const EXIT_WAIT_MS = 2_000;
+/** Blocks the thread for a while without spinning (`Atomics.wait` on a cell nothing notifies). */
+const pause = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 export interface LineWriter {
   /** pino's DestinationStream: one or more whole lines, each ending in `\n`. */
   write(lines: string): void;
-  /** Writes everything buffered now, synchronously (done on process exit too). */
+  /** Writes everything buffered now, synchronously; what a full pipe refuses waits for a timer. */
   flushSync(): void;
+  /**
+   * Writes everything buffered now and, while the descriptor refuses (EAGAIN), waits and tries
+   * again, blocking, for at most `maxWaitMs`. Done on process exit, when no timer will run again.
+   */
+  drainSync(maxWaitMs?: number): void;
 }
 
 export interface LineWriterOptions {
@@ -83,7 +92,17 @@ export function createLineWriter(fd: number, options: LineWriterOptions = {}): L
     }
   };
 
-  if (options.exitHook !== false) process.once('exit', flushSync);
+  const drainSync = (maxWaitMs = EXIT_WAIT_MS): void => {
+    const deadline = Date.now() + maxWaitMs;
+    flushSync();
+    while (stalled !== null && Date.now() < deadline) {
+      pause(Math.min(RETRY_MS, Math.max(0, deadline - Date.now())));
+      flushSync();
+    }
+  };
+
+  // The last lines (a shutdown's, a crash's) matter most: a stdout that is full for now is waited for.
+  if (options.exitHook !== false) process.once('exit', () => drainSync());
   return {
     write(lines: string): void {
       if (pendingSize + lines.length > maxBuffered) {
@@ -98,6 +117,7 @@ export function createLineWriter(fd: number, options: LineWriterOptions = {}): L
       }
     },
     flushSync,
+    drainSync,
   };
 }
 

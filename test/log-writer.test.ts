@@ -112,6 +112,30 @@ test('a write error other than EAGAIN (EPIPE) neither throws nor stops later lin
   assert.equal(lines[1]!.i, 3);
 });
 
+test('draining (at exit) waits out a pipe that is full for now, and writes every line in order', () => {
+  const r = recorder();
+  const writer = createLineWriter(1, { exitHook: false, writeSync: r.writeSync });
+  for (let i = 0; i < 5; i++) writer.write(line(i));
+  r.refuse = 3;
+  const started = Date.now();
+  writer.drainSync();
+  assert.ok(Date.now() - started >= 10, 'it waited between refusals');
+  const lines = Buffer.concat(r.writes).toString().trim().split('\n').map((l) => (JSON.parse(l) as { i: number }).i);
+  assert.deepEqual(lines, [0, 1, 2, 3, 4]);
+});
+
+test('draining gives up on a pipe that stays full, after the time it was given', () => {
+  const r = recorder();
+  const writer = createLineWriter(1, { exitHook: false, writeSync: r.writeSync });
+  writer.write(line(0));
+  r.refuse = Number.POSITIVE_INFINITY;
+  const started = Date.now();
+  writer.drainSync(50);
+  const waited = Date.now() - started;
+  assert.ok(waited >= 45 && waited < 1_000, `waited ${waited} ms`);
+  assert.deepEqual(r.writes, []);
+});
+
 test('lines still buffered when the process exits are written', () => {
   const script = `
     import { createLogger } from ${JSON.stringify(fileURLToPath(new URL('../src/log.js', import.meta.url)))};
