@@ -24,6 +24,7 @@ const { values } = parseArgs({
     'publish-concurrent': { type: 'string', default: '8' },
     'equal-rate': { type: 'string', default: '1000' },
     'equal-duration': { type: 'string', default: '2' },
+    rate: { type: 'string' },
     only: { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -48,11 +49,18 @@ const HELP = `npm run bench [-- options]
     --no-write      print only; do not write bench/RESULTS.md and bench/results.json
     --rerender      write bench/RESULTS.md again from bench/results.json (after editing profile-notes.md)
   against a running gateway:
-    --target URL --token TOKEN [--route "METHOD /path"] [--denied-route "METHOD /path"] [--read-route "METHOD /path"]`;
+    --target URL --token TOKEN [--route "METHOD /path"] [--denied-route "METHOD /path"] [--read-route "METHOD /path"]
+    --rate N        evenly paced, N req/s, instead of as fast as it answers: latency at your usual traffic,
+                    without saturating a gateway that serves users`;
 
 const int = (name: keyof typeof values): number => {
   const n = Number(values[name]);
   if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number`);
+  return n;
+};
+const positive = (name: keyof typeof values): number => {
+  const n = int(name);
+  if (n === 0) throw new Error(`--${name} must be above 0`);
   return n;
 };
 const progress = (line: string): void => {
@@ -72,10 +80,13 @@ async function main(): Promise<void> {
   if (values.target !== undefined) {
     const { loads, scenarios } = await runTarget({
       target: values.target, token: values.token ?? null, route: values.route!, deniedRoute: values['denied-route']!, readRoute: values['read-route']!,
+      rate: values.rate === undefined ? null : positive('rate'),
       ...settings, progress,
     });
     const rows = scenarios.map((s) => loadRow(loads, s.name, s.label, null, s.name === 'denied' ? 403 : 200));
-    process.stdout.write(`\n${markdownTable(LOAD_HEADER, rows)}\n\n${settingsLine(settings)}; ${machine.summary}\n`);
+    // No warm-up and no equal-load runs here: the gateway is the operator's, already running.
+    const load = values.rate === undefined ? 'autocannon 8, as fast as the gateway answers' : `evenly paced at ${values.rate} req/s`;
+    process.stdout.write(`\n${markdownTable(LOAD_HEADER, rows)}\n\n${settings.rounds} rounds × ${settings.durationSeconds} s per scenario, ${settings.connections} connections, ${load}; ${machine.summary}\n`);
     return;
   }
   progress(`scopegate bench: ${machine.summary}; ${settingsLine(settings)}`);

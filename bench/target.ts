@@ -5,7 +5,7 @@
  * unless the gateway itself refuses it), and a read without a token.
  */
 import { runLoad } from './load.js';
-import type { LoadRun } from './report.js';
+import { keptUp, type LoadRun } from './report.js';
 
 export interface TargetOptions {
   readonly target: string;
@@ -19,6 +19,11 @@ export interface TargetOptions {
   readonly rounds: number;
   readonly durationSeconds: number;
   readonly connections: number;
+  /**
+   * Requests per second, evenly paced (`paced.ts`), instead of as many as the gateway answers: the
+   * latency at a deployment's usual traffic, without saturating a gateway that serves real users.
+   */
+  readonly rate: number | null;
   readonly progress: (line: string) => void;
 }
 
@@ -51,9 +56,13 @@ export async function runTarget(opts: TargetOptions): Promise<{ loads: LoadRun[]
   const loads: LoadRun[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
     for (const s of scenarios) {
-      const result = await runLoad({ url: base, method: s.method, path: s.path, headers: s.headers, connections: opts.connections, durationSeconds: opts.durationSeconds });
+      const result = await runLoad({
+        url: base, method: s.method, path: s.path, headers: s.headers, connections: opts.connections, durationSeconds: opts.durationSeconds,
+        ...(opts.rate === null ? {} : { rate: opts.rate }),
+      });
       loads.push({ scenario: s.name, round, ...result });
-      opts.progress(`[round ${round}/${opts.rounds}] ${s.label}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms ${JSON.stringify(result.statuses)}`);
+      const behind = opts.rate !== null && !keptUp(result, opts.rate) ? ` — did not keep up with ${opts.rate} req/s: the latency is queueing` : '';
+      opts.progress(`[round ${round}/${opts.rounds}] ${s.label}: ${Math.round(result.requestsPerSecond).toLocaleString('en-US')} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms ${JSON.stringify(result.statuses)}${behind}`);
     }
   }
   return { loads, scenarios };
