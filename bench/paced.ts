@@ -15,10 +15,12 @@ export type PacedSpec = Omit<LoadSpec, 'perConnection' | 'rate'> & { readonly ra
 /** Timer ticks are ~1 ms apart; each starts every request whose time has come. */
 const TICK_MS = 1;
 
-export function runPaced(spec: PacedSpec): Promise<LoadResult> {
+export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
+  const total = Math.round(spec.rate * spec.durationSeconds);
+  // With no request there is no last answer to end the run on.
+  if (total < 1) throw new Error(`${spec.rate} req/s for ${spec.durationSeconds} s is no request to send: raise the rate or the duration`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
   const target = new URL(spec.path, spec.url);
-  const total = Math.round(spec.rate * spec.durationSeconds);
   const times = new Float64Array(total);
   const statuses: Record<string, number> = {};
   let sent = 0;

@@ -8,12 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { runPaced } from '../../bench/paced.js';
 
-async function server(delayMs: number): Promise<{ url: string; arrivals: number[]; close(): Promise<void> }> {
+/** A test server that answers after `delayMs`, or as `answer` says (`n`: the request's number, from 1). */
+async function server(delayMs: number, answer?: (res: http.ServerResponse, n: number) => void): Promise<{ url: string; arrivals: number[]; close(): Promise<void> }> {
   const arrivals: number[] = [];
   const s = http.createServer((req, res) => {
     arrivals.push(performance.now());
     req.resume();
-    setTimeout(() => res.end(`{"ok":true}`), delayMs);
+    if (answer !== undefined) answer(res, arrivals.length);
+    else setTimeout(() => res.end(`{"ok":true}`), delayMs);
   });
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   return {
@@ -71,22 +73,22 @@ test('a server slower than the rate over the connections given falls behind it',
 });
 
 test('a response cut off mid-body counts as an error, once, and the run still ends', async () => {
-  let n = 0;
-  const s = http.createServer((req, res) => {
-    req.resume();
-    // Every other answer promises 100 bytes, sends 10 and drops the connection.
-    if (++n % 2 === 0) {
-      res.writeHead(200, { 'content-length': '100' });
-      res.write('0123456789', () => res.destroy());
-    } else res.end('{"ok":true}');
+  // Every other answer promises 100 bytes, sends 10 and drops the connection.
+  const upstream = await server(0, (res, n) => {
+    if (n % 2 === 1) return void res.end('{"ok":true}');
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('0123456789', () => res.destroy());
   });
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   try {
-    const result = await runPaced({ url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, method: 'GET', path: '/', connections: 4, durationSeconds: 0.2, rate: 100 });
+    const result = await runPaced({ url: upstream.url, method: 'GET', path: '/', connections: 4, durationSeconds: 0.2, rate: 100 });
     assert.equal(result.responses + result.errors, 20);
     assert.equal(result.errors, 10);
     assert.deepEqual(result.statuses, { 200: 10 });
   } finally {
-    await new Promise((resolve) => s.close(resolve));
+    await upstream.close();
   }
+});
+
+test('a rate and duration that make no request are refused, not waited on forever', async () => {
+  await assert.rejects(runPaced({ url: 'http://127.0.0.1:9', method: 'GET', path: '/', connections: 1, durationSeconds: 0, rate: 100 }), /no request to send/);
 });
