@@ -1,6 +1,6 @@
 /** The stdout log destination: whole lines, at most PIPE_BUF per write, nothing lost when the pipe is full. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -134,6 +134,30 @@ test('draining gives up on a pipe that stays full, after the time it was given',
   const waited = Date.now() - started;
   assert.ok(waited >= 45 && waited < 1_000, `waited ${waited} ms`);
   assert.deepEqual(r.writes, []);
+});
+
+test('at exit, a stdout pipe its reader has not emptied yet is waited for: no line is lost', async () => {
+  // ~1 MB of lines into a pipe that nobody reads for 300 ms, then exit at once: the exit hook is
+  // the only thing left to write what the full pipe refused. The child's stdout is made
+  // non-blocking first (a libuv handle on fd 1 does that, as a parent sharing the pipe can), so
+  // a full pipe answers EAGAIN instead of blocking the write.
+  const script = `
+    import net from 'node:net';
+    new net.Socket({ fd: 1, readable: false });
+    import { createLogger } from ${JSON.stringify(fileURLToPath(new URL('../src/log.js', import.meta.url)))};
+    const logger = createLogger('info');
+    for (let i = 0; i < 5000; i++) logger.info({ i, pad: 'x'.repeat(150) }, 'last words');
+    process.exit(0);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  child.stdout.pause();
+  await sleep(300);
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => chunks.push(c)).resume();
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  const lines = Buffer.concat(chunks).toString().trim().split('\n').map((l) => JSON.parse(l) as { i: number });
+  assert.equal(lines.length, 5000);
+  assert.deepEqual(lines.map((l) => l.i), Array.from({ length: 5000 }, (_, i) => i));
 });
 
 test('lines still buffered when the process exits are written', () => {
