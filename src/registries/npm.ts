@@ -45,6 +45,6 @@ export const npmAdapter: RegistryAdapter = Object.freeze({
     error: gatewayError('SG_PUBLISH_MALFORMED', { why: 'npm names the package in the path: route npm publishes with `crate: { from: path }` and `body: publish`' }),
   }),
   configPath: null,
-  // No config document (configPath null); kept to the contract all the same.
-  rewriteConfig: (upstreamBody: string) => JSON.stringify(JSON.parse(upstreamBody)),
+  // Never called: npm has no config document to rewrite (configPath null).
+  rewriteConfig: (upstreamBody: string) => upstreamBody,
 });
