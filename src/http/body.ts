@@ -7,6 +7,33 @@ import { PassThrough, type Readable } from 'node:stream';
 
 export class BodyTooLargeError extends Error {}
 
+/**
+ * Why a request's body cannot be forwarded with the framing it arrived with, or null. Checked
+ * before anything else, for every request: the upstream connection is a shared keep-alive socket,
+ * so a body the forward would send unframed becomes the *next request* on it (request smuggling).
+ * `Transfer-Encoding` is hop-by-hop and is stripped, and then
+ * - Node's client sends a GET or HEAD body with no length at all, and
+ * - http-proxy sets `Content-Length: 0` on a DELETE or OPTIONS without one (its `deleteLength`),
+ * so those bodies are refused here rather than re-framed. A coding other than `chunked` (`gzip,
+ * chunked`) would reach the registry still encoded but no longer labelled. Node's parser has
+ * already refused `Transfer-Encoding` together with `Content-Length`, and bad lengths.
+ * (cargo and npm send no body on GET/HEAD, and `cargo owner --remove`'s DELETE body has a length.)
+ */
+export function framingProblem(req: http.IncomingMessage): string | null {
+  const method = req.method ?? '';
+  const coding = req.headers['transfer-encoding'];
+  const length = req.headers['content-length'];
+  if (coding === undefined && (length === undefined || length === '0')) return null;
+  if (BODILESS.has(method)) return `a ${method} request has no body here; send it without one`;
+  if (coding === undefined) return null;
+  if (coding.trim().toLowerCase() !== 'chunked') return `Transfer-Encoding \`${coding}\` is not supported; send the body with Content-Length or as plain \`chunked\``;
+  if (LENGTH_ONLY.has(method)) return `a ${method} body must be sent with Content-Length, not Transfer-Encoding: chunked`;
+  return null;
+}
+
+const BODILESS = new Set(['GET', 'HEAD']);
+const LENGTH_ONLY = new Set(['DELETE', 'OPTIONS']);
+
 /** Reads the whole body, refusing more than `max` bytes. */
 export async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
   const chunks: Buffer[] = [];

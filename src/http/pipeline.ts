@@ -15,6 +15,7 @@ import { normaliseRequestTarget } from '../core/request-path.js';
 import type { RouteMatch } from '../core/route-table.js';
 import type { RouteNeed } from '../core/scope.js';
 import { identifyCaller, lazyCredential, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
+import { framingProblem } from './body.js';
 import { routeByBody } from './body-step.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
 import { forwardRequest, publishWarning, serveRegistryConfig } from './forward-step.js';
@@ -84,6 +85,8 @@ export function createRequestHandler(currentDeps: () => GatewayDeps): http.Reque
 }
 
 async function run(ctx: RequestContext): Promise<void> {
+  const framing = framingProblem(ctx.req);
+  if (framing !== null) throw new Rejection(gatewayError('SG_BODY_FRAMING', { why: framing }), 'body-framing');
   const target = normaliseRequestTarget(ctx.req.url ?? '', ctx.deps.adapter.pathRules);
   if (!target.ok) throw new Rejection(gatewayError('SG_PATH_INVALID', { why: target.why }), 'path-invalid');
   if (isTokenApiPath(target.path)) return handleTokenApi(ctx, target.path, target.query);

@@ -3,6 +3,8 @@
  * (cargo `{"errors":[{"detail"}]}`), and the token API's JSON.
  */
 import type http from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { GatewayError } from '../core/errors.js';
 import type { RegistryAdapter } from '../registries/registry.js';
 
@@ -34,4 +36,19 @@ export function sendJsonText(res: http.ServerResponse, status: number, body: str
 export function sendEmpty(res: http.ServerResponse, status: number): void {
   res.writeHead(status, { 'cache-control': 'no-store' });
   res.end();
+}
+
+/**
+ * An error for a request Node's parser refused (the server's `clientError`): there is no
+ * response object, so the bytes are written to the socket, which is then closed (after a parse
+ * error the connection's framing is lost). Same body and headers as {@link sendError}.
+ */
+export function sendErrorToSocket(socket: Duplex, adapter: RegistryAdapter, error: GatewayError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = adapter.errorBody(error.message);
+  socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\ncache-control: no-store\r\n`
+    + `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

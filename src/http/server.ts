@@ -1,6 +1,8 @@
 /** Wires the pipeline to an HTTP server. No 'upgrade' listener is ever registered (DESIGN §2). */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { gatewayError } from '../core/errors.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { adapterFor } from '../registries/select.js';
@@ -14,6 +16,7 @@ import { createForwarder } from '../upstream/forward.js';
 import type { GatewayDeps } from './context.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createRequestHandler } from './pipeline.js';
+import { sendErrorToSocket } from './respond.js';
 
 export interface Gateway {
   readonly server: http.Server;
@@ -57,6 +60,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   };
   const live = { deps };
   const server = http.createServer(createRequestHandler(() => live.deps));
+  server.on('clientError', (err: Error & { code?: string; reason?: string }, socket: Duplex) => answerClientError(live.deps, err, socket));
   return {
     server,
     get deps() { return live.deps; },
@@ -81,4 +85,24 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       await usage.flush();
     },
   };
+}
+
+/**
+ * A request Node's parser refused never reaches the pipeline; without this, Node answers a bare
+ * `400 Bad Request` with no body, which cargo and npm show with no explanation. Answered in the
+ * registry's error format and logged once (no request line: there was no request).
+ */
+function answerClientError(deps: GatewayDeps, err: Error & { code?: string; reason?: string }, socket: Duplex): void {
+  // Mid-response (a later pipelined request failed to parse), raw bytes would corrupt the answer
+  // in progress; Node's own handler checks the same private field.
+  const inFlight = (socket as { _httpMessage?: unknown })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || (inFlight !== undefined && inFlight !== null)) {
+    socket.destroy();
+    return;
+  }
+  const error = err.code === 'HPE_HEADER_OVERFLOW' ? gatewayError('SG_REQUEST_HEADERS_TOO_LARGE')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? gatewayError('SG_REQUEST_TIMEOUT')
+    : gatewayError('SG_REQUEST_MALFORMED', { why: err.reason ?? err.code ?? err.message });
+  deps.logger.warn({ 'error.code': error.code, 'err.code': err.code, 'err.reason': err.reason }, 'refused a request Node could not parse');
+  sendErrorToSocket(socket, deps.adapter, error);
 }

@@ -13,7 +13,22 @@ import { createProxyServer } from 'http-proxy-3';
  * (wire-facts §1.5); Node already answered any `Expect: 100-continue` itself (§1.2).
  */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect', 'proxy-authorization'];
-const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
+/**
+ * Never sent upstream either: what would let a client change what the registry does or believes
+ * behind the route the gateway matched. A method override turns an allowed GET into a DELETE on
+ * frameworks that honour it; `Forwarded` / `X-Forwarded-*` would let a client name the host and
+ * address the registry builds URLs from or logs (an adapter that needs them sets its own, after
+ * this); a `Cookie` would authenticate upstream as a browser session instead of the swapped
+ * credential. cargo and npm send none of these.
+ */
+const CLIENT_ONLY = ['x-http-method-override', 'x-http-method', 'x-method-override', 'forwarded', 'cookie'];
+const STRIPPED = new Set([...HOP_BY_HOP, ...CLIENT_ONLY]);
+/**
+ * A client may name headers in `Connection` to have them dropped at the hop; never these. Dropping
+ * `Content-Length` would leave a body unframed on the shared upstream socket (request smuggling);
+ * `Host` and `Authorization` are the gateway's to set.
+ */
+const NOT_NOMINABLE = new Set(['content-length', 'transfer-encoding', 'host', 'authorization']);
 
 export type ForwardOutcome =
   | { readonly kind: 'answered'; readonly status: number }
@@ -106,16 +121,20 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
  */
 function prepareHeaders(req: http.IncomingMessage, credential: string | null): void {
   const headers = req.headers;
+  // The pipeline let through only plain `chunked` bodies on methods Node's client frames (body.ts
+  // framingProblem); the coding is hop-by-hop, so it is dropped below and said again, explicitly.
+  const chunked = headers['transfer-encoding'] !== undefined;
   if (headers.connection !== undefined) {
     for (const token of String(headers.connection).split(',')) {
       const name = token.trim().toLowerCase();
-      if (name !== '') delete headers[name];
+      if (name !== '' && !NOT_NOMINABLE.has(name)) delete headers[name];
     }
   }
   // Only what is there is deleted (a request has a handful of headers; the list is longer), and
   // the credential is overwritten in place: a `delete` moves the object to V8's slow dictionary
   // mode for the proxy's copy of it.
-  for (const name in headers) if (HOP_BY_HOP_SET.has(name)) delete headers[name];
+  for (const name in headers) if (STRIPPED.has(name) || name.startsWith('x-forwarded-')) delete headers[name];
+  if (chunked) headers['transfer-encoding'] = 'chunked';
   if (credential !== null) headers.authorization = credential;
   else if (headers.authorization !== undefined) delete headers.authorization;
 }
