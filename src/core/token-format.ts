@@ -46,7 +46,15 @@ export function readCredential(header: string | undefined, prefix: string): Pres
     return { kind: 'malformed', why: `unexpected authentication scheme \`${first}\`: send the token alone or as \`Bearer <token>\`` };
   }
   const candidate = schemed ? rest.trim() : trimmed;
-  if (!candidate.startsWith(prefix)) return { kind: 'legacy', value: header };
+  if (!candidate.startsWith(prefix)) {
+    // Never pass on a scopegate token hidden in an odd wrapping (`Bearer Bearer …`, from an npm
+    // `_authToken` that already says Bearer; quotes; `token=…`; inside Basic's base64): forwarded
+    // as a "legacy" credential, the registry and its logs would see the token.
+    if (containsToken(header, prefix)) {
+      return { kind: 'malformed', why: 'the scopegate token in it is wrapped in something else: send the token alone or as `Bearer <token>`' };
+    }
+    return { kind: 'legacy', value: header };
+  }
   const expectedLength = prefix.length + SECRET_LENGTH + CHECKSUM_LENGTH;
   if (candidate.length !== expectedLength) {
     return { kind: 'malformed', why: `a ${prefix} token is ${expectedLength} characters long, this one is ${candidate.length}` };
@@ -56,6 +64,29 @@ export function readCredential(header: string | undefined, prefix: string): Pres
     return { kind: 'malformed', why: 'its checksum does not match (a character was changed or lost when it was copied)' };
   }
   return { kind: 'scopegate', token: candidate };
+}
+
+/** Whether `value`, or the base64 payload of a `Basic` value, holds a well-formed token anywhere. */
+function containsToken(value: string, prefix: string): boolean {
+  const pattern = embeddedToken(prefix);
+  const found = (text: string): boolean => {
+    for (const [token] of text.matchAll(pattern)) if (checksum(token.slice(0, -CHECKSUM_LENGTH)) === token.slice(-CHECKSUM_LENGTH)) return true;
+    return false;
+  };
+  if (found(value)) return true;
+  const basic = /^\s*basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(value)?.[1];
+  return basic !== undefined && found(Buffer.from(basic, 'base64').toString('latin1'));
+}
+
+const embeddedPatterns = new Map<string, RegExp>();
+/** prefix + 38 base62 characters; one compiled pattern per configured prefix. */
+function embeddedToken(prefix: string): RegExp {
+  let pattern = embeddedPatterns.get(prefix);
+  if (pattern === undefined) {
+    pattern = new RegExp(`${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[0-9A-Za-z]{${SECRET_LENGTH + CHECKSUM_LENGTH}}`, 'g');
+    embeddedPatterns.set(prefix, pattern);
+  }
+  return pattern;
 }
 
 function checksum(text: string): string {

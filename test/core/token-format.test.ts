@@ -14,6 +14,7 @@ const withChange = (index: number): string => {
 const CHECKSUM = { kind: 'malformed', why: 'its checksum does not match (a character was changed or lost when it was copied)' } as const;
 const length = (n: number) => ({ kind: 'malformed', why: `a sg_ token is 41 characters long, this one is ${n}` }) as const;
 const NON_ASCII = { kind: 'malformed', why: 'the Authorization header has characters outside printable ASCII' } as const;
+const WRAPPED = { kind: 'malformed', why: 'the scopegate token in it is wrapped in something else: send the token alone or as `Bearer <token>`' } as const;
 
 describe('formatToken', () => {
   it('a token is the prefix, the 32-character secret and a 6-character checksum: 41 characters with `sg_`', () => {
@@ -70,6 +71,13 @@ const rows: { name: string; header: string | undefined; expected: PresentedCrede
   { name: 'a legacy value keeps its surrounding whitespace', header: ' secret ', expected: { kind: 'legacy', value: ' secret ' } },
   // A scopegate token behind another scheme must never be passed upstream as a legacy credential.
   { name: 'the prefix behind another scheme is malformed, naming the scheme', header: `Token ${TOKEN}`, expected: { kind: 'malformed', why: 'unexpected authentication scheme `Token`: send the token alone or as `Bearer <token>`' } },
+  ...[
+    ['behind a second `Bearer` (an npm _authToken that already says Bearer)', `Bearer Bearer ${TOKEN}`],
+    ['in quotes', `"${TOKEN}"`],
+    ['after `token=`', `token=${TOKEN}`],
+    ['inside a Basic credential\'s base64', `Basic ${Buffer.from(`alice:${TOKEN}`).toString('base64')}`],
+  ].map(([where, header]) => ({ name: `a well-formed token ${where} is malformed, never legacy`, header, expected: WRAPPED })),
+  { name: 'a Basic credential without a token inside is legacy', header: `Basic ${Buffer.from('alice:secret').toString('base64')}`, expected: { kind: 'legacy', value: `Basic ${Buffer.from('alice:secret').toString('base64')}` } },
   { name: 'the prefix is case-sensitive', header: TOKEN.replace('sg_', 'SG_'), expected: { kind: 'legacy', value: TOKEN.replace('sg_', 'SG_') } },
   { name: 'a bare `Bearer` is legacy', header: 'Bearer', expected: { kind: 'legacy', value: 'Bearer' } },
   // No credential at all.

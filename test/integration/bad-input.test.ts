@@ -40,6 +40,17 @@ test('a truncated token is refused with its expected length', async () => {
     `the token in the Authorization header is malformed: a sg_ token is 41 characters long, this one is 30; copy it again, or create a new one at ${tokensUrl()}`);
 });
 
+test('a token wrapped in something else is refused as malformed, and never passed upstream as a legacy credential', async () => {
+  for (const authorization of [`Bearer Bearer ${yankToken}`, `"${yankToken}"`, `Basic ${Buffer.from(`alice:${yankToken}`).toString('base64')}`]) {
+    await expectRefused('DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization }, 401,
+      `the token in the Authorization header is malformed: the scopegate token in it is wrapped in something else: send the token alone or as \`Bearer <token>\`; copy it again, or create a new one at ${tokensUrl()}`);
+    // A public read reads anonymously instead, as with any bad token: the wrapped token stays here.
+    gw.registry.clearRequests();
+    assert.equal((await rawRequest(gw.port, 'GET', '/index/3/f/foo', { authorization })).status, 404);
+    assert.equal(gw.registry.requests[0]!.headers.authorization, undefined);
+  }
+});
+
 test('a well-formed token that was never issued gets authentication failed', async () => {
   const { formatToken } = await import('../../src/core/token-format.js');
   await expectRefused('DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization: formatToken('sg_', 'A'.repeat(32)) }, 403, 'authentication failed');
