@@ -62,7 +62,7 @@ export async function serveRegistryConfig(ctx: RequestContext, upstreamPath: str
   }
   let rewritten: string;
   try {
-    rewritten = adapter.rewriteConfig(answer.body, { publicUrl: config.publicUrl, upstreamUrl: config.upstream.url, readsNeedToken: config.reads === 'token' });
+    rewritten = adapter.rewriteConfig(answer.body, { publicUrl: config.publicUrl, upstreamUrl: config.upstream.url, readsNeedToken: config.reads === 'token', anonymousReadsAuthenticated: config.upstream.auth === 'static' });
   } catch {
     throw new Rejection(gatewayError('SG_UPSTREAM_UNREACHABLE'), 'upstream-config-not-json');
   }

@@ -4,7 +4,7 @@
 import { cargoNaming, type CrateName } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
 import { STRICT_PATH_RULES } from '../core/request-path.js';
-import type { PublishHead, RegistryAdapter } from './registry.js';
+import type { ConfigRewriteContext, PublishHead, RegistryAdapter } from './registry.js';
 
 const INDEX_PREFIX = '/index';
 
@@ -57,12 +57,17 @@ export function readCargoPublishHead(bytes: Buffer, contentLength: number | null
  * read route for that path. A `dl` elsewhere (a CDN) cannot be forwarded to, so it becomes
  * `<public_url>/api/v1/crates`, the download endpoint crates.io-compatible APIs answer.
  */
-export function rewriteCargoConfig(upstreamBody: string, at: { publicUrl: string; upstreamUrl: string; readsNeedToken: boolean }): string {
+export function rewriteCargoConfig(upstreamBody: string, at: ConfigRewriteContext): string {
   const config = JSON.parse(upstreamBody) as Record<string, unknown>;
   const dl = onUpstreamPath(config.dl, at.upstreamUrl);
   const rewritten: Record<string, unknown> = { ...config, dl: `${at.publicUrl}${dl ?? API_DOWNLOADS}`, api: at.publicUrl };
-  // The gateway, not the upstream, decides whether clients must send a token on reads.
-  if (at.readsNeedToken) rewritten['auth-required'] = true;
+  // `auth-required` makes cargo send its token on index and download requests (wire-facts §1.5).
+  // The gateway decides (`reads: token`), except where it cannot make reads public: with
+  // per-token credentials an anonymous read reaches the registry as nobody, so a registry that
+  // requires auth on reads still needs cargo's token, which the gateway swaps for its owner's
+  // credential. Dropping the upstream's flag there left every index fetch a 401.
+  const upstreamRequiresAuth = config['auth-required'] === true && !at.anonymousReadsAuthenticated;
+  if (at.readsNeedToken || upstreamRequiresAuth) rewritten['auth-required'] = true;
   else delete rewritten['auth-required'];
   return JSON.stringify(rewritten);
 }

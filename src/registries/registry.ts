@@ -64,7 +64,7 @@ export interface RegistryAdapter {
    * Rewrites the registry config document so clients come back through the gateway: JSON text,
    * served as it is; throws when the upstream's document is not JSON.
    */
-  rewriteConfig(upstreamBody: string, at: { publicUrl: string; upstreamUrl: string; readsNeedToken: boolean }): string;
+  rewriteConfig(upstreamBody: string, at: ConfigRewriteContext): string;
   /** Where one download would arrive, given the rewritten config document; null when unknown. */
   sampleDownloadPath?(rewrittenConfig: string, publicUrl: string): string | null;
   /**
@@ -72,4 +72,14 @@ export interface RegistryAdapter {
    * one it can safely extend (left unchanged). Without it publishes carry no warnings.
    */
   addPublishWarning?(status: number, contentType: string | undefined, body: string, warning: string): string | null;
+}
+
+/** What a config rewrite needs to know about the deployment. */
+export interface ConfigRewriteContext {
+  readonly publicUrl: string;
+  readonly upstreamUrl: string;
+  /** `reads: token`: every read needs a scopegate token. */
+  readonly readsNeedToken: boolean;
+  /** An anonymous read reaches the registry with the service credential (`upstream.auth: static`), not as nobody. */
+  readonly anonymousReadsAuthenticated: boolean;
 }

@@ -81,14 +81,34 @@ describe('rewriteCargoConfig points cargo back at the gateway', () => {
     },
   ];
   for (const row of rows) {
-    it(row.name, () => assert.deepEqual(JSON.parse(rewriteCargoConfig(upstream, { publicUrl: row.publicUrl, upstreamUrl: 'http://up:8000', readsNeedToken: row.readsNeedToken })), row.expected));
+    it(row.name, () => assert.deepEqual(JSON.parse(rewriteCargoConfig(upstream, { publicUrl: row.publicUrl, upstreamUrl: 'http://up:8000', readsNeedToken: row.readsNeedToken, anonymousReadsAuthenticated: false })), row.expected));
   }
 
   it('a config without api gains one', () => {
-    assert.deepEqual(JSON.parse(rewriteCargoConfig('{"dl":"http://up/dl"}', { publicUrl: 'http://gw', upstreamUrl: 'http://up', readsNeedToken: false })), { dl: 'http://gw/dl', api: 'http://gw' });
+    assert.deepEqual(JSON.parse(rewriteCargoConfig('{"dl":"http://up/dl"}', { publicUrl: 'http://gw', upstreamUrl: 'http://up', readsNeedToken: false, anonymousReadsAuthenticated: false })), { dl: 'http://gw/dl', api: 'http://gw' });
   });
   it('an upstream body that is not JSON throws (the caller answers SG_UPSTREAM_UNREACHABLE)', () => {
-    assert.throws(() => rewriteCargoConfig('<html>', { publicUrl: 'http://gw', upstreamUrl: 'http://up', readsNeedToken: false }), SyntaxError);
+    assert.throws(() => rewriteCargoConfig('<html>', { publicUrl: 'http://gw', upstreamUrl: 'http://up', readsNeedToken: false, anonymousReadsAuthenticated: false }), SyntaxError);
+  });
+});
+
+describe('rewriteCargoConfig keeps an upstream\'s auth-required where reads cannot be made public', () => {
+  const upstream = JSON.stringify({ dl: 'http://up/api/v1/crates', api: 'http://up', 'auth-required': true });
+  const authRequired = (readsNeedToken: boolean, anonymousReadsAuthenticated: boolean): unknown =>
+    (JSON.parse(rewriteCargoConfig(upstream, { publicUrl: 'http://gw', upstreamUrl: 'http://up', readsNeedToken, anonymousReadsAuthenticated })) as Record<string, unknown>)['auth-required'];
+  it('per-token, reads public: kept, so cargo sends the token the gateway swaps (an anonymous read would be a 401)', () => {
+    assert.equal(authRequired(false, false), true);
+  });
+  it('static, reads public: dropped, since anonymous reads carry the service credential', () => {
+    assert.equal(authRequired(false, true), undefined);
+  });
+  it('reads token: set either way', () => {
+    assert.equal(authRequired(true, true), true);
+    assert.equal(authRequired(true, false), true);
+  });
+  it('an upstream auth-required that is not `true` is not taken for it', () => {
+    const config = JSON.stringify({ dl: 'http://up/dl', 'auth-required': 'yes' });
+    assert.equal((JSON.parse(rewriteCargoConfig(config, { publicUrl: 'http://gw', upstreamUrl: 'http://up', readsNeedToken: false, anonymousReadsAuthenticated: false })) as Record<string, unknown>)['auth-required'], undefined);
   });
 });
 
@@ -108,7 +128,7 @@ describe('rewriteCargoConfig keeps a dl template on the upstream, with the gatew
   ];
   for (const row of rows) {
     it(row.name, () => {
-      const rewritten = JSON.parse(rewriteCargoConfig(JSON.stringify({ dl: row.dl }), { publicUrl: 'http://gw/reg', upstreamUrl: row.upstreamUrl, readsNeedToken: false })) as { dl: string };
+      const rewritten = JSON.parse(rewriteCargoConfig(JSON.stringify({ dl: row.dl }), { publicUrl: 'http://gw/reg', upstreamUrl: row.upstreamUrl, readsNeedToken: false, anonymousReadsAuthenticated: false })) as { dl: string };
       assert.equal(rewritten.dl, row.expected);
     });
   }
