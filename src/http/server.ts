@@ -44,7 +44,8 @@ export interface GatewayOptions {
 export function createGateway(config: GatewayConfig, options: GatewayOptions): Gateway {
   const clock = options.clock ?? Date.now;
   const adapter = adapterFor(config.registry);
-  const forwarder = createForwarder({ upstreamUrl: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
+  // The public URL is read per answer: a reload may change it (the upstream needs a restart).
+  const forwarder = createForwarder({ upstreamUrl: config.upstream.url, timeoutMs: config.upstream.timeoutMs, publicUrl: () => live.deps.config.publicUrl });
   const upstream = createUpstreamClient(config.upstream.url, forwarder.agent);
   const probe = createExistenceProbe({ client: upstream, adapter, timeoutMs: config.upstream.probeTimeoutMs, cacheMs: config.upstream.probeCacheMs, clock });
   const usage = createUsageRecorder(options.store);

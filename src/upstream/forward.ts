@@ -65,7 +65,7 @@ export interface Forwarder {
   close(): void;
 }
 
-export function createForwarder(options: { upstreamUrl: string; timeoutMs: number }): Forwarder {
+export function createForwarder(options: { upstreamUrl: string; timeoutMs: number; publicUrl: () => string }): Forwarder {
   const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 };
   const agent = new URL(options.upstreamUrl).protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   // No `ws` option: the proxy must register no 'upgrade' listener (DESIGN §2, wire-facts §1.5).
@@ -74,7 +74,10 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
   // socket idle timeout set here races with the keep-alive agent's own socket timeout.
   // Requests whose answer is rewritten (http-proxy-3's per-call `selfHandleResponse`).
   const rewrites = new WeakMap<http.IncomingMessage, ResponseRewrite>();
+  const upstreamBase = options.upstreamUrl.replace(/\/+$/, '');
   proxy.on('proxyRes', (proxyRes, req, res) => {
+    const location = proxyRes.headers.location;
+    if (location !== undefined) proxyRes.headers.location = onGateway(location, upstreamBase, options.publicUrl());
     const rewrite = rewrites.get(req);
     if (rewrite === undefined) return;
     rewrites.delete(req);
@@ -137,6 +140,19 @@ function prepareHeaders(req: http.IncomingMessage, credential: string | null): v
   if (chunked) headers['transfer-encoding'] = 'chunked';
   if (credential !== null) headers.authorization = credential;
   else if (headers.authorization !== undefined) delete headers.authorization;
+}
+
+/**
+ * A `Location` on the upstream itself, moved to the gateway (nginx's `proxy_redirect default`): a
+ * registry that redirects a download to another of its own paths would otherwise send cargo
+ * straight to the upstream, past the gateway (and, where the upstream is only reachable from the
+ * gateway, nowhere). Relative locations already resolve against the gateway; other origins (a
+ * CDN, crates.io's static.crates.io) are left alone.
+ */
+export function onGateway(location: string, upstreamBase: string, publicUrl: string): string {
+  if (!location.startsWith(upstreamBase)) return location;
+  const rest = location.slice(upstreamBase.length);
+  return rest === '' || /^[/?#]/.test(rest) ? publicUrl + rest : location;
 }
 
 /** Buffers the answer (bounded), rewrites it, and writes it with a recomputed Content-Length. */
