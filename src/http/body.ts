@@ -31,6 +31,35 @@ export function framingProblem(req: http.IncomingMessage): string | null {
   return null;
 }
 
+/** Requests that asked `Expect: 100-continue` and have not been told to go on yet. */
+const awaitingContinue = new WeakSet<http.IncomingMessage>();
+
+/**
+ * For a request with `Expect: 100-continue` (the server's `checkContinue`): sends `100 Continue`
+ * when something first reads the body, i.e. once the gateway has decided it wants it, instead
+ * of at once as Node does by default. A request refused before that never invites its upload
+ * (curl, and so cargo, sends one for bodies over 1 MiB). Not after a final answer: Node reads
+ * and drops the unread body then, and a late 100 would follow the response on the wire.
+ */
+export function continueOnFirstRead(req: http.IncomingMessage, res: http.ServerResponse): http.IncomingMessage {
+  awaitingContinue.add(req);
+  const read = req._read;
+  req._read = function (this: http.IncomingMessage, size: number): void {
+    req._read = read;
+    if (awaitingContinue.delete(req) && !res.headersSent) res.writeContinue();
+    read.call(this, size);
+  };
+  return req;
+}
+
+/**
+ * True while a request still waits for `100 Continue`: answered without it, its client has not
+ * sent the body and will not, so the connection must close rather than wait to read one.
+ */
+export function stillAwaitingContinue(req: http.IncomingMessage): boolean {
+  return awaitingContinue.has(req);
+}
+
 const BODILESS = new Set(['GET', 'HEAD']);
 const LENGTH_ONLY = new Set(['DELETE', 'OPTIONS']);
 

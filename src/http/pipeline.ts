@@ -15,7 +15,7 @@ import { normaliseRequestTarget } from '../core/request-path.js';
 import type { RouteMatch } from '../core/route-table.js';
 import type { RouteNeed } from '../core/scope.js';
 import { identifyCaller, lazyCredential, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
-import { framingProblem } from './body.js';
+import { framingProblem, stillAwaitingContinue } from './body.js';
 import { routeByBody } from './body-step.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
 import { forwardRequest, publishWarning, serveRegistryConfig } from './forward-step.js';
@@ -203,5 +203,6 @@ function answerRejection(ctx: RequestContext, e: unknown): void {
   ctx.log.verdict = 'deny';
   ctx.log.reason = rejection.reason;
   ctx.log['error.code'] = rejection.error.code;
+  if (stillAwaitingContinue(ctx.req)) ctx.res.setHeader('connection', 'close');
   sendError(ctx.res, ctx.deps.adapter, rejection.error, ctx.log['req.path'], ctx.deps.config.publicUrl);
 }

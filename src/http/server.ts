@@ -17,6 +17,7 @@ import type { GatewayDeps } from './context.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createRequestHandler } from './pipeline.js';
 import { sendErrorToSocket } from './respond.js';
+import { continueOnFirstRead } from './body.js';
 
 export interface Gateway {
   readonly server: http.Server;
@@ -60,7 +61,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     usage, audit: options.audit ?? NO_AUDIT, metrics, logger: options.logger, clock,
   };
   const live = { deps };
-  const server = http.createServer(createRequestHandler(() => live.deps));
+  const handle = createRequestHandler(() => live.deps);
+  const server = http.createServer(handle);
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => handle(continueOnFirstRead(req, res), res));
   server.on('clientError', (err: Error & { code?: string; reason?: string }, socket: Duplex) => answerClientError(live.deps, err, socket));
   return {
     server,

@@ -8,16 +8,19 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { cargoError, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
 
 let gw: TestGateway;
 let yankToken: string;
 let ownersToken: string;
+let publishToken: string;
 
 before(async () => {
   gw = await startGateway();
   yankToken = (await gw.createToken({ name: 'yank', endpoint_scopes: ['yank'] })).token;
   ownersToken = (await gw.createToken({ name: 'owners', endpoint_scopes: ['change-owners'] })).token;
+  publishToken = (await gw.createToken({ name: 'publish', endpoint_scopes: ['publish-new'] })).token;
 });
 after(() => gw.close());
 
@@ -132,4 +135,52 @@ test('method overrides, Forwarded, X-Forwarded-* and cookies from the client are
     assert.equal(seen[name], undefined, name);
   }
   assert.equal(seen['user-agent'], 'cargo/1.95.0');
+});
+
+/**
+ * Sends a request's head with `Expect: 100-continue`, then its body only once `100 Continue`
+ * comes (as curl does); resolves with everything the gateway wrote, once it closes or answers.
+ */
+function expectContinue(head: string, body: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(gw.port, '127.0.0.1');
+    let raw = '';
+    let sent = false;
+    const timer = setTimeout(() => { socket.destroy(); resolve(raw); }, 3_000);
+    socket.on('data', (chunk) => {
+      raw += chunk.toString('latin1');
+      if (!sent && raw.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+        sent = true;
+        socket.write(body);
+      }
+      const final = raw.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+      const length = /\r\ncontent-length: (\d+)/i.exec(final);
+      const end = final.indexOf('\r\n\r\n');
+      if (length !== null && end >= 0 && final.length >= end + 4 + Number(length[1])) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(raw);
+      }
+    });
+    socket.on('end', () => { clearTimeout(timer); resolve(raw); });
+    socket.on('error', reject);
+    socket.write(head);
+  });
+}
+
+test('a request refused before its body is wanted is answered without `100 Continue`, and the connection closes', async () => {
+  gw.registry.clearRequests();
+  const raw = await expectContinue('PUT /api/v1/crates/new HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 100000000\r\n\r\n', Buffer.alloc(0));
+  assert.match(raw, /^HTTP\/1\.1 401 /, raw);
+  assert.match(raw, /\r\nconnection: close\r\n/i);
+  assert.deepEqual(gw.registry.requests, []);
+});
+
+test('with `Expect: 100-continue`, an allowed publish and a token creation get `100 Continue` when their body is wanted', async () => {
+  const publish = cargoPublishBody({ name: 'continued', vers: '1.0.0' });
+  const published = await expectContinue(`PUT /api/v1/crates/new HTTP/1.1\r\nHost: gw\r\nAuthorization: ${publishToken}\r\nExpect: 100-continue\r\nContent-Length: ${publish.length}\r\n\r\n`, publish);
+  assert.match(published, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, published);
+  const create = Buffer.from(JSON.stringify({ api_token: { name: 'continued', endpoint_scopes: ['yank'] } }));
+  const created = await expectContinue(`PUT /api/v1/me/tokens HTTP/1.1\r\nHost: gw\r\nAuthorization: alice-upstream-secret\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${create.length}\r\n\r\n`, create);
+  assert.match(created, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, created);
 });
