@@ -56,11 +56,11 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
     logger.warn({ missing: [...flags, ...variables] }, `started without the gateway's runtime settings; streamed publishes cost ~2-3x more CPU. Run \`${[...variables, 'node', ...flags].join(' ')} dist/src/main.js\` (npm start does)`);
   }
   const backends = await openBackends(config, logger, { tokenCache: true });
-  const { store, directory, audit } = backends;
+  const { store, directory, audit, published } = backends;
   const metrics = createMetrics();
   metrics.trackRedisErrors('audit', () => audit.failures);
   if (store instanceof CachingTokenStore) metrics.trackTokenCache(() => store.stats);
-  const gateway = createGateway(config, { store, logger, audit, metrics });
+  const gateway = createGateway(config, { store, published, logger, audit, metrics });
   const port = await gateway.listen();
   logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
   const metricsText = cluster.isWorker ? clusterMetricsText(metrics.registry) : undefined;

@@ -123,6 +123,7 @@ function convert(fields: Fields, env: NodeJS.ProcessEnv) {
     timeoutMs: fields.read('/upstream/timeout', timerDuration),
     probeTimeoutMs: fields.read('/upstream/probe_timeout', timerDuration),
     probeCacheMs: fields.read('/upstream/probe_cache', duration(0)),
+    indexLagMs: fields.read('/upstream/index_lag', duration(0)),
     redisUrl: fields.read('/redis/url', redisUrl),
     commandTimeoutMs: fields.read('/redis/command_timeout', timerDuration),
     sentinels: fields.read('/redis/sentinels', nullable(hostPorts)),
@@ -254,6 +255,7 @@ function assemble(fields: Fields, v: CompleteValues, routes: RouteTable): Gatewa
       timeoutMs: v.timeoutMs,
       probeTimeoutMs: v.probeTimeoutMs,
       probeCacheMs: v.probeCacheMs,
+      indexLagMs: v.indexLagMs,
     },
     redis: {
       url: v.redisUrl, commandTimeoutMs: v.commandTimeoutMs, keyPrefix: at('/redis/key_prefix'),

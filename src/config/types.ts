@@ -28,6 +28,8 @@ export interface GatewayConfig {
     readonly timeoutMs: number;
     readonly probeTimeoutMs: number;
     readonly probeCacheMs: number;
+    /** After an accepted publish, the package counts as existing for this long (0: off). */
+    readonly indexLagMs: number;
   };
   readonly redis: {
     /** `memory` selects the in-process store (single process, development only). */

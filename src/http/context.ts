@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { RegistryAdapter } from '../registries/registry.js';
 import type { AuditSink } from '../store/audit-log.js';
 import type { CredentialOpener } from '../store/credential-memo.js';
+import type { PublishedCrates } from '../store/published-crates.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { UsageRecorder } from '../store/usage.js';
 import type { UpstreamClient } from '../upstream/client.js';
@@ -22,6 +23,8 @@ export interface GatewayDeps {
   readonly forwarder: Forwarder;
   readonly upstream: UpstreamClient;
   readonly probe: ExistenceProbe;
+  /** Packages the upstream accepted a publish of lately, which the probe's index may not show yet. */
+  readonly published: PublishedCrates;
   readonly usage: UsageRecorder;
   /** Decisions on write routes and token lifecycle events (buffered; never blocks a request). */
   readonly audit: AuditSink;
@@ -45,6 +48,8 @@ export interface RequestLog {
   'error.code'?: string;
   'upstream.status'?: number;
   'upstream.error'?: string;
+  /** An accepted publish that could not be recorded (existence-step.ts): why. */
+  'published.error'?: string;
   status?: number;
   duration_ms?: number;
 }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { gatewayError } from '../core/errors.js';
 import { expiresSoon, expiryWarning } from '../core/expiry-reminder.js';
 import type { TokenRecord } from '../core/token-record.js';
-import type { ResponseRewrite } from '../upstream/forward.js';
+import type { ResponseRewrite, UpstreamAnswer } from '../upstream/forward.js';
 import { Rejection, type RequestContext } from './context.js';
 import { sendJsonText } from './respond.js';
 
@@ -19,7 +19,8 @@ export function publishWarning(ctx: RequestContext, token: TokenRecord): string 
   return expiresSoon(token, ctx.now, config.tokens.remindBeforeMs) ? expiryWarning(token, ctx.now, config.publicUrl) : null;
 }
 
-export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable, warning: string | null = null): Promise<void> {
+/** `settle`: runs when the upstream has answered, before the client sees it (ForwardRequest.settle). */
+export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>): Promise<void> {
   const add = ctx.deps.adapter.addPublishWarning;
   const rewrite: ResponseRewrite | undefined = warning === null || add === undefined ? undefined : {
     maxBytes: PUBLISH_ANSWER_MAX,
@@ -29,7 +30,7 @@ export async function forwardRequest(ctx: RequestContext, upstreamPath: string, 
     },
   };
   const headers = ctx.deps.adapter.forwardHeaders(ctx.deps.config.publicUrl);
-  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body, rewrite, headers });
+  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body, rewrite, headers, settle });
   switch (outcome.kind) {
     case 'answered':
       ctx.log['upstream.status'] = outcome.status;

@@ -14,9 +14,11 @@ import { gatewayError } from '../core/errors.js';
 import { normaliseRequestTarget } from '../core/request-path.js';
 import type { RouteMatch } from '../core/route-table.js';
 import type { RouteNeed } from '../core/scope.js';
+import type { UpstreamAnswer } from '../upstream/forward.js';
 import { identifyCaller, lazyCredential, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
 import { framingProblem, stillAwaitingContinue } from './body.js';
 import { routeByBody } from './body-step.js';
+import { packageExists, recordAcceptedPublish } from './existence-step.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
 import { forwardRequest, publishWarning, serveRegistryConfig } from './forward-step.js';
 import { logRequest } from '../log.js';
@@ -111,8 +113,9 @@ async function run(ctx: RequestContext): Promise<void> {
   authorise(ctx, caller, need, crate, need !== routed.match.route.need);
   ctx.deps.usage.record(caller.record.hash, ctx.now);
   const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
-  await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning);
-  if (need === 'publish-new' && crate !== null) ctx.deps.probe.forget(crate);
+  // Whoever publishes (any token), the crate may be new, and the index will not say so for a while.
+  const creates = crate !== null && (routed.match.route.need === 'publish' || routed.match.route.need === 'publish-new');
+  await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, creates ? recordAcceptedPublish(ctx, crate) : undefined);
 }
 
 /**
@@ -167,13 +170,9 @@ async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract
   // pattern still waits for the probe: crates.io reports a missing scope before a crate mismatch,
   // and which scope is missing is what the probe tells.) `read` checks exactly those two.
   authorise(ctx, caller, 'read', crate, false);
-  try {
-    const resolved = (await ctx.deps.probe.exists(crate, credential())) ? 'publish-update' : 'publish-new';
-    ctx.log['scope.need'] = resolved;
-    return resolved;
-  } catch (e) {
-    throw new Rejection(gatewayError('SG_PROBE_FAILED', { crate }), `probe-failed: ${(e as Error).message}`);
-  }
+  const resolved = (await packageExists(ctx, crate, credential())) ? 'publish-update' : 'publish-new';
+  ctx.log['scope.need'] = resolved;
+  return resolved;
 }
 
 /** `probed`: the need came from the existence probe, so the message says why (new, or already exists). */
@@ -185,13 +184,13 @@ function authorise(ctx: RequestContext, caller: Extract<Caller, { kind: 'token' 
   }
 }
 
-async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable, warning: string | null = null): Promise<void> {
+async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>): Promise<void> {
   ctx.log.verdict ??= 'allow';
   ctx.log.reason ??= reason;
   ctx.decidedAt = performance.now();
   await afterPollPhase(ctx);
   if (path === ctx.deps.adapter.configPath && ctx.req.method === 'GET') return serveRegistryConfig(ctx, upstreamPath, credential);
-  return forwardRequest(ctx, upstreamPath, credential, body, warning);
+  return forwardRequest(ctx, upstreamPath, credential, body, warning, settle);
 }
 
 function answerRejection(ctx: RequestContext, e: unknown): void {

@@ -142,6 +142,17 @@ export function addCargoPublishWarning(status: number, contentType: string | und
   return JSON.stringify(rewritten);
 }
 
+/** cargo reports a 2xx answer carrying an `errors` list as a failure (wire-facts §1.4). */
+export function cargoPublishFailedDespiteStatus(_contentType: string | undefined, body: string): boolean {
+  try {
+    const answer: unknown = JSON.parse(body);
+    const errors = typeof answer === 'object' && answer !== null ? (answer as { errors?: unknown }).errors : undefined;
+    return Array.isArray(errors) && errors.length > 0;
+  } catch {
+    return false;
+  }
+}
+
 export const cargoAdapter: RegistryAdapter = Object.freeze({
   name: 'cargo',
   naming: cargoNaming,
@@ -165,4 +176,5 @@ export const cargoAdapter: RegistryAdapter = Object.freeze({
   rewriteConfig: rewriteCargoConfig,
   sampleDownloadPath,
   addPublishWarning: addCargoPublishWarning,
+  publishFailedDespiteStatus: cargoPublishFailedDespiteStatus,
 });

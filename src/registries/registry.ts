@@ -72,6 +72,11 @@ export interface RegistryAdapter {
    * one it can safely extend (left unchanged). Without it publishes carry no warnings.
    */
   addPublishWarning?(status: number, contentType: string | undefined, body: string, warning: string): string | null;
+  /**
+   * Whether a 2xx answer to a publish still reports a failure the client shows as one. Asked only
+   * of an answer the gateway buffered anyway (for a warning); without it, 2xx is success.
+   */
+  publishFailedDespiteStatus?(contentType: string | undefined, body: string): boolean;
 }
 
 /** What a config rewrite needs to know about the deployment. */

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { adapterFor } from '../registries/select.js';
 import { MemoryAuditLog, RedisAuditLog, type AuditLog } from './audit-log.js';
 import { MemoryTokenStore } from './memory-store.js';
+import { MemoryPublishedCrates, RedisPublishedCrates, type PublishedCrates } from './published-crates.js';
 import { connectRedis, waitForReady } from './redis-client.js';
 import { withTokenCache } from './revocation-feed.js';
 import { RedisTokenDirectory } from './redis-directory.js';
@@ -18,11 +19,12 @@ export async function openTokenStore(config: GatewayConfig, logger: Logger): Pro
   return (await openBackends(config, logger)).store;
 }
 
-/** Everything that lives in Redis: the token store, the operators' directory, the audit trail. */
+/** Everything that lives in Redis: the token store, the operators' directory, the audit trail, recent publishes. */
 export interface Backends {
   readonly store: TokenStore;
   readonly directory: TokenDirectory;
   readonly audit: AuditLog;
+  readonly published: PublishedCrates;
   /** Flushes the audit trail, then closes the connection. */
   close(): Promise<void>;
 }
@@ -44,7 +46,7 @@ export async function openBackends(config: GatewayConfig, logger: Logger, option
     logger.warn('redis.url is "memory": tokens live in this process only and vanish on restart; never use this in production or with workers');
     const store = new MemoryTokenStore(naming);
     const audit = new MemoryAuditLog(config.audit.maxEntries);
-    return { store, directory: store, audit, close: () => store.close() };
+    return { store, directory: store, audit, published: new MemoryPublishedCrates(naming), close: () => store.close() };
   }
   const client = connect(config, logger, options.commandTimeoutMs ?? config.redis.commandTimeoutMs);
   try {
@@ -62,6 +64,7 @@ export async function openBackends(config: GatewayConfig, logger: Logger, option
   const audit = new RedisAuditLog(client, { keyPrefix, maxEntries: config.audit.maxEntries });
   return {
     store, audit, directory: new RedisTokenDirectory(client, { keyPrefix, naming }),
+    published: new RedisPublishedCrates(client, { keyPrefix, naming }),
     close: async () => {
       await audit.close();
       await store.close();

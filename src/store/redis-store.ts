@@ -233,7 +233,7 @@ function pairsToFields(reply: unknown): StoredTokenFields | null {
 }
 
 /** ioredis's messages, reworded to say what happened to Redis. */
-function describeRedisError(error: unknown): string {
+export function describeRedisError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   if (error.message.includes('enableOfflineQueue')) return 'not connected (redis is down or reconnecting)';
   if (error.message === 'Command timed out') {

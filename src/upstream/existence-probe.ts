@@ -1,7 +1,8 @@
 /**
  * Does this crate already exist upstream? Decides publish-new vs publish-update (DESIGN §1). Asked
  * with the credential the request will be forwarded with, only when the answer changes the verdict,
- * cached briefly, and a failed probe is an error, never a guess (fail closed).
+ * cached briefly, and a failed probe is an error, never a guess (fail closed). It asks the index
+ * only, which lags a publish; `http/existence-step.ts` says why, and covers the lag.
  */
 import type { CrateName } from '../core/crate-pattern.js';
 import type { RegistryAdapter } from '../registries/registry.js';

@@ -47,6 +47,21 @@ export interface ForwardRequest {
   readonly rewrite?: ResponseRewrite;
   /** Headers that replace the client's; a `host` here is sent instead of the upstream's own. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Runs once the upstream has answered and before any of the answer reaches the client, so what
+   * it records is in place before the client can act on the answer (a publish: see
+   * `existence-step.ts`). It never rejects. Costs the answer's wait for it, nothing else: the
+   * body is handed over only when a `rewrite` buffers it anyway.
+   */
+  readonly settle?: (answer: UpstreamAnswer) => Promise<void>;
+}
+
+/** The upstream's answer as {@link ForwardRequest.settle} sees it. */
+export interface UpstreamAnswer {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  /** The whole body when a rewrite buffered it; null when it streams through unread. */
+  readonly body: Buffer | null;
 }
 
 /**
@@ -72,16 +87,16 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
   const proxy = createProxyServer({ target: options.upstreamUrl, agent, changeOrigin: true, xfwd: false });
   // `upstream.timeout` bounds the wait for response headers. A timer of our own, because a
   // socket idle timeout set here races with the keep-alive agent's own socket timeout.
-  // Requests whose answer is rewritten (http-proxy-3's per-call `selfHandleResponse`).
-  const rewrites = new WeakMap<http.IncomingMessage, ResponseRewrite>();
+  // Requests whose answer is rewritten or settled first (http-proxy-3's per-call `selfHandleResponse`).
+  const handled = new WeakMap<http.IncomingMessage, AnswerHandling>();
   const upstreamBase = options.upstreamUrl.replace(/\/+$/, '');
   proxy.on('proxyRes', (proxyRes, req, res) => {
     const location = proxyRes.headers.location;
     if (location !== undefined) proxyRes.headers.location = onGateway(location, upstreamBase, options.publicUrl());
-    const rewrite = rewrites.get(req);
-    if (rewrite === undefined) return;
-    rewrites.delete(req);
-    answerRewritten(proxyRes, res, rewrite);
+    const handling = handled.get(req);
+    if (handling === undefined) return;
+    handled.delete(req);
+    answerHandled(proxyRes, res, handling);
   });
   proxy.on('proxyReq', (proxyReq) => {
     const timer = setTimeout(() => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'SG_TIMEOUT' })), options.timeoutMs);
@@ -100,9 +115,11 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
       const opts: { buffer?: Readable; selfHandleResponse?: boolean; changeOrigin?: boolean } = request.body ? { buffer: request.body } : {};
       if (request.headers?.host !== undefined) opts.changeOrigin = false;
       if (request.rewrite !== undefined) {
-        rewrites.set(req, request.rewrite);
         // Ask for an uncompressed answer: a compressed one could not be rewritten.
         delete req.headers['accept-encoding'];
+      }
+      if (request.rewrite !== undefined || request.settle !== undefined) {
+        handled.set(req, { rewrite: request.rewrite, settle: request.settle });
         opts.selfHandleResponse = true;
       }
       proxy.web(req, res, opts, (err: Error & { code?: string }) => {
@@ -155,9 +172,26 @@ export function onGateway(location: string, upstreamBase: string, publicUrl: str
   return rest === '' || /^[/?#]/.test(rest) ? publicUrl + rest : location;
 }
 
-/** Buffers the answer (bounded), rewrites it, and writes it with a recomputed Content-Length. */
-function answerRewritten(proxyRes: http.IncomingMessage, res: http.ServerResponse, rewrite: ResponseRewrite): void {
+interface AnswerHandling {
+  readonly rewrite: ResponseRewrite | undefined;
+  readonly settle: ((answer: UpstreamAnswer) => Promise<void>) | undefined;
+}
+
+/**
+ * Settles, then writes the answer: unchanged and streamed, or (with a rewrite) buffered (bounded),
+ * rewritten, and written with a recomputed Content-Length.
+ */
+function answerHandled(proxyRes: http.IncomingMessage, res: http.ServerResponse, { rewrite, settle }: AnswerHandling): void {
   const status = proxyRes.statusCode ?? 502;
+  const contentType = proxyRes.headers['content-type'];
+  /** Runs `then` once settled; the upstream's body waits unread (paused) meanwhile. */
+  const settled = (body: Buffer | null, then: () => void): void => {
+    if (settle === undefined) return then();
+    void settle({ status, contentType, body }).catch(() => undefined).then(() => {
+      if (res.destroyed) proxyRes.destroy();
+      else then();
+    });
+  };
   /** Copies the upstream's headers (not hop-by-hop ones); `length` replaces its Content-Length. */
   const writeHead = (length: number | null): void => {
     for (const [name, value] of Object.entries(proxyRes.headers)) {
@@ -167,14 +201,14 @@ function answerRewritten(proxyRes: http.IncomingMessage, res: http.ServerRespons
     if (length !== null) res.setHeader('content-length', String(length));
     res.writeHead(status, proxyRes.statusMessage);
   };
-  const passThrough = (buffered: Buffer[]): void => {
+  const passThrough = (buffered: Buffer[]): void => settled(null, () => {
     writeHead(null);
     for (const chunk of buffered) res.write(chunk);
     proxyRes.pipe(res);
-  };
+  });
   proxyRes.on('error', () => res.destroy());
   const encoding = proxyRes.headers['content-encoding'];
-  if (encoding !== undefined && encoding !== 'identity') return passThrough([]);
+  if (rewrite === undefined || (encoding !== undefined && encoding !== 'identity')) return passThrough([]);
   const chunks: Buffer[] = [];
   let size = 0;
   const onData = (chunk: Buffer): void => {
@@ -188,9 +222,11 @@ function answerRewritten(proxyRes: http.IncomingMessage, res: http.ServerRespons
   };
   const onEnd = (): void => {
     const body = Buffer.concat(chunks);
-    const rewritten = rewrite.rewrite(status, proxyRes.headers['content-type'], body) ?? body;
-    writeHead(rewritten.length);
-    res.end(rewritten);
+    const rewritten = rewrite.rewrite(status, contentType, body) ?? body;
+    settled(body, () => {
+      writeHead(rewritten.length);
+      res.end(rewritten);
+    });
   };
   proxyRes.on('data', onData);
   proxyRes.on('end', onEnd);

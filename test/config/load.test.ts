@@ -101,6 +101,7 @@ test('every key left out takes the default documented in the schema', () => {
       timeoutMs: 30_000,
       probeTimeoutMs: 2_000,
       probeCacheMs: 5_000,
+      indexLagMs: 600_000,
     },
     redis: { url: 'redis://127.0.0.1:6379/0', commandTimeoutMs: 100, keyPrefix: 'sg:', sentinels: null, name: 'mymaster', clusterNodes: null },
     cache: { enabled: true, ttlMs: 10_000, maxEntries: 50_000 },

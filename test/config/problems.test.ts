@@ -115,7 +115,7 @@ test('required keys, wrong types and an empty route table are reported', () => {
   assert.deepEqual(problems('routes: []\nupstream: http://registry.test\ntokens: 5\n'), [
     'public_url is required',
     'routes is empty: expected at least 1 entry',
-    'upstream "http://registry.test" is not a mapping: expected a mapping with keys url, auth, identity, credential_env, timeout, probe_timeout, probe_cache',
+    'upstream "http://registry.test" is not a mapping: expected a mapping with keys url, auth, identity, credential_env, timeout, probe_timeout, probe_cache, index_lag',
     'tokens 5 is not a mapping: expected a mapping with keys prefix, registry_name, max_lifetime, default_lifetime, allow_no_expiry, keep_expired, remind_before',
   ]);
   assert.deepEqual(problems('public_url: http://gw.test\nupstream: {}\nroutes:\n  - { path: /x }\n'), [

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCrateName } from '../../src/core/crate-pattern.js';
 import { gatewayError } from '../../src/core/errors.js';
-import { cargoAdapter, indexFilePath, readCargoPublishHead, rewriteCargoConfig, sampleDownloadPath } from '../../src/registries/cargo.js';
+import { cargoAdapter, cargoPublishFailedDespiteStatus, indexFilePath, readCargoPublishHead, rewriteCargoConfig, sampleDownloadPath } from '../../src/registries/cargo.js';
 import type { PublishHead } from '../../src/registries/registry.js';
 import { cargoPublishBody, rawFraming } from '../support/cargo-publish-body.js';
 
@@ -153,6 +153,17 @@ describe('existencePaths probes every all-`-` / all-`_` spelling once', () => {
     { name: 'a short name with a separator uses the short layout', input: 'a_b', expected: ['/index/3/a/a_b', '/index/3/a/a-b'] },
   ];
   for (const row of rows) it(row.name, () => assert.deepEqual(cargoAdapter.existencePaths(parseCrateName(row.input)!), row.expected));
+});
+
+describe('cargoPublishFailedDespiteStatus: a 2xx answer cargo still reports as a failure (wire-facts §1.4)', () => {
+  const rows = [
+    { name: 'crates.io\'s success answer', body: '{"warnings":{"invalid_categories":[],"invalid_badges":[],"other":[]}}', expected: false },
+    { name: 'an empty body', body: '', expected: false },
+    { name: 'not JSON', body: 'ok', expected: false },
+    { name: 'an empty errors list', body: '{"errors":[]}', expected: false },
+    { name: 'an errors list', body: '{"errors":[{"detail":"crate name is reserved"}]}', expected: true },
+  ];
+  for (const row of rows) it(row.name, () => assert.equal(cargoPublishFailedDespiteStatus('application/json', row.body), row.expected));
 });
 
 describe('errors in cargo\'s own format', () => {

@@ -259,3 +259,37 @@ describe('test cargo registry with its own dl template (wire-facts §1.5)', () =
     }
   });
 });
+
+describe('test cargo registry with an index lag (indexLagMs), as crates.io writes its index after answering', () => {
+  const LAG_MS = 300;
+  const lines = async (registry: CargoRegistry, path: string): Promise<number | string> => {
+    const res = await send(registry, 'GET', path);
+    return res.status === 200 ? res.body.toString().trim().split('\n').length : res.status;
+  };
+
+  it('shows a publish or a yank in the index only after the lag, while the API knows it at once', async () => {
+    const registry = await startCargoRegistry({ users: { [ALICE]: 'alice' }, indexLagMs: LAG_MS });
+    try {
+      const publish = (vers: string): Promise<HttpResult> =>
+        send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'lagging', vers }) });
+      assert.equal((await publish('0.1.0')).status, 200);
+      assert.equal(await lines(registry, '/index/la/gg/lagging'), 404, 'a new crate has no index file during the lag');
+      const owners = await send(registry, 'GET', '/api/v1/crates/lagging/owners', { headers: { authorization: ALICE } });
+      assert.equal(owners.status, 200, 'the API knows the crate at once');
+      assert.equal((await send(registry, 'GET', '/api/v1/crates/lagging/0.1.0/download')).status, 200);
+      const again = await publish('0.1.0');
+      assert.deepEqual(json(again), errorBody('crate version `0.1.0` is already uploaded'));
+      await new Promise((r) => setTimeout(r, LAG_MS + 50));
+      assert.equal(await lines(registry, '/index/la/gg/lagging'), 1);
+
+      assert.equal((await publish('0.2.0')).status, 200);
+      assert.equal(await lines(registry, '/index/la/gg/lagging'), 1, 'the new version is not in the index yet');
+      assert.equal((await send(registry, 'DELETE', '/api/v1/crates/lagging/0.1.0/yank', { headers: { authorization: ALICE } })).status, 200);
+      await new Promise((r) => setTimeout(r, LAG_MS + 50));
+      const index = (await send(registry, 'GET', '/index/la/gg/lagging')).body.toString().trim().split('\n').map((l) => JSON.parse(l) as { vers: string; yanked: boolean });
+      assert.deepEqual(index.map((l) => [l.vers, l.yanked]), [['0.1.0', true], ['0.2.0', false]]);
+    } finally {
+      await registry.close();
+    }
+  });
+});

@@ -33,6 +33,29 @@ interface CrateEntry {
   owners: string[];
   description: string | null;
   versions: VersionEntry[];
+  /**
+   * Writes of the crate's index file, oldest first: the file as each change left it and when that
+   * write lands. The index serves the newest one that has landed (none yet: no file, 404).
+   */
+  indexWrites: IndexWrite[];
+}
+
+interface IndexWrite {
+  visibleAt: number;
+  content: string;
+}
+
+/** Options for {@link RegistryStore}. */
+export interface RegistryStoreOptions {
+  /**
+   * How long after a change (publish, yank, unyank) the crate's index file shows it; default 0.
+   * crates.io commits a publish to its database and answers, then a background job writes the
+   * index file, served behind a CDN: the index lags the API by seconds. Until the first write
+   * lands, a new crate has no index file at all (404), though the API already knows it.
+   */
+  indexLagMs?: number;
+  /** Epoch ms; default Date.now. */
+  clock?: () => number;
 }
 
 type Auth = { login: string } | { denied: Reply };
@@ -54,6 +77,13 @@ export class RegistryStore {
   private readonly logins = new Map<string, string>();
   private readonly ids = new Map<string, number>();
   private readonly crates = new Map<string, CrateEntry>();
+  private readonly indexLagMs: number;
+  private readonly clock: () => number;
+
+  constructor(options: RegistryStoreOptions = {}) {
+    this.indexLagMs = options.indexLagMs ?? 0;
+    this.clock = options.clock ?? Date.now;
+  }
 
   /** Registers `token` as a credential of `login`, creating the user on first sight. */
   addUser(token: string, login: string): void {
@@ -92,8 +122,11 @@ export class RegistryStore {
     }
     const entry = existing ?? this.create(meta, auth.login);
     entry.description = meta.description ?? null;
-    // Stored before answering: cargo polls the index right after a 2xx (wire-facts §1.1).
+    // Stored before answering: cargo polls the index right after a 2xx (wire-facts §1.1). The
+    // index file follows `indexLagMs` later; downloads and the API see the version at once, as
+    // crates.io uploads the .crate and commits the row before it answers.
     entry.versions.push({ line: toIndexLine(meta, crate), crate: Buffer.from(crate) });
+    this.scheduleIndexWrite(entry);
     return ok({ warnings: { invalid_categories: [], invalid_badges: [], other: [] } });
   }
 
@@ -107,6 +140,7 @@ export class RegistryStore {
     if ('denied' in auth) return auth.denied;
     if (!isOwner(entry, auth.login)) return errorReply(403, 'must already be an owner to yank or unyank');
     found.line.yanked = yanked;
+    this.scheduleIndexWrite(entry);
     return ok({ ok: true });
   }
 
@@ -161,10 +195,13 @@ export class RegistryStore {
     return ok({ crates, meta: { total: hits.length } });
   }
 
-  /** The sparse-index file at `path` (e.g. `se/rd/serde`), or undefined when none exists. */
+  /**
+   * The sparse-index file at `path` (e.g. `se/rd/serde`) as last written, or undefined when none
+   * exists yet (see `indexLagMs`).
+   */
   indexFile(path: string): string | undefined {
     for (const entry of this.crates.values()) {
-      if (makeDepPath(entry.name.toLowerCase()) === path) return renderIndexFile(entry);
+      if (makeDepPath(entry.name.toLowerCase()) === path) return this.landedIndexFile(entry);
     }
     return undefined;
   }
@@ -184,8 +221,23 @@ export class RegistryStore {
     return this.crates.get(canonicalName(name));
   }
 
+  /** Queues a write of the index file as it is now, landing `indexLagMs` from now. */
+  private scheduleIndexWrite(entry: CrateEntry): void {
+    entry.indexWrites.push({ visibleAt: this.clock() + this.indexLagMs, content: renderIndexFile(entry) });
+  }
+
+  /** The newest landed write; the ones it supersedes are dropped. */
+  private landedIndexFile(entry: CrateEntry): string | undefined {
+    const now = this.clock();
+    let landed = -1;
+    entry.indexWrites.forEach((w, i) => { if (w.visibleAt <= now) landed = i; });
+    if (landed === -1) return undefined;
+    entry.indexWrites.splice(0, landed);
+    return entry.indexWrites[0]!.content;
+  }
+
   private create(meta: NewCrate, login: string): CrateEntry {
-    const entry: CrateEntry = { name: meta.name, owners: [login], description: null, versions: [] };
+    const entry: CrateEntry = { name: meta.name, owners: [login], description: null, versions: [], indexWrites: [] };
     this.crates.set(canonicalName(meta.name), entry);
     return entry;
   }

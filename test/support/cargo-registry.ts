@@ -50,6 +50,12 @@ export interface CargoRegistryOptions {
    * `/api/v1/crates`, crates.io's API endpoint, which is served whatever this says.
    */
   dl?: string;
+  /**
+   * How long a publish (or yank) takes to show in the sparse index; default 0, at once. The API
+   * (`/api/v1/…`: owners, search, downloads, a repeated publish) knows the change at once, as
+   * crates.io's database does while its index file is still being written and its CDN refreshed.
+   */
+  indexLagMs?: number;
 }
 
 /** Bodies above this get 413, like crates.io's upload cap (wire-facts §1.2: "set size caps"). */
@@ -59,7 +65,7 @@ const MAX_PER_PAGE = 100;
 
 /** Starts a registry on 127.0.0.1 with an ephemeral port. */
 export async function startCargoRegistry(options: CargoRegistryOptions = {}): Promise<CargoRegistry> {
-  const store = new RegistryStore();
+  const store = new RegistryStore({ indexLagMs: options.indexLagMs ?? 0 });
   const dl = options.dl ?? '/api/v1/crates';
   const templateDownload = downloadMatcher(dl);
   for (const [token, login] of Object.entries(options.users ?? {})) store.addUser(token, login);

@@ -15,6 +15,7 @@ import { RedisTokenStore } from '../../src/store/redis-store.js';
 import { withTokenCache } from '../../src/store/revocation-feed.js';
 import type { TokenStore } from '../../src/store/token-store.js';
 import { RedisAuditLog, type AuditLog } from '../../src/store/audit-log.js';
+import { RedisPublishedCrates } from '../../src/store/published-crates.js';
 import { startCargoRegistry, type CargoRegistry } from './cargo-registry.js';
 import { freePort, sharedRedisUrl, uniquePrefix } from './redis-server.js';
 
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   readonly keyPrefix?: string;
   /** The revocation feed subscribes here instead of on the token store's Redis (to take it down alone). */
   readonly feedRedisUrl?: string;
+  /** Accepted publishes are remembered here instead of on the token store's Redis (to take it down alone). */
+  readonly publishedRedisUrl?: string;
   /** Use this registry instead of starting one. */
   readonly registry?: CargoRegistry;
   /**
@@ -109,8 +112,10 @@ export async function startGatewayOn<R extends TestUpstream>(
   const feedConfig = options.feedRedisUrl === undefined ? config : { ...config, redis: { ...config.redis, url: options.feedRedisUrl } };
   const store = withTokenCache(new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix, naming }), feedConfig, client, logger);
   const audit = new RedisAuditLog(client, { keyPrefix: config.redis.keyPrefix, maxEntries: config.audit.maxEntries });
+  const publishedClient = options.publishedRedisUrl === undefined ? client : createRedisClient({ url: options.publishedRedisUrl, commandTimeoutMs: config.redis.commandTimeoutMs });
+  const published = new RedisPublishedCrates(publishedClient, { keyPrefix: config.redis.keyPrefix, naming });
   let now: number | null = null;
-  const gateway = createGateway(config, { store, audit, logger, clock: () => now ?? Date.now() });
+  const gateway = createGateway(config, { store, published, audit, logger, clock: () => now ?? Date.now() });
   await gateway.listen();
   const tg: TestGatewayOn<R> = {
     url, port, registry, gateway, store, audit, config,
@@ -127,6 +132,7 @@ export async function startGatewayOn<R extends TestUpstream>(
       await gateway.close();
       await audit.close();
       await store.close();
+      if (publishedClient !== client) publishedClient.disconnect();
       if (options.closeRegistry) await registry.close();
     },
   };

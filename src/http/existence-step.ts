@@ -1,0 +1,63 @@
+/**
+ * Does the package exist upstream? publish-new vs publish-update (DESIGN §1): the existence probe,
+ * outvoted by publishes the gateway saw the upstream accept lately (`upstream.index_lag`).
+ *
+ * Why both. The probe reads the index (cargo) or package document (npm): the one thing every
+ * registry of that kind must serve, with defined "does not exist" answers (cargo: 404/410/451,
+ * wire-facts §1.5). It lags a publish: crates.io answers once its database has the version and
+ * writes the index file afterwards, from a background job, behind a CDN. crates.io's
+ * `GET /api/v1/crates/{name}` reads the database and does not lag, but it is not part of cargo's
+ * registry protocol (the Cargo Book's web API lists publish, yank, owners and search only):
+ * another registry may not serve it, or may answer its web UI's 200 for any path, which would
+ * make every crate "exist" and let a publish-update-only token create crates. So the probe stays
+ * on the index, and the lag is covered by what the gateway knows first hand: a publish it
+ * forwarded and the upstream accepted, kept in Redis for every process and host.
+ *
+ * Not covered: a crate first published past the gateway (straight to the registry, or through it
+ * with a legacy credential, whose body is never read) is new to the probe until the index shows it.
+ */
+import type { CrateName } from '../core/crate-pattern.js';
+import { gatewayError } from '../core/errors.js';
+import type { UpstreamAnswer } from '../upstream/forward.js';
+import { storeRejection } from './authenticate.js';
+import { Rejection, type RequestContext } from './context.js';
+
+/**
+ * Whether `crate` exists upstream. The probe first (often a cache hit); only when it says "new"
+ * is Redis asked, one EXISTS, whether a publish of it was accepted lately: a "yes" there can only
+ * turn "new" into "exists". A failed probe or a failed Redis call denies (fail closed: 503).
+ */
+export async function packageExists(ctx: RequestContext, crate: CrateName, credential: string | null): Promise<boolean> {
+  let found: boolean;
+  try {
+    found = await ctx.deps.probe.exists(crate, credential);
+  } catch (e) {
+    throw new Rejection(gatewayError('SG_PROBE_FAILED', { crate }), `probe-failed: ${(e as Error).message}`);
+  }
+  if (found || ctx.deps.config.upstream.indexLagMs === 0) return found;
+  try {
+    return await ctx.deps.published.recentlyPublished(crate);
+  } catch (e) {
+    throw storeRejection(e);
+  }
+}
+
+/**
+ * The `settle` step of a request that may create `crate` (a publish): once the upstream has
+ * accepted it, `crate` counts as existing, before the client sees the answer, so its next
+ * request, to any process, finds it so. A failure to record it is logged on the request's line;
+ * the publish itself stands (the upstream has it), and the index catches up within its lag.
+ */
+export function recordAcceptedPublish(ctx: RequestContext, crate: CrateName): (answer: UpstreamAnswer) => Promise<void> {
+  return async ({ status, contentType, body }) => {
+    const { adapter, probe, published, config } = ctx.deps;
+    if (status < 200 || status > 299) return;
+    if (body !== null && adapter.publishFailedDespiteStatus?.(contentType, body.toString('utf8')) === true) return;
+    probe.forget(crate);
+    try {
+      await published.remember(crate, config.upstream.indexLagMs);
+    } catch (e) {
+      ctx.log['published.error'] = (e as Error).message;
+    }
+  };
+}

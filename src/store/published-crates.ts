@@ -1,0 +1,93 @@
+/**
+ * Packages the upstream accepted a publish of through the gateway, remembered for
+ * `upstream.index_lag` after the publish (DESIGN §1, publish-new vs publish-update).
+ *
+ * The existence probe reads what every registry serves, its index (cargo) or package document
+ * (npm), and that lags a publish: crates.io answers once its database has the version, then a
+ * background job writes the index file, behind a CDN. In that window the probe says "new" for a
+ * crate that exists, so a publish-new-only token could publish its next version. A publish the
+ * gateway forwarded is a fact it saw itself: recorded here, in Redis so that every process and
+ * host sees it, it outvotes a probe that has not caught up yet.
+ *
+ * Key (with `p` the key prefix): `p published:{<canonical name>}`, a string with a PX expiry. One
+ * key per command, so it is Cluster-safe as it stands.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
+import { makeRoom } from './expiring.js';
+import { describeRedisError } from './redis-store.js';
+import { StoreUnavailableError } from './token-store.js';
+
+export interface PublishedCrates {
+  /** Remembers that `name` exists upstream, for `ttlMs` (0: not at all). */
+  remember(name: string, ttlMs: number): Promise<void>;
+  /** Whether `name` was remembered within its `ttlMs`. Rejects with StoreUnavailableError. */
+  recentlyPublished(name: string): Promise<boolean>;
+}
+
+/** {@link PublishedCrates} on Redis: one key per package, dropped by Redis itself. */
+export class RedisPublishedCrates implements PublishedCrates {
+  private readonly prefix: string;
+  private readonly naming: PackageNaming;
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    options: { readonly keyPrefix?: string; readonly naming?: PackageNaming } = {},
+  ) {
+    this.prefix = options.keyPrefix ?? 'sg:';
+    this.naming = options.naming ?? cargoNaming;
+  }
+
+  async remember(name: string, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) return;
+    await this.call('SET published', () => this.client.set(this.key(name), '1', 'PX', ttlMs));
+  }
+
+  async recentlyPublished(name: string): Promise<boolean> {
+    return (await this.call('EXISTS published', () => this.client.exists(this.key(name)))) === 1;
+  }
+
+  /** Canonical, so `Foo_bar` and `foo-bar` (one crate to the registry) share a key. */
+  private key(name: string): string {
+    return `${this.prefix}published:{${this.naming.canonical(name)}}`;
+  }
+
+  private async call<T>(what: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new StoreUnavailableError(`redis ${what} failed: ${describeRedisError(error)}`, { cause: error });
+    }
+  }
+}
+
+/** Most packages remembered in process; the oldest go first (publishes are rare). */
+const MAX_ENTRIES = 10_000;
+
+/**
+ * {@link PublishedCrates} in process memory, for `redis.url: memory`: the same answers as Redis
+ * for the one process that mode allows.
+ */
+export class MemoryPublishedCrates implements PublishedCrates {
+  private readonly entries = new Map<string, { readonly until: number }>();
+
+  constructor(
+    private readonly naming: PackageNaming = cargoNaming,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async remember(name: string, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) return;
+    const key = this.naming.canonical(name);
+    const now = this.clock();
+    // Re-added, not updated, so the map stays in age order for makeRoom.
+    this.entries.delete(key);
+    makeRoom(this.entries, now, MAX_ENTRIES);
+    this.entries.set(key, { until: now + ttlMs });
+  }
+
+  async recentlyPublished(name: string): Promise<boolean> {
+    const entry = this.entries.get(this.naming.canonical(name));
+    return entry !== undefined && entry.until > this.clock();
+  }
+}

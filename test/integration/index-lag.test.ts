@@ -1,0 +1,119 @@
+/**
+ * publish-new vs publish-update while the registry's index lags a publish, as crates.io's does
+ * (its index file is written by a background job after the publish is answered). The test
+ * registry's index shows a publish only INDEX_LAG_MS later; every assertion below runs inside
+ * that window, and says so by checking the index still has no file for the crate.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { indexFilePath } from '../../src/registries/cargo.js';
+import { cargoPublishBody } from '../support/cargo-publish-body.js';
+import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
+import { cargoError, startGateway, USERS, type TestGateway } from '../support/gateway.js';
+import { startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server.js';
+
+const INDEX_LAG_MS = 1_500;
+
+function publish(gw: TestGateway, token: string, name: string, vers: string): Promise<{ status: number; json: unknown }> {
+  return fetch(`${gw.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: token }, body: new Uint8Array(cargoPublishBody({ name, vers })) })
+    .then(async (res) => ({ status: res.status, json: await res.json() as unknown }));
+}
+
+/** The index still has no file for `name`: the probe cannot have seen the crate. */
+async function assertIndexLags(registry: CargoRegistry, name: string): Promise<void> {
+  const res = await fetch(`${registry.url}/index${indexFilePath(name)}`);
+  assert.equal(res.status, 404, `the index already shows ${name}: the test ran past the lag`);
+}
+
+const upstreamPuts = (registry: CargoRegistry): number => registry.requests.filter((r) => r.method === 'PUT').length;
+
+describe('two gateways on one Redis, in front of a registry whose index lags publishes', () => {
+  let registry: CargoRegistry;
+  let a: TestGateway;
+  let b: TestGateway;
+  let newOnly: string;
+  let updateOnly: string;
+
+  before(async () => {
+    registry = await startCargoRegistry({ users: { ...USERS }, indexLagMs: INDEX_LAG_MS });
+    const keyPrefix = uniquePrefix();
+    [a, b] = await Promise.all([startGateway({ registry, keyPrefix }), startGateway({ registry, keyPrefix })]);
+    newOnly = (await a.createToken({ name: 'new only', endpoint_scopes: ['publish-new'] })).token;
+    updateOnly = (await a.createToken({ name: 'update only', endpoint_scopes: ['publish-update'] })).token;
+  });
+  after(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await registry.close();
+  });
+
+  test('a publish-new-only token that created a crate cannot publish its next version through either gateway, though the index does not show it yet', async () => {
+    assert.equal((await publish(a, newOnly, 'lag-new', '0.1.0')).status, 200);
+    const puts = upstreamPuts(registry);
+    for (const gw of [b, a]) {
+      const res = await publish(gw, newOnly, 'lag-new', '0.2.0');
+      assert.equal(res.status, 403);
+      assert.deepEqual(res.json, cargoError('this token does not have the `publish-update` scope (`lag-new` already exists); create a token with that scope'));
+    }
+    await assertIndexLags(registry, 'lag-new');
+    assert.equal(upstreamPuts(registry), puts, 'a denied publish reached the upstream');
+    assert.deepEqual(registry.indexLines('lag-new').map((l) => l.vers), ['0.1.0']);
+  });
+
+  test('a publish-update-only token may publish the next version of a crate another token just created through the other gateway', async () => {
+    assert.equal((await publish(a, newOnly, 'Lag_Update', '0.1.0')).status, 200);
+    // Spelled the other canonical way: one crate to the registry, one remembered publish.
+    const res = await publish(b, updateOnly, 'Lag_Update', '0.2.0');
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    await assertIndexLags(registry, 'lag_update');
+    assert.deepEqual(registry.indexLines('lag-update').map((l) => l.vers), ['0.1.0', '0.2.0']);
+    assert.equal(b.logLines().at(-1)?.['scope.need'], 'publish-update');
+  });
+
+  test('a publish the upstream refuses is not remembered: the crate stays new', async () => {
+    const full = (await a.createToken({ name: 'full', endpoint_scopes: null })).token;
+    const refused = await publish(a, full, 'lag-refused', '1.0');
+    assert.equal(refused.status, 400, JSON.stringify(refused.json)); // the registry's own check: not semver
+    const res = await publish(b, updateOnly, 'lag-refused', '0.1.0');
+    assert.equal(res.status, 403);
+    assert.deepEqual(res.json, cargoError('this token does not have the `publish-new` scope (`lag-refused` is a new crate); create a token with that scope'));
+  });
+});
+
+describe('the record of accepted publishes on a Redis that goes down', () => {
+  let registry: CargoRegistry;
+  let redis: RedisServer;
+  let gw: TestGateway;
+  let newOnly: string;
+  let full: string;
+
+  before(async () => {
+    registry = await startCargoRegistry({ users: { ...USERS }, indexLagMs: INDEX_LAG_MS });
+    redis = await startRedisServer();
+    // Tokens stay on the shared Redis: only the record of publishes goes down.
+    gw = await startGateway({ registry, publishedRedisUrl: redis.url, commandTimeoutMs: 100 });
+    newOnly = (await gw.createToken({ name: 'new only', endpoint_scopes: ['publish-new'] })).token;
+    full = (await gw.createToken({ name: 'full', endpoint_scopes: null })).token;
+    await redis.stop();
+  });
+  after(async () => {
+    await gw.close();
+    await registry.close();
+    await redis.stop();
+  });
+
+  test('a publish-new-only token is refused 503, and nothing reaches the upstream, when Redis cannot say whether the crate was just published', async () => {
+    const puts = upstreamPuts(registry);
+    const res = await publish(gw, newOnly, 'lag-down', '0.1.0');
+    assert.equal(res.status, 503);
+    assert.deepEqual(res.json, cargoError('the token store is unavailable, so nothing was forwarded; try again shortly'));
+    assert.equal(upstreamPuts(registry), puts);
+    assert.equal(registry.crateExists('lag-down'), false);
+  });
+
+  test('a publish that needs no probe goes through, and the request line says it could not be remembered', async () => {
+    const res = await publish(gw, full, 'lag-full', '0.1.0');
+    assert.equal(res.status, 200);
+    const line = gw.logLines().at(-1)!;
+    assert.match(String(line['published.error']), /^redis SET published failed: /);
+  });
+});
