@@ -56,6 +56,13 @@ export interface CargoRegistryOptions {
    * crates.io's database does while its index file is still being written and its CDN refreshed.
    */
   indexLagMs?: number;
+  /**
+   * A private registry (wire-facts §1.5, RFC 3139): config.json says `"auth-required": true`, and
+   * every request without a known user's token, config.json, index files and downloads included,
+   * gets 401 with `WWW-Authenticate: Cargo login_url=…`, the answer cargo's sparse-auth handshake
+   * retries with the token on. Default false, as crates.io.
+   */
+  authRequired?: boolean;
 }
 
 /** Bodies above this get 413, like crates.io's upload cap (wire-facts §1.2: "set size caps"). */
@@ -79,7 +86,8 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
     void readBody(req).then((body) => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body ?? Buffer.alloc(0) });
       if (hang) return;
-      const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, { base: url, dl, templateDownload }, req, body);
+      const site = { base: url, dl, templateDownload, authRequired: options.authRequired === true };
+      const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, site, req, body);
       send(res, reply);
     });
   });
@@ -128,6 +136,7 @@ interface Site {
   readonly dl: string;
   /** A download at the template's path (null: not such a path), checked against the store. */
   readonly templateDownload: (pathAndQuery: string) => TemplateDownload | null;
+  readonly authRequired: boolean;
 }
 
 function safeRoute(store: RegistryStore, site: Site, req: IncomingMessage, body: Buffer): Reply {
@@ -148,6 +157,9 @@ function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buf
   const queryAt = rawUrl.indexOf('?');
   const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
   const query = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
+  if (site.authRequired && 'denied' in store.authenticate(req.headers.authorization)) {
+    return { ...errorReply(401, 'this registry requires authentication: configure a token for it'), headers: { 'WWW-Authenticate': `Cargo login_url="${site.base}/me"` } };
+  }
   if (path.startsWith('/index/') && (method === 'GET' || method === 'HEAD')) {
     return indexReply(store, site, path.slice('/index/'.length), req.headers['if-none-match']);
   }
@@ -209,10 +221,10 @@ function parseLogins(body: Buffer): string[] | undefined {
 }
 
 /** `config.json` and index files, with `ETag` / `If-None-Match` → 304 (wire-facts §1.5). */
-function indexReply(store: RegistryStore, { base, dl }: Site, file: string, ifNoneMatch: string | undefined): Reply {
+function indexReply(store: RegistryStore, { base, dl, authRequired }: Site, file: string, ifNoneMatch: string | undefined): Reply {
   const isConfig = file === 'config.json';
   // `api` has no trailing slash: cargo would otherwise send `//api/v1/…` (wire-facts §1.1).
-  const content = isConfig ? JSON.stringify({ dl: `${base}${dl}`, api: base }) : store.indexFile(file);
+  const content = isConfig ? JSON.stringify({ dl: `${base}${dl}`, api: base, ...(authRequired ? { 'auth-required': true } : {}) }) : store.indexFile(file);
   if (content === undefined) return notFound();
   const etag = etagOf(content);
   const headers = { ETag: etag };

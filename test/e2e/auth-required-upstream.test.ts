@@ -1,0 +1,49 @@
+/**
+ * A private upstream (config.json `"auth-required": true`; every request, config.json included,
+ * needs a user's token) behind the shipped config: per-token credentials with `reads: public`.
+ * An anonymous read reaches such a registry as nobody, so the gateway keeps its auth-required
+ * flag, cargo sends its scopegate token on index and download requests, and the gateway swaps it
+ * for its owner's registry credential, as on writes. Real cargo, real Redis.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { cargoPublish, cleanup, makeCargoHome, makeCrate, runCargo } from '../support/cargo-cli.js';
+import { startCargoRegistry } from '../support/cargo-registry.js';
+import { rawRequest, startGateway, USERS, type TestGateway } from '../support/gateway.js';
+
+let gw: TestGateway;
+
+before(async () => {
+  gw = await startGateway({ registry: await startCargoRegistry({ users: { ...USERS }, authRequired: true }) });
+});
+after(async () => {
+  await gw.close();
+  await gw.registry.close();
+  await cleanup();
+});
+
+test('config.json: anonymous gets the registry\'s 401; with a token, the rewritten config keeps auth-required', async () => {
+  const anonymous = await rawRequest(gw.port, 'GET', '/index/config.json');
+  assert.equal(anonymous.status, 401, anonymous.text);
+  const { token } = await gw.createToken({ name: 'reader', endpoint_scopes: ['read'] });
+  const authed = await rawRequest(gw.port, 'GET', '/index/config.json', { authorization: token });
+  assert.equal(authed.status, 200, authed.text);
+  assert.deepEqual(JSON.parse(authed.text), { dl: `${gw.url}/api/v1/crates`, api: gw.url, 'auth-required': true });
+  assert.equal(gw.registry.requests.at(-1)!.headers.authorization, 'alice-upstream-secret');
+});
+
+test('real cargo publishes and fetches a dependency through the gateway with scoped tokens', async () => {
+  const cargoHome = await makeCargoHome(`sparse+${gw.url}/index/`);
+  const publisher = (await gw.createToken({ name: 'ci', endpoint_scopes: ['publish-new'], crate_scopes: ['private-e2e*'] })).token;
+  const published = await cargoPublish(await makeCrate('private-e2e-base', '0.1.0'), { cargoHome, token: publisher });
+  assert.equal(published.code, 0, published.stderr);
+  assert.deepEqual(gw.registry.indexLines('private-e2e-base').map((l) => l.vers), ['0.1.0']);
+
+  const reader = (await gw.createToken({ name: 'build', endpoint_scopes: ['read'] })).token;
+  const user = await makeCrate('private-e2e-user', '0.1.0', { dependencies: { 'private-e2e-base': '{ version = "0.1.0", registry = "gw" }' } });
+  const fetched = await runCargo(['fetch'], { cargoHome, cwd: user, token: reader });
+  assert.equal(fetched.code, 0, fetched.stderr);
+  const download = gw.registry.requests.find((r) => r.method === 'GET' && r.url.endsWith('/private-e2e-base/0.1.0/download'));
+  assert.equal(download?.headers.authorization, 'alice-upstream-secret', 'the download went upstream with the owner\'s credential');
+  for (const r of gw.registry.requests) assert.ok(!JSON.stringify(r.headers).includes('sg_'), `${r.method} ${r.url} carried a scopegate token`);
+});
