@@ -30,7 +30,8 @@ export async function createToken(ctx: RequestContext): Promise<void> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalid('expected {"api_token":{"name":…}}');
   const fields = input as Record<string, unknown>;
   if (typeof fields.name !== 'string') throw invalid('api_token.name must be a string');
-  if (fields.name.trim() === '') throw new Rejection(gatewayError('SG_TOKEN_NAME_EMPTY'), 'token-name-empty');
+  // crates.io refuses only "" (cratesio-tokens §6.1 step 2): a name of spaces is still a name.
+  if (fields.name === '') throw new Rejection(gatewayError('SG_TOKEN_NAME_EMPTY'), 'token-name-empty');
   const caller = await identifyCaller(ctx, { legacyPolicy: false });
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'token') throw new Rejection(gatewayError('SG_TOKEN_CREATE_WITH_TOKEN'), 'token-creates-token');

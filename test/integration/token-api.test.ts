@@ -66,6 +66,14 @@ test('validation errors use crates.io\'s words', async () => {
   assert.match(res.json.errors[0].detail, /^invalid expired_at: .* is later than this registry allows \(at most .*Z, tokens.max_lifetime\)$/);
 });
 
+test('only an empty name is refused, as on crates.io: a name of spaces is a name', async () => {
+  const spaces = await create({ name: ' ', endpoint_scopes: ['yank'] });
+  assert.equal(spaces.status, 200, spaces.text);
+  assert.equal(spaces.json.api_token.name, ' ');
+  const empty = await create({ name: '', endpoint_scopes: ['yank'] });
+  assert.deepEqual([empty.status, empty.json], [400, cargoError('name must have a value')]);
+});
+
 test('a body that is not JSON, or not {api_token}, is refused', async () => {
   const notJson = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE }, body: '{' });
   assert.equal(notJson.status, 400);
