@@ -55,6 +55,8 @@ test('validation errors use crates.io\'s words', async () => {
     [{ name: 'x', crate_scopes: ['1*'], endpoint_scopes: ['nope'] }, 'invalid crate scope'],
     [{ name: 'x', expired_at: '2020-01-01T00:00:00Z' }, 'invalid expired_at: 2020-01-01T00:00:00Z is in the past; pick a future date'],
     [{ name: 'x', expired_at: 'tomorrow' }, 'invalid expired_at: expected an RFC 3339 date such as 2026-12-31T00:00:00Z'],
+    [{ name: 'x', expired_at: '2027-02-30T00:00:00Z' }, 'invalid expired_at: expected an RFC 3339 date such as 2026-12-31T00:00:00Z'],
+    [{ name: 'x', expired_at: '2026-12-31T24:00:00Z' }, 'invalid expired_at: expected an RFC 3339 date such as 2026-12-31T00:00:00Z'],
   ];
   for (const [input, detail] of rows) {
     const res = await create(input);
