@@ -34,6 +34,22 @@ test('creating a token returns crates.io\'s shape with the plaintext once, and s
   assert.equal(shown.json.api_token.token, undefined, 'the plaintext is never shown again');
 });
 
+test('expired_at keeps its milliseconds: the token is shown expiring when it stops working', async () => {
+  const expiredAt = new Date(Date.now() + 7 * DAY).toISOString().replace(/\.\d+Z$/, '.750Z');
+  const res = await create({ name: 'fraction', endpoint_scopes: ['yank'], expired_at: expiredAt });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.api_token.expired_at, expiredAt);
+  const listed = await call(gw.url, { path: `/api/v1/me/tokens/${res.json.api_token.id}`, headers: { authorization: ALICE } });
+  assert.equal(listed.json.api_token.expired_at, expiredAt);
+  gw.setNow(Date.parse(expiredAt));
+  try {
+    const denied = await call(gw.url, { path: '/api/v1/crates/fraction/1.0.0/yank', method: 'DELETE', headers: { authorization: res.json.api_token.token } });
+    assert.deepEqual([denied.status, denied.json], [403, cargoError(`this token expired at ${expiredAt}; create a new one at ${gw.url}/tokens`)]);
+  } finally {
+    gw.setNow(null);
+  }
+});
+
 test('an absent expired_at gets the default lifetime (90 days); null is refused unless allowed', async () => {
   const res = await create({ name: 'default' });
   const lifetime = Date.parse(res.json.api_token.expired_at) - Date.now();
