@@ -1,6 +1,6 @@
 /**
  * Who is calling: nobody, a legacy (non-scopegate) credential, or a scopegate token with its
- * record. Unknown and revoked tokens are refused alike (`authentication failed`); Redis trouble is
+ * record. Unknown and revoked tokens are refused alike, here (`authentication failed`); Redis trouble is
  * a 503, never an allow.
  */
 import { gatewayError } from '../core/errors.js';
@@ -39,6 +39,10 @@ export async function identifyCaller(ctx: RequestContext, { legacyPolicy = true 
       if (record === null) throw new Rejection(gatewayError('SG_AUTH_FAILED'), 'token-unknown');
       ctx.log['token.id'] = record.id;
       ctx.log['token.account'] = record.account;
+      // Refused here, where the token is looked up, so that no handler can answer a revoked token
+      // differently from an unknown one (DESIGN §1; crates.io's lookup filters `revoked = false`,
+      // cratesio-tokens §1.3 step 5). decide() keeps its own check: the core stays whole.
+      if (record.revokedAt !== null) throw new Rejection(gatewayError('SG_AUTH_FAILED'), 'token-revoked');
       return { kind: 'token', record, plaintext: presented.token };
     }
   }

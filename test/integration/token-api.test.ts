@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hashToken } from '../../src/store/token-secret.js';
 import { openCredential } from '../../src/store/credential-seal.js';
+import { formatToken } from '../../src/core/token-format.js';
 import { call, cargoError, startGateway, type TestGateway } from '../support/gateway.js';
 
 const DAY = 86_400_000;
@@ -141,6 +142,37 @@ test('DELETE /api/v1/tokens/current revokes the presented token, scoped ones too
   assert.notEqual((await gw.store.findById(id))?.revokedAt, null);
   const legacy = await call(gw.url, { path: '/api/v1/tokens/current', method: 'DELETE', headers: { authorization: ALICE } });
   assert.equal(legacy.status, 400);
+});
+
+test('a revoked token is refused like an unknown one everywhere in the token API (DESIGN §1)', async () => {
+  const victim = await gw.createToken({ name: 'leaked', endpoint_scopes: ['yank'] });
+  const unscoped = await gw.createToken({ name: 'leaked-full', endpoint_scopes: null });
+  for (const t of [victim, unscoped]) {
+    assert.equal((await call(gw.url, { path: '/api/v1/tokens/current', method: 'DELETE', headers: { authorization: t.token } })).status, 204);
+  }
+  const unknown = formatToken('sg_', 'Z'.repeat(32));
+  const failed = [403, cargoError('authentication failed')];
+  const requests: [string, string, string][] = [
+    ['revoke itself again', '/api/v1/tokens/current', 'DELETE'],
+    ['list tokens', '/api/v1/me/tokens', 'GET'],
+    ['show a token', `/api/v1/me/tokens/${unscoped.id}`, 'GET'],
+    ['revoke by id', `/api/v1/me/tokens/${unscoped.id}`, 'DELETE'],
+  ];
+  for (const [what, path, method] of requests) {
+    for (const [who, token] of [['revoked', unscoped.token], ['unknown', unknown]] as const) {
+      const res = await call(gw.url, { path, method, headers: { authorization: token } });
+      assert.deepEqual([res.status, res.json], failed, `${who} token: ${what}`);
+    }
+  }
+  for (const token of [victim.token, unscoped.token, unknown]) {
+    const res = await create({ name: 'child' }, token);
+    assert.deepEqual([res.status, res.json], failed, 'creating a token with a revoked or unknown token');
+  }
+  await gw.audit.flush();
+  const revocations = (await gw.audit.read({ token: victim.id }, 50)).filter((e) => e.event === 'token.revoked');
+  assert.equal(revocations.length, 1, 'a second DELETE /api/v1/tokens/current wrote another revocation');
+  const line = gw.logLines().filter((l) => l['token.id'] === victim.id).at(-1);
+  assert.deepEqual([line?.reason, line?.['token.account']], ['token-revoked', 'alice'], 'the log still names the revoked token');
 });
 
 test('a scoped token cannot list or manage tokens; an unscoped one manages its own account', async () => {
