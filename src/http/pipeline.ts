@@ -106,7 +106,6 @@ async function run(ctx: RequestContext): Promise<void> {
   const { crate, body = routed.body } = await readCrate(ctx, routed.match);
   const need = await resolveNeed(ctx, routed.match.route.need, caller, crate, credential);
   authorise(ctx, caller, need, crate, need !== routed.match.route.need);
-  ctx.deps.usage.record(caller.record.hash, ctx.now);
   const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
   await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning);
   if (need === 'publish-new' && crate !== null) ctx.deps.probe.forget(crate);
