@@ -1,6 +1,8 @@
 /**
  * `PUT /api/v1/me/tokens`, validated in crates.io's order (cratesio-tokens §6.1): body shape, name,
- * authentication, crate scopes, endpoint scopes — then scopegate's expiry policy ★.
+ * authentication (a scopegate token is refused; a registry credential is checked with the
+ * identity probe), crate scopes, endpoint scopes — then scopegate's expiry policy ★. So a
+ * credential the registry rejects learns nothing about its request body.
  */
 import type { CratePattern } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
@@ -35,8 +37,8 @@ export async function createToken(ctx: RequestContext): Promise<void> {
   const caller = await identifyCaller(ctx, { legacyPolicy: false });
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'token') throw new Rejection(gatewayError('SG_TOKEN_CREATE_WITH_TOKEN'), 'token-creates-token');
-  const request = parseTokenRequest(ctx, fields);
   const { account } = await identifyAccount(ctx, caller.value);
+  const request = parseTokenRequest(ctx, fields);
   const plaintext = mintToken(ctx.deps.config.tokens.prefix);
   const perToken = ctx.deps.config.upstream.auth === 'per-token';
   const record = await ctx.deps.store.create({

@@ -101,6 +101,19 @@ test('a body that is not JSON, or not {api_token}, is refused', async () => {
   assert.deepEqual(wrongShape.json, cargoError('invalid request body: expected {"api_token":{"name":…}}'));
 });
 
+test('creation authenticates before it validates scopes and expiry, in crates.io\'s order', async () => {
+  const body = { name: 'x', crate_scopes: ['*bad'], endpoint_scopes: ['Yank'], expired_at: 'tomorrow' };
+  const stranger = await create(body, 'not-a-registry-user');
+  assert.deepEqual([stranger.status, stranger.json], [403, cargoError('the registry did not accept this credential (its identity check answered 403); use a credential the registry itself accepts')]);
+  const { token } = await gw.createToken({ name: 'full', endpoint_scopes: null });
+  const withToken = await create(body, token);
+  assert.deepEqual([withToken.status, withToken.json], [403, cargoError('a scopegate token cannot create tokens; authenticate with your own registry credential')]);
+  const anonymous = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_token: body }) });
+  assert.equal(anonymous.status, 401);
+  const empty = await create({ ...body, name: '' }, 'not-a-registry-user');
+  assert.deepEqual([empty.status, empty.json], [400, cargoError('name must have a value')], 'the name is checked first, as on crates.io');
+});
+
 test('a scopegate token cannot create tokens, and a credential the registry rejects cannot either', async () => {
   const { token } = await gw.createToken({ name: 'full', endpoint_scopes: null });
   const res = await create({ name: 'child' }, token);
