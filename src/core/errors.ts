@@ -68,6 +68,8 @@ export const CATALOGUE = {
     (p) => `invalid expired_at: ${p.why}`),
   SG_TOKEN_CREATE_WITH_TOKEN: entry(403, 'A scopegate token was used to create a token.',
     () => 'a scopegate token cannot create tokens; authenticate with your own registry credential'),
+  SG_TOKEN_LIMIT_REACHED: entry<{ max: number }>(400, 'The account already holds the most tokens it may (500, as crates.io; revoked and expired ones still stored count).',
+    (p) => `maximum tokens per user is: ${p.max}`),
   SG_TOKEN_CURRENT_NOT_SCOPEGATE: entry<{ prefix: string }>(400, '`DELETE /api/v1/tokens/current` was called with a credential that is not a scopegate token.',
     (p) => `token not provided: only a scopegate token (starting with \`${p.prefix}\`) can revoke itself`),
   SG_TOKEN_NOT_FOUND: entry(404, 'No token with that id belongs to the caller.', () => 'Not Found'),

@@ -1,8 +1,8 @@
 /**
  * `PUT /api/v1/me/tokens`, validated in crates.io's order (cratesio-tokens §6.1): body shape, name,
  * authentication (a scopegate token is refused; a registry credential is checked with the
- * identity probe), crate scopes, endpoint scopes — then scopegate's expiry policy ★. So a
- * credential the registry rejects learns nothing about its request body.
+ * identity probe), the per-account token count, crate scopes, endpoint scopes — then scopegate's
+ * expiry policy ★. So a credential the registry rejects learns nothing about its request body.
  */
 import type { CratePattern } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
@@ -16,6 +16,14 @@ import { Rejection, type RequestContext } from './context.js';
 import { identifyAccount } from './identity.js';
 import { sendJson } from './respond.js';
 import { renderToken } from './token-api.js';
+
+/**
+ * crates.io refuses to create a user's token when they already hold this many, counting every row,
+ * revoked and expired ones too (cratesio-tokens §6.1 step 6, `maximum tokens per user is: 500`).
+ * Here that is every record still stored: a revoked or expired one is dropped `tokens.keep_expired`
+ * later and stops counting then (crates.io keeps its rows for ever).
+ */
+export const MAX_TOKENS_PER_ACCOUNT = 500;
 
 const invalid = (why: string): Rejection => new Rejection(gatewayError('SG_BODY_INVALID', { why }), 'body-invalid');
 
@@ -38,6 +46,11 @@ export async function createToken(ctx: RequestContext): Promise<void> {
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'token') throw new Rejection(gatewayError('SG_TOKEN_CREATE_WITH_TOKEN'), 'token-creates-token');
   const { account } = await identifyAccount(ctx, caller.value);
+  // Creation is rare and an account's tokens few, so a listing (three round trips) is cheap enough,
+  // and exact: the account index may still hold ids of dropped records until a listing prunes them.
+  if ((await ctx.deps.store.listByAccount(account)).length >= MAX_TOKENS_PER_ACCOUNT) {
+    throw new Rejection(gatewayError('SG_TOKEN_LIMIT_REACHED', { max: MAX_TOKENS_PER_ACCOUNT }), 'token-limit-reached');
+  }
   const request = parseTokenRequest(ctx, fields);
   const plaintext = mintToken(ctx.deps.config.tokens.prefix);
   const perToken = ctx.deps.config.upstream.auth === 'per-token';

@@ -8,6 +8,8 @@ import { hashToken } from '../../src/store/token-secret.js';
 import { openCredential } from '../../src/store/credential-seal.js';
 import { formatToken } from '../../src/core/token-format.js';
 import { call, cargoError, startGateway, type TestGateway } from '../support/gateway.js';
+import { startCargoRegistry } from '../support/cargo-registry.js';
+import { MAX_TOKENS_PER_ACCOUNT } from '../../src/http/token-create.js';
 
 const DAY = 86_400_000;
 const ALICE = 'alice-upstream-secret';
@@ -203,4 +205,40 @@ test('token-API requests are never forwarded upstream (only the identity probe i
   gw.registry.clearRequests();
   await create({ name: 'probe-only' });
   assert.deepEqual(gw.registry.requests.map((r) => `${r.method} ${r.url}`), ['GET /api/v1/me']);
+});
+
+test('an account holding 500 tokens, revoked and expired ones included, cannot create another (crates.io)', async () => {
+  assert.equal(MAX_TOKENS_PER_ACCOUNT, 500);
+  // Its own registry user and gateway, so the planted tokens crowd no other test's account.
+  const registry = await startCargoRegistry({ users: { 'carol-upstream-secret': 'carol' } });
+  const own = await startGateway({ registry });
+  try {
+    const carol = (apiToken: unknown, authorization = 'carol-upstream-secret'): ReturnType<typeof call> =>
+      call(own.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ api_token: apiToken }) });
+    // Planted straight into the store: 500 creations through HTTP would each cost an identity probe.
+    const now = Date.now();
+    const plant = (i: number, expiredAt: number) => own.store.create({
+      hash: hashToken(`planted-${i}-${now}`), account: 'carol', name: `planted-${i}`, endpointScopes: ['yank'], crateScopes: null,
+      createdAt: now, expiredAt, sealedCredential: null,
+    }, 3_600_000);
+    const revoked = await plant(0, now + DAY);
+    await own.store.revoke(revoked.id, now, 3_600_000);
+    await plant(1, now - 1_000);
+    for (let i = 2; i < MAX_TOKENS_PER_ACCOUNT - 1; i += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, MAX_TOKENS_PER_ACCOUNT - 1 - i) }, (_, k) => plant(i + k, now + DAY)));
+    }
+    assert.equal((await own.store.listByAccount('carol')).length, MAX_TOKENS_PER_ACCOUNT - 1);
+    const last = await carol({ name: 'five-hundredth', endpoint_scopes: ['yank'] });
+    assert.equal(last.status, 200, last.text);
+    const over = await carol({ name: 'one-too-many', endpoint_scopes: ['yank'] });
+    assert.deepEqual([over.status, over.json], [400, cargoError('maximum tokens per user is: 500')]);
+    const badScope = await carol({ name: 'x', crate_scopes: ['*bad'] });
+    assert.deepEqual([badScope.status, badScope.json], [400, cargoError('maximum tokens per user is: 500')], 'the count comes before crate scopes');
+    const stranger = await carol({ name: 'x' }, 'not-a-registry-user');
+    assert.equal(stranger.status, 403, 'authentication comes before the count');
+    assert.equal((await own.store.listByAccount('carol')).length, MAX_TOKENS_PER_ACCOUNT);
+  } finally {
+    await own.close();
+    await registry.close();
+  }
 });
