@@ -70,6 +70,8 @@ export const CATALOGUE = {
     () => 'a scopegate token cannot create tokens; authenticate with your own registry credential'),
   SG_TOKEN_LIMIT_REACHED: entry<{ max: number }>(400, 'The account already holds the most tokens it may (500, as crates.io; revoked and expired ones still stored count).',
     (p) => `maximum tokens per user is: ${p.max}`),
+  SG_TOKEN_OPERATOR_ISSUED: entry(403, 'With `upstream.auth: static` the operator issues tokens: the token API creates none, and a registry credential cannot list, show or revoke them.',
+    () => 'tokens on this registry are issued by its operator (`scopegate token create --account NAME`), not through the token API; to list or revoke tokens, sign in with an unscoped scopegate token the operator issued to your account'),
   SG_TOKEN_CURRENT_NOT_SCOPEGATE: entry<{ prefix: string }>(400, '`DELETE /api/v1/tokens/current` was called with a credential that is not a scopegate token.',
     (p) => `token not provided: only a scopegate token (starting with \`${p.prefix}\`) can revoke itself`),
   SG_TOKEN_NOT_FOUND: entry(404, 'No token with that id belongs to the caller.', () => 'Not Found'),

@@ -3,6 +3,7 @@
  * authentication (a scopegate token is refused; a registry credential is checked with the
  * identity probe), the per-account token count, crate scopes, endpoint scopes — then scopegate's
  * expiry policy ★. So a credential the registry rejects learns nothing about its request body.
+ * With `upstream.auth: static` nothing is created here at all (DESIGN §2: the operator issues tokens).
  */
 import type { CratePattern } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
@@ -43,6 +44,10 @@ export async function createToken(ctx: RequestContext): Promise<void> {
   // crates.io refuses only "" (cratesio-tokens §6.1 step 2): a name of spaces is still a name.
   if (fields.name === '') throw new Rejection(gatewayError('SG_TOKEN_NAME_EMPTY'), 'token-name-empty');
   const caller = await identifyCaller(ctx, { legacyPolicy: false });
+  // DESIGN §2: with `upstream.auth: static` the operator names accounts (CLI, admin API). A token
+  // made here would belong to whatever login the caller proved and act upstream as the service
+  // account, so none is made, for anyone; the registry is not asked who the caller is.
+  if (ctx.deps.config.upstream.auth === 'static') throw new Rejection(gatewayError('SG_TOKEN_OPERATOR_ISSUED'), 'tokens-operator-issued');
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'token') throw new Rejection(gatewayError('SG_TOKEN_CREATE_WITH_TOKEN'), 'token-creates-token');
   const { account } = await identifyAccount(ctx, caller.value);
@@ -53,12 +58,11 @@ export async function createToken(ctx: RequestContext): Promise<void> {
   }
   const request = parseTokenRequest(ctx, fields);
   const plaintext = mintToken(ctx.deps.config.tokens.prefix);
-  const perToken = ctx.deps.config.upstream.auth === 'per-token';
   const record = await ctx.deps.store.create({
     hash: hashToken(plaintext), account, name: request.name,
     endpointScopes: request.endpointScopes, crateScopes: request.crateScopes,
     createdAt: ctx.now, expiredAt: request.expiredAt,
-    sealedCredential: perToken ? sealCredential(caller.value, plaintext) : null,
+    sealedCredential: sealCredential(caller.value, plaintext), // per-token mode: static was refused above
   }, ctx.deps.config.tokens.keepExpiredMs);
   ctx.log['token.id'] = record.id;
   ctx.deps.audit.append({ ts: ctx.now, event: 'token.created', token: record.id, account, via: 'api', req: ctx.log['req.id'] });

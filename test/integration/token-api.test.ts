@@ -3,8 +3,8 @@
  * credential, crates.io's validation wording, scopegate's expiry policy, listing and revocation.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { hashToken } from '../../src/store/token-secret.js';
+import { after, before, describe, test } from 'node:test';
+import { hashToken, mintToken } from '../../src/store/token-secret.js';
 import { openCredential } from '../../src/store/credential-seal.js';
 import { formatToken } from '../../src/core/token-format.js';
 import { call, cargoError, startGateway, type TestGateway } from '../support/gateway.js';
@@ -241,4 +241,75 @@ test('an account holding 500 tokens, revoked and expired ones included, cannot c
     await own.close();
     await registry.close();
   }
+});
+
+describe('upstream.auth: static (accounts are named by the operator, DESIGN §2)', () => {
+  const OPERATOR_ONLY = 'tokens on this registry are issued by its operator (`scopegate token create --account NAME`), not through the token API; to list or revoke tokens, sign in with an unscoped scopegate token the operator issued to your account';
+  let registry: Awaited<ReturnType<typeof startCargoRegistry>>;
+  let st: TestGateway;
+  /** A token as `scopegate token create --account team` makes it: straight into the store. */
+  const issue = async (name: string, endpointScopes: ['yank'] | null): Promise<{ token: string; id: number }> => {
+    const token = mintToken(st.config.tokens.prefix);
+    const record = await st.store.create({
+      hash: hashToken(token), account: 'team', name, endpointScopes, crateScopes: null,
+      createdAt: Date.now(), expiredAt: Date.now() + DAY, sealedCredential: null,
+    }, DAY);
+    return { token, id: record.id };
+  };
+  const tokens = (authorization: string | undefined, init: { path?: string; method?: string; body?: unknown } = {}): ReturnType<typeof call> =>
+    call(st.url, {
+      path: init.path ?? '/api/v1/me/tokens', method: init.method ?? 'GET',
+      headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify({ api_token: init.body }) }),
+    });
+
+  before(async () => {
+    registry = await startCargoRegistry({ users: { 'svc-secret': 'svc', 'bob-upstream-secret': 'bob' } });
+    st = await startGateway({ registry, editYaml: (y) => y.replace('auth: per-token', 'auth: static'), env: { SCOPEGATE_UPSTREAM_CREDENTIAL: 'svc-secret' } });
+    assert.equal(st.config.upstream.auth, 'static');
+  });
+  after(async () => { await st.close(); await registry.close(); });
+
+  test('the token API creates no token, whoever asks, and asks the registry nothing', async () => {
+    const unscoped = await issue('operator-full', null);
+    registry.clearRequests();
+    for (const [who, authorization] of [['a registry user', 'bob-upstream-secret'], ['an operator-issued token', unscoped.token], ['nobody', undefined]] as const) {
+      const res = await tokens(authorization, { method: 'PUT', body: { name: 'mine', endpoint_scopes: null } });
+      assert.deepEqual([res.status, res.json], [403, cargoError(OPERATOR_ONLY)], who);
+    }
+    assert.deepEqual(registry.requests, [], 'no identity probe: a registry login does not name an account here');
+    assert.deepEqual(await st.store.listByAccount('bob'), []);
+    assert.deepEqual((await st.store.listByAccount('team')).map((r) => r.id), [unscoped.id]);
+  });
+
+  test('a registry credential cannot list, show or revoke tokens', async () => {
+    const victim = await issue('team-ci', ['yank']);
+    for (const [path, method] of [['/api/v1/me/tokens', 'GET'], [`/api/v1/me/tokens/${victim.id}`, 'GET'], [`/api/v1/me/tokens/${victim.id}`, 'DELETE']] as const) {
+      const res = await tokens('bob-upstream-secret', { path, method });
+      assert.deepEqual([res.status, res.json], [403, cargoError(OPERATOR_ONLY)], `${method} ${path}`);
+    }
+    assert.equal((await st.store.findById(victim.id))?.revokedAt, null);
+  });
+
+  test('an unscoped operator-issued token manages its own account; any token may revoke itself', async () => {
+    const manager = await issue('team-admin', null);
+    const ci = await issue('team-ci-2', ['yank']);
+    const listed = await tokens(manager.token);
+    assert.equal(listed.status, 200, listed.text);
+    assert.ok(listed.json.api_tokens.some((t: { id: number }) => t.id === ci.id));
+    assert.equal((await tokens(manager.token, { path: `/api/v1/me/tokens/${ci.id}` })).json.api_token.name, 'team-ci-2');
+    assert.deepEqual((await tokens(manager.token, { path: `/api/v1/me/tokens/${ci.id}`, method: 'DELETE' })).json, {});
+    assert.notEqual((await st.store.findById(ci.id))?.revokedAt, null);
+    const self = await issue('team-leaked', ['yank']);
+    assert.equal((await tokens(self.token, { path: '/api/v1/tokens/current', method: 'DELETE' })).status, 204);
+    assert.notEqual((await st.store.findById(self.id))?.revokedAt, null);
+  });
+
+  test('the token page is told that tokens are issued by the operator', async () => {
+    const html = (await call(st.url, { path: '/tokens' })).text;
+    const policy = JSON.parse(/<script type="application\/json" id="policy">(.*?)<\/script>/s.exec(html)![1]!);
+    assert.equal(policy.issuedBy, 'operator');
+    const perToken = JSON.parse(/<script type="application\/json" id="policy">(.*?)<\/script>/s.exec((await call(gw.url, { path: '/tokens' })).text)![1]!);
+    assert.equal(perToken.issuedBy, 'self');
+  });
 });
