@@ -14,9 +14,13 @@ export interface DenialContext {
   readonly noun?: string;
 }
 
-/** RFC 3339 in UTC with `Z`, to the second (crates.io's rendering of `expired_at`). */
+/**
+ * RFC 3339 in UTC with `Z`, with milliseconds only when they are non-zero (`…T00:00:00Z`,
+ * `…T00:00:00.750Z`), as crates.io renders timestamps (cratesio-tokens §6.1). Never truncated:
+ * expiry is enforced to the millisecond, so a shown `expired_at` must be the instant it stops working.
+ */
 export function formatInstant(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 export function denialError(denial: Denial, ctx: DenialContext): GatewayError {

@@ -23,7 +23,23 @@ export type ExpiryRequest =
 /** The expiry to store (null: never), or why the request breaks the policy. */
 export type ExpiryOutcome = { readonly ok: true; readonly expiredAt: number | null } | { readonly ok: false; readonly why: string };
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+
+/** Days in `month` (1–12) of `year`. */
+const daysIn = (year: number, month: number): number => (month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
+
+/**
+ * Whether every field of an RFC 3339 match names a real instant. `Date.parse` rolls impossible
+ * values over (`2026-02-30` → March 2nd, `T24:00:00` → the next day), which would give a token an
+ * expiry nobody asked for. RFC 3339 §5.7's leap second (`:60`) is refused too: Date cannot hold it.
+ */
+function isCalendarDate(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const offsetOk = m[7] === undefined || (Number(m[7]) <= 23 && Number(m[8]) <= 59);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month) && hour <= 23 && minute <= 59 && second <= 59 && offsetOk;
+}
 
 /**
  * Reads the token API's `expired_at` (cratesio-tokens §6.1): absent → default, null → never,
@@ -32,10 +48,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 export function parseExpiredAt(present: boolean, value: unknown): ExpiryRequest | { readonly invalid: string } {
   if (!present) return { kind: 'default' };
   if (value === null) return { kind: 'never' };
-  if (typeof value !== 'string' || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-    return { invalid: 'expected an RFC 3339 date such as 2026-12-31T00:00:00Z' };
-  }
-  return { kind: 'at', at: Date.parse(value), text: value };
+  const fields = typeof value === 'string' ? RFC3339.exec(value) : null;
+  if (fields === null || !isCalendarDate(fields)) return { invalid: 'expected an RFC 3339 date such as 2026-12-31T00:00:00Z' };
+  return { kind: 'at', at: Date.parse(fields.input), text: fields.input };
 }
 
 /** Applies the policy at `now` (epoch ms). The default is capped by the maximum, never refused. */

@@ -1,6 +1,6 @@
 /**
  * Who is calling: nobody, a legacy (non-scopegate) credential, or a scopegate token with its
- * record. Unknown and revoked tokens are refused alike (`authentication failed`); Redis trouble is
+ * record. Unknown and revoked tokens are refused alike, here (`authentication failed`); Redis trouble is
  * a 503, never an allow.
  */
 import { gatewayError } from '../core/errors.js';
@@ -39,6 +39,14 @@ export async function identifyCaller(ctx: RequestContext, { legacyPolicy = true 
       if (record === null) throw new Rejection(gatewayError('SG_AUTH_FAILED'), 'token-unknown');
       ctx.log['token.id'] = record.id;
       ctx.log['token.account'] = record.account;
+      // Refused here, where the token is looked up, so that no handler can answer a revoked token
+      // differently from an unknown one (DESIGN §1; crates.io's lookup filters `revoked = false`,
+      // cratesio-tokens §1.3 step 5). decide() keeps its own check: the core stays whole.
+      if (record.revokedAt !== null) throw new Rejection(gatewayError('SG_AUTH_FAILED'), 'token-revoked');
+      // crates.io moves last_used_at on every successful lookup (neither revoked nor expired), even
+      // when a later scope check denies (cratesio-tokens §1.3 step 5, §5). The recorder batches and
+      // throttles the write (once a minute per token), off the request path.
+      if (record.expiredAt === null || ctx.now < record.expiredAt) ctx.deps.usage.record(record.hash, ctx.now);
       return { kind: 'token', record, plaintext: presented.token };
     }
   }

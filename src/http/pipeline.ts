@@ -111,7 +111,6 @@ async function run(ctx: RequestContext): Promise<void> {
   const { crate, body = routed.body } = await readCrate(ctx, routed.match);
   const need = await resolveNeed(ctx, routed.match.route.need, caller, crate, credential);
   authorise(ctx, caller, need, crate, need !== routed.match.route.need);
-  ctx.deps.usage.record(caller.record.hash, ctx.now);
   const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
   // Whoever publishes (any token), the crate may be new, and the index will not say so for a while.
   const creates = crate !== null && (routed.match.route.need === 'publish' || routed.match.route.need === 'publish-new');

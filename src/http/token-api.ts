@@ -1,7 +1,8 @@
 /**
  * The crates.io-compatible token API (DESIGN §3, cratesio-tokens §6), answered by the gateway
  * itself and never forwarded. Tokens are created by proving who you are with your own registry
- * credential (per-token mode) — a scopegate token cannot create tokens.
+ * credential (per-token mode) — a scopegate token cannot create tokens. With `upstream.auth: static`
+ * the operator issues them (CLI, admin API) and this API only lists, shows and revokes them.
  */
 import { gatewayError } from '../core/errors.js';
 import { formatInstant } from '../core/denial.js';
@@ -49,10 +50,17 @@ export function renderToken(r: TokenRecord): Record<string, unknown> {
   };
 }
 
-/** The account of a token-management request: a registry credential, or an unscoped scopegate token. */
+/**
+ * The account of a token-management request: a registry credential (per-token mode), or an
+ * unscoped scopegate token. With `upstream.auth: static` registry logins do not name accounts
+ * (the operator does, DESIGN §2), so a registry credential manages none.
+ */
 async function managingAccount(ctx: RequestContext): Promise<string> {
   const caller = await identifyCaller(ctx, { legacyPolicy: false });
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
+  if (caller.kind === 'legacy' && ctx.deps.config.upstream.auth === 'static') {
+    throw new Rejection(gatewayError('SG_TOKEN_OPERATOR_ISSUED'), 'tokens-operator-issued');
+  }
   if (caller.kind === 'legacy') return (await identifyAccount(ctx, caller.value)).account;
   const decision = decide({ need: 'authenticated', crate: null, token: caller.record, now: ctx.now });
   if (decision.verdict === 'deny') throw new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps) }), decision.reason);

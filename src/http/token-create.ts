@@ -1,6 +1,9 @@
 /**
  * `PUT /api/v1/me/tokens`, validated in crates.io's order (cratesio-tokens §6.1): body shape, name,
- * authentication, crate scopes, endpoint scopes — then scopegate's expiry policy ★.
+ * authentication (a scopegate token is refused; a registry credential is checked with the
+ * identity probe), the per-account token count, crate scopes, endpoint scopes — then scopegate's
+ * expiry policy ★. So a credential the registry rejects learns nothing about its request body.
+ * With `upstream.auth: static` nothing is created here at all (DESIGN §2: the operator issues tokens).
  */
 import type { CratePattern } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
@@ -14,6 +17,14 @@ import { Rejection, type RequestContext } from './context.js';
 import { identifyAccount } from './identity.js';
 import { sendJson } from './respond.js';
 import { renderToken } from './token-api.js';
+
+/**
+ * crates.io refuses to create a user's token when they already hold this many, counting every row,
+ * revoked and expired ones too (cratesio-tokens §6.1 step 6, `maximum tokens per user is: 500`).
+ * Here that is every record still stored: a revoked or expired one is dropped `tokens.keep_expired`
+ * later and stops counting then (crates.io keeps its rows for ever).
+ */
+export const MAX_TOKENS_PER_ACCOUNT = 500;
 
 const invalid = (why: string): Rejection => new Rejection(gatewayError('SG_BODY_INVALID', { why }), 'body-invalid');
 
@@ -30,19 +41,28 @@ export async function createToken(ctx: RequestContext): Promise<void> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalid('expected {"api_token":{"name":…}}');
   const fields = input as Record<string, unknown>;
   if (typeof fields.name !== 'string') throw invalid('api_token.name must be a string');
-  if (fields.name.trim() === '') throw new Rejection(gatewayError('SG_TOKEN_NAME_EMPTY'), 'token-name-empty');
+  // crates.io refuses only "" (cratesio-tokens §6.1 step 2): a name of spaces is still a name.
+  if (fields.name === '') throw new Rejection(gatewayError('SG_TOKEN_NAME_EMPTY'), 'token-name-empty');
   const caller = await identifyCaller(ctx, { legacyPolicy: false });
+  // DESIGN §2: with `upstream.auth: static` the operator names accounts (CLI, admin API). A token
+  // made here would belong to whatever login the caller proved and act upstream as the service
+  // account, so none is made, for anyone; the registry is not asked who the caller is.
+  if (ctx.deps.config.upstream.auth === 'static') throw new Rejection(gatewayError('SG_TOKEN_OPERATOR_ISSUED'), 'tokens-operator-issued');
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'token') throw new Rejection(gatewayError('SG_TOKEN_CREATE_WITH_TOKEN'), 'token-creates-token');
-  const request = parseTokenRequest(ctx, fields);
   const { account } = await identifyAccount(ctx, caller.value);
+  // Creation is rare and an account's tokens few, so a listing (three round trips) is cheap enough,
+  // and exact: the account index may still hold ids of dropped records until a listing prunes them.
+  if ((await ctx.deps.store.listByAccount(account)).length >= MAX_TOKENS_PER_ACCOUNT) {
+    throw new Rejection(gatewayError('SG_TOKEN_LIMIT_REACHED', { max: MAX_TOKENS_PER_ACCOUNT }), 'token-limit-reached');
+  }
+  const request = parseTokenRequest(ctx, fields);
   const plaintext = mintToken(ctx.deps.config.tokens.prefix);
-  const perToken = ctx.deps.config.upstream.auth === 'per-token';
   const record = await ctx.deps.store.create({
     hash: hashToken(plaintext), account, name: request.name,
     endpointScopes: request.endpointScopes, crateScopes: request.crateScopes,
     createdAt: ctx.now, expiredAt: request.expiredAt,
-    sealedCredential: perToken ? sealCredential(caller.value, plaintext) : null,
+    sealedCredential: sealCredential(caller.value, plaintext), // per-token mode: static was refused above
   }, ctx.deps.config.tokens.keepExpiredMs);
   ctx.log['token.id'] = record.id;
   ctx.deps.audit.append({ ts: ctx.now, event: 'token.created', token: record.id, account, via: 'api', req: ctx.log['req.id'] });

@@ -78,6 +78,7 @@ export function pagePolicy(deps: GatewayDeps, now: number): TokenPagePolicy {
     now, publicUrl: config.publicUrl, registry: adapter.name, registryName: config.tokens.registryName,
     indexUrl: indexPath === null ? null : `sparse+${config.publicUrl}${indexPath}/`,
     tokenPrefix: config.tokens.prefix,
+    issuedBy: config.upstream.auth === 'static' ? 'operator' : 'self',
     expiry: { defaultMs: config.tokens.defaultLifetimeMs, maxMs: config.tokens.maxLifetimeMs, allowNever: config.tokens.allowNoExpiry },
   };
 }

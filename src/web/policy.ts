@@ -15,6 +15,11 @@ export interface TokenPagePolicy {
   readonly registryName: string;
   /** cargo's index URL for the config (`sparse+<public_url>/index/`); null when the adapter has none. */
   readonly indexUrl: string | null;
+  /**
+   * Who makes tokens: `self`, each user with their registry credential (`upstream.auth: per-token`);
+   * `operator` (`static`): the page cannot create tokens, and only an unscoped scopegate token signs in.
+   */
+  readonly issuedBy: 'self' | 'operator';
   /** Every token starts with this (`tokens.prefix`). */
   readonly tokenPrefix: string;
   /** The operator's expiry policy (`tokens.*`), in milliseconds. */

@@ -54,7 +54,7 @@ async function signIn(event: SubmitEvent): Promise<void> {
   }
   input.value = '';
   await showRequestedView();
-  if (credential.startsWith(policy.tokenPrefix)) {
+  if (credential.startsWith(policy.tokenPrefix) && policy.issuedBy === 'self') {
     notice.status('You signed in with a scopegate token: it can list and revoke tokens, but creating one needs the token your registry itself gave you.');
   }
 }
@@ -67,6 +67,12 @@ function signOut(): void {
 
 function start(): void {
   for (const el of document.querySelectorAll('[data-public-url]')) el.textContent = policy.publicUrl;
+  // Static mode (`upstream.auth: static`): the operator issues tokens, so say so before anyone
+  // pastes a registry credential the token API would refuse, and offer no "New token".
+  const byOperator = policy.issuedBy === 'operator';
+  byId('sign-in-lede').hidden = byOperator;
+  byId('operator-note').hidden = !byOperator;
+  byId('new-token-link').hidden = byOperator;
   setUpTokenForm(policy, now);
   setUpCreatedView();
   setUpRevokeDialog();

@@ -22,6 +22,11 @@ const rows: { name: string; denial: Denial; ctx?: DenialContext; expected: Gatew
     expected: { code: 'SG_TOKEN_EXPIRED', status: 403, message: 'this token expired at 2026-01-02T00:00:00Z; create a new one at http://gw/tokens' },
   },
   {
+    name: 'an expiry with milliseconds is told to the millisecond, the instant the token stopped working',
+    denial: { verdict: 'deny', reason: 'token-expired', expiredAt: Date.UTC(2026, 11, 31, 0, 0, 0, 750) },
+    expected: { code: 'SG_TOKEN_EXPIRED', status: 403, message: 'this token expired at 2026-12-31T00:00:00.750Z; create a new one at http://gw/tokens' },
+  },
+  {
     name: 'a missing scope is named',
     denial: { verdict: 'deny', reason: 'scope-missing', need: 'yank' },
     expected: { code: 'SG_SCOPE_MISSING', status: 403, message: 'this token does not have the `yank` scope; create a token with that scope' },
@@ -81,10 +86,15 @@ it('an unknown token gets exactly the error a revoked one gets, so neither confi
   assert.deepEqual(gatewayError('SG_AUTH_FAILED'), denialError({ verdict: 'deny', reason: 'token-revoked' }, ctx));
 });
 
-describe('formatInstant renders RFC 3339 in UTC with Z, to the second', () => {
+// Enforcement is to the millisecond (valid while now < expired_at), so a truncated rendering would
+// show a token as expired up to 999 ms before it stops working. crates.io shows fractional seconds
+// when they are non-zero (cratesio-tokens §6.1).
+describe('formatInstant renders RFC 3339 in UTC with Z, with milliseconds only when non-zero', () => {
   const instants: { name: string; input: number; expected: string }[] = [
     { name: 'midnight has no fraction', input: Date.UTC(2026, 0, 2), expected: '2026-01-02T00:00:00Z' },
-    { name: 'milliseconds are dropped', input: Date.UTC(2026, 11, 31, 23, 59, 59, 999), expected: '2026-12-31T23:59:59Z' },
+    { name: 'milliseconds are shown when non-zero', input: Date.UTC(2026, 11, 31, 23, 59, 59, 999), expected: '2026-12-31T23:59:59.999Z' },
+    { name: 'trailing zeros of the milliseconds are kept', input: Date.UTC(2026, 11, 31, 0, 0, 0, 750), expected: '2026-12-31T00:00:00.750Z' },
+    { name: 'a single millisecond shows', input: Date.UTC(2026, 11, 31, 0, 0, 0, 1), expected: '2026-12-31T00:00:00.001Z' },
     { name: 'the epoch renders', input: 0, expected: '1970-01-01T00:00:00Z' },
   ];
   for (const row of instants) it(row.name, () => assert.equal(formatInstant(row.input), row.expected));

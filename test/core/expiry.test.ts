@@ -34,6 +34,35 @@ describe('resolveExpiry', () => {
     assert.deepEqual(parseExpiredAt(true, '2026-12-31T01:00:00+01:00'), { kind: 'at', at: Date.parse('2026-12-31T00:00:00Z'), text: '2026-12-31T01:00:00+01:00' });
     for (const bad of ['2026-12-31', 'tomorrow', 42, '2026-13-45T00:00:00Z']) assert.ok('invalid' in parseExpiredAt(true, bad), String(bad));
   });
+
+  // Date.parse rolls impossible dates over (2026-02-30 → March 2, T24:00 → the next day); a
+  // token must not silently expire on a day nobody asked for.
+  const calendar: { name: string; input: string; valid: boolean }[] = [
+    { name: 'February 30th', input: '2026-02-30T00:00:00Z', valid: false },
+    { name: 'February 29th of a common year', input: '2027-02-29T00:00:00Z', valid: false },
+    { name: 'February 29th of a leap year', input: '2028-02-29T00:00:00Z', valid: true },
+    { name: 'February 29th of a century that is not a leap year', input: '2100-02-29T00:00:00Z', valid: false },
+    { name: 'February 29th of a leap century', input: '2400-02-29T00:00:00Z', valid: true },
+    { name: 'April 31st', input: '2026-04-31T00:00:00Z', valid: false },
+    { name: 'December 31st', input: '2026-12-31T23:59:59Z', valid: true },
+    { name: 'month 0', input: '2026-00-10T00:00:00Z', valid: false },
+    { name: 'month 13', input: '2026-13-01T00:00:00Z', valid: false },
+    { name: 'day 0', input: '2026-01-00T00:00:00Z', valid: false },
+    { name: 'hour 24', input: '2026-12-31T24:00:00Z', valid: false },
+    { name: 'minute 60', input: '2026-12-31T00:60:00Z', valid: false },
+    { name: 'second 60', input: '2026-12-31T00:00:60Z', valid: false },
+    { name: 'offset hour 24', input: '2026-12-31T00:00:00+24:00', valid: false },
+    { name: 'offset minute 60', input: '2026-12-31T00:00:00+01:60', valid: false },
+    { name: 'offset 23:59', input: '2026-12-31T00:00:00-23:59', valid: true },
+    { name: 'fractional seconds', input: '2026-12-31T00:00:00.750Z', valid: true },
+  ];
+  for (const row of calendar) {
+    it(`parseExpiredAt ${row.valid ? 'accepts' : 'refuses'} ${row.name} (${row.input})`, () => {
+      const parsed = parseExpiredAt(true, row.input);
+      if (row.valid) assert.deepEqual(parsed, { kind: 'at', at: Date.parse(row.input), text: row.input });
+      else assert.deepEqual(parsed, { invalid: 'expected an RFC 3339 date such as 2026-12-31T00:00:00Z' });
+    });
+  }
 });
 
 describe('expiry reminders', () => {

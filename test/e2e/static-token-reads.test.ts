@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { cargoPublish, cleanup, makeCargoHome, makeCrate, runCargo } from '../support/cargo-cli.js';
 import { cargoError, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
+import type { Scope } from '../../src/core/scope.js';
+import { parseCratePattern, type CratePattern } from '../../src/core/crate-pattern.js';
+import { hashToken, mintToken } from '../../src/store/token-secret.js';
 
 const SERVICE = 'alice-upstream-secret';
 let gw: TestGateway;
@@ -19,12 +22,26 @@ after(async () => {
   await cleanup();
 });
 
+/**
+ * A token as `scopegate token create --account NAME` stores it in static mode (no sealed
+ * credential: requests use the service credential). The token API issues none here (DESIGN §2).
+ */
+async function issue(account: string, name: string, endpointScopes: Scope[], crateScopes: string[] | null = null): Promise<{ token: string }> {
+  const token = mintToken(gw.config.tokens.prefix);
+  const patterns = crateScopes?.map((p): CratePattern => parseCratePattern(p) ?? assert.fail(`not a crate pattern: ${p}`)) ?? null;
+  await gw.store.create({
+    hash: hashToken(token), account, name, endpointScopes, crateScopes: patterns,
+    createdAt: Date.now(), expiredAt: Date.now() + 86_400_000, sealedCredential: null,
+  }, gw.config.tokens.keepExpiredMs);
+  return { token };
+}
+
 test('the index asks for a token with cargo\'s login challenge and announces auth-required', async () => {
   const anonymous = await rawRequest(gw.port, 'GET', '/index/config.json');
   assert.equal(anonymous.status, 401);
   assert.equal(anonymous.headers['www-authenticate'], `Cargo login_url="${gw.url}/tokens"`);
   assert.deepEqual(gw.registry.requests.filter((r) => r.url.startsWith('/index')), []);
-  const { token } = await gw.createToken({ name: 'reader', endpoint_scopes: ['read'] }, 'bob-upstream-secret');
+  const { token } = await issue('bob', 'reader', ['read']);
   const authed = await rawRequest(gw.port, 'GET', '/index/config.json', { authorization: token });
   assert.deepEqual(JSON.parse(authed.text), { dl: `${gw.url}/api/v1/crates`, api: gw.url, 'auth-required': true });
   assert.equal(authed.headers['content-type'], 'application/json; charset=utf-8');
@@ -41,7 +58,7 @@ test('a non-scopegate credential is refused on every route, and nothing is forwa
 });
 
 test('real cargo publishes and fetches through the auth-required handshake with a scoped token', async () => {
-  const { token } = await gw.createToken({ name: 'ci', endpoint_scopes: ['publish-new'], crate_scopes: ['static-e2e*'] });
+  const { token } = await issue('ci', 'ci', ['publish-new'], ['static-e2e*']);
   assert.match(token, /^acme_/);
   const cargoHome = await makeCargoHome(`sparse+${gw.url}/index/`);
   const published = await cargoPublish(await makeCrate('static-e2e-base', '0.1.0'), { cargoHome, token });

@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, screenshot, watchForProblems } from '../support/browser.js';
 import { cargoPublish, cleanup, makeCargoHome, makeCrate } from '../support/cargo-cli.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
-import { hashToken } from '../../src/store/token-secret.js';
+import { hashToken, mintToken } from '../../src/store/token-secret.js';
 import { ANSWER_TIMEOUT_MS } from '../../src/web/api.js';
 
 const DAY = 86_400_000;
@@ -280,6 +280,28 @@ describe('the /tokens page in chromium', () => {
       assert.deepEqual(problems, []);
     } finally {
       await strict.close();
+    }
+  });
+
+  test('with upstream.auth: static, says up front that the operator issues tokens, and shows the API\'s refusal', async () => {
+    const svc = await startGateway({ editYaml: (y) => y.replace('auth: per-token', 'auth: static'), env: { SCOPEGATE_UPSTREAM_CREDENTIAL: 'svc-secret' } });
+    try {
+      const { page, problems } = await openPage(`${svc.url}/tokens`);
+      await page.getByText('are issued by its operator').waitFor();
+      assert.equal(await page.locator('#sign-in-lede').isVisible(), false);
+      await page.getByLabel('Registry token').fill(ALICE);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await alert(page).getByText('Sign-in failed: tokens on this registry are issued by its operator (`scopegate token create --account NAME`), not through the token API').waitFor();
+      // What `scopegate token create --account team --unscoped` stores.
+      const token = mintToken(svc.config.tokens.prefix);
+      await svc.store.create({ hash: hashToken(token), account: 'team', name: 'team-admin', endpointScopes: null, crateScopes: null, createdAt: Date.now(), expiredAt: Date.now() + DAY, sealedCredential: null }, DAY);
+      await signIn(page, token);
+      await card(page, 'team-admin').waitFor();
+      assert.equal(await page.getByRole('link', { name: 'New token' }).isVisible(), false);
+      await screenshot(page, SHOTS, 'static-mode');
+      assert.deepEqual(problems, []);
+    } finally {
+      await svc.close();
     }
   });
 

@@ -145,4 +145,47 @@ describe('last_used_at', () => {
     const listed = await call(gw.url, { path: `/api/v1/me/tokens/${id}`, headers: { authorization: 'alice-upstream-secret' } });
     assert.equal(listed.json.api_token.last_used_at, new Date(t0 + 61_000).toISOString());
   });
+
+  /** lastUsedAt once the batched write has had time to land (null if it never does). */
+  const usedAt = async (id: number, waitForWrite = true): Promise<number | null> => {
+    for (let i = 0; i < (waitForWrite ? 50 : 15); i++) {
+      const at = (await gw.store.findById(id))?.lastUsedAt ?? null;
+      if (at !== null) return at;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return null;
+  };
+
+  test('is set by every successful lookup, also when a scope check then denies (crates.io)', async () => {
+    const noYank = await gw.createToken({ name: 'no-yank', endpoint_scopes: ['change-owners'] });
+    const otherCrate = await gw.createToken({ name: 'other-crate', endpoint_scopes: ['yank'], crate_scopes: ['zzz'] });
+    const manager = await gw.createToken({ name: 'manager', endpoint_scopes: null });
+    const t0 = Date.now();
+    gw.setNow(t0);
+    try {
+      assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: noYank.token })).status, 403);
+      assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: otherCrate.token })).status, 403);
+      assert.equal((await rawRequest(gw.port, 'GET', '/api/v1/me/tokens', { authorization: manager.token })).status, 200);
+      assert.equal(await usedAt(noYank.id), t0, 'a request denied for its endpoint scope is a use');
+      assert.equal(await usedAt(otherCrate.id), t0, 'a request denied for its crate scope is a use');
+      assert.equal(await usedAt(manager.id), t0, 'a token-API call with a token is a use');
+    } finally {
+      gw.setNow(null);
+    }
+  });
+
+  test('is not set by an expired or a revoked token', async () => {
+    const expiring = await gw.createToken({ name: 'expiring', endpoint_scopes: ['yank'], expired_at: new Date(Date.now() + 86_400_000).toISOString() });
+    const revoked = await gw.createToken({ name: 'revoked', endpoint_scopes: ['yank'] });
+    await gw.store.revoke(revoked.id, Date.now(), 3_600_000);
+    gw.setNow(Date.now() + 2 * 86_400_000);
+    try {
+      assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: expiring.token })).status, 403);
+    } finally {
+      gw.setNow(null);
+    }
+    assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: revoked.token })).status, 403);
+    assert.equal(await usedAt(expiring.id, false), null);
+    assert.equal(await usedAt(revoked.id, false), null);
+  });
 });

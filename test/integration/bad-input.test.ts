@@ -167,6 +167,18 @@ test('a bad or expired token on a public read reads anonymously rather than fail
   }
 });
 
+test('a revoked token on a public read reads anonymously, and the log says it was revoked', async () => {
+  const { token, id } = await gw.createToken({ name: 'revoked-reader', endpoint_scopes: ['yank'] });
+  assert.equal((await rawRequest(gw.port, 'DELETE', '/api/v1/tokens/current', { authorization: token })).status, 204);
+  gw.registry.clearRequests();
+  const res = await rawRequest(gw.port, 'GET', '/index/3/f/foo', { authorization: token });
+  assert.equal(res.status, 404, res.text);
+  assert.equal(gw.registry.requests.length, 1);
+  assert.equal(gw.registry.requests[0]!.headers.authorization, undefined, 'a revoked token\'s credential was used');
+  const line = gw.logLines().filter((l) => l['req.path'] === '/index/3/f/foo').at(-1);
+  assert.equal(line?.['token.id'], id);
+});
+
 test('a leading `//` (cargo with a trailing slash on api) is collapsed before routing', async () => {
   gw.registry.clearRequests();
   const res = await rawRequest(gw.port, 'GET', '//api/v1/crates?q=nothing', {});

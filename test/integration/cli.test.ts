@@ -99,6 +99,7 @@ describe('scopegate token', () => {
       ['never', /invalid --expires: this registry requires every token to expire/],
       ['2020-01-01', /invalid --expires: 2020-01-01 is in the past; pick a future date/],
       ['someday', /invalid --expires "someday": expected 30d, 2026-12-31/],
+      ['2027-02-30', /invalid --expires "2027-02-30": expected 30d, 2026-12-31/],
     ];
     for (const [expires, message] of rows) {
       const r = await cli('token', 'create', '--name', 'x', '--scopes', 'yank', '--expires', expires, '--credential-env', 'ALICE_CREDENTIAL');

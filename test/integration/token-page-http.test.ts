@@ -61,7 +61,7 @@ describe('the token page over HTTP', () => {
       const policy = policyOf((await call(gw.url, { path: '/tokens' })).text);
       assert.deepEqual(policy, {
         now: Date.parse('2030-01-02T03:04:05Z'), publicUrl: gw.url, registry: 'cargo', registryName: 'scopegate',
-        indexUrl: `sparse+${gw.url}/index/`, tokenPrefix: 'sg_',
+        indexUrl: `sparse+${gw.url}/index/`, tokenPrefix: 'sg_', issuedBy: 'self',
         expiry: { defaultMs: 90 * DAY, maxMs: 365 * DAY, allowNever: false },
       });
     } finally {
