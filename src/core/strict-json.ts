@@ -12,7 +12,8 @@
  * Why not a package: the maintained JSON parsers that see duplicates (e.g. @humanwhocodes/momoa)
  * build a full syntax tree with locations, many times the cost of JSON.parse; the small
  * duplicate-key validators are unmaintained grammar-based parsers. One pass that skips string
- * contents with `indexOf` costs a fraction of the JSON.parse it follows.
+ * contents with `indexOf` costs about what JSON.parse does on a bare cargo head (under 1 µs) and
+ * a fraction of it on large ones (0.4 ms against 2.5 ms for 680 KB).
  */
 
 /** A key that occurs twice in one JSON object. */
@@ -58,7 +59,7 @@ const CLOSE_ARRAY = 0x5d;
 export function findDuplicateKey(text: string): DuplicateKey | null {
   // One frame per open object (the keys seen so far) or array (null); `labels` holds each frame's
   // current key or index, only to say where a duplicate is.
-  const frames: (Set<string> | null)[] = [];
+  const frames: (string[] | Set<string> | null)[] = [];
   const labels: (string | number)[] = [];
   let expectKey = false;
   let i = 0;
@@ -66,19 +67,20 @@ export function findDuplicateKey(text: string): DuplicateKey | null {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       const end = closingQuote(text, i + 1);
-      const keys = frames[frames.length - 1];
+      const top = frames.length - 1;
+      const keys = frames[top];
       if (expectKey && keys) {
         const key = unescapeKey(text.slice(i + 1, end));
-        if (keys.has(key)) return { key, at: labels.slice(0, -1) };
-        keys.add(key);
-        labels[labels.length - 1] = key;
+        if (seenBefore(keys, key)) return { key, at: labels.slice(0, -1) };
+        if (Array.isArray(keys) && keys.length > LIST_MAX) frames[top] = new Set(keys);
+        labels[top] = key;
         expectKey = false;
       }
       i = end + 1;
       continue;
     }
     if (c === OPEN_OBJECT) {
-      frames.push(new Set());
+      frames.push([]);
       labels.push('');
       expectKey = true;
     } else if (c === OPEN_ARRAY) {
@@ -97,6 +99,25 @@ export function findDuplicateKey(text: string): DuplicateKey | null {
     i++;
   }
   return null;
+}
+
+/**
+ * Objects of up to this many keys keep them in a list: a cargo head's objects have at most about
+ * 20, and a list scan beat a Set by a third on the wire-facts example (0.87 µs against 1.36 µs,
+ * JSON.parse 0.80 µs). A larger object moves to a Set, so a crafted object with a hundred thousand
+ * keys costs no more per key than a small one.
+ */
+const LIST_MAX = 32;
+
+/** True when `keys` already holds `key`; otherwise adds it. */
+function seenBefore(keys: string[] | Set<string>, key: string): boolean {
+  if (Array.isArray(keys)) {
+    if (keys.includes(key)) return true;
+    keys.push(key);
+    return false;
+  }
+  const size = keys.size;
+  return keys.add(key).size === size;
 }
 
 /** The index of the quote closing a string whose content starts at `from` (text.length if none). */

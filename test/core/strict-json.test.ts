@@ -67,6 +67,20 @@ describe('findDuplicateKey', () => {
     assert.deepEqual(findDuplicateKey(lastDep), dup('kind', 'deps', 999));
   });
 
+  it('finds duplicates in objects of any size, and a crafted object of 200,000 keys costs linear time', () => {
+    const object = (n: number, extra = ''): string => `{${Array.from({ length: n }, (_, k) => `"k${k}":${k}`).join(',')}${extra}}`;
+    for (const n of [31, 32, 33, 34, 1000]) {
+      assert.equal(findDuplicateKey(object(n)), null, `${n} keys`);
+      assert.deepEqual(findDuplicateKey(object(n, ',"k0":0')), dup('k0'), `${n} keys and k0 again`);
+      assert.deepEqual(findDuplicateKey(object(n, `,"k${n - 1}":0`)), dup(`k${n - 1}`), `${n} keys and the last again`);
+    }
+    const crafted = object(200_000, ',"k199999":0');
+    const started = performance.now();
+    assert.deepEqual(findDuplicateKey(crafted), dup('k199999'));
+    // A check that compared each key with all before it would take minutes here.
+    assert.ok(performance.now() - started < 2_000, `${performance.now() - started} ms`);
+  });
+
   it('ends without throwing on text that is not JSON (its answer is then meaningless)', () => {
     for (const text of ['', '{', '}', ']]]', '{"a', '{"a\\', '{"a":1,', '"\\', ',,,', '{[}]', '{"\\u12":1,"\\u12":2}', '\\"']) {
       assert.doesNotThrow(() => findDuplicateKey(text), text);
