@@ -1,15 +1,17 @@
 /**
  * Routes whose match depends on the body (a route `body` condition: npm's overloaded
  * `PUT /<package>`, wire-facts §3.3). The body is read whole, bounded by `limits.json_body_max`,
- * before anything is decided; the adapter names the operation it performs (first asking the
- * registry for the package's stored document when the effect depends on it); the route is matched
- * again with that operation; and the very bytes read are forwarded, never a re-serialisation.
+ * and must be JSON without duplicate keys (core/strict-json.ts) before anything is decided; the
+ * adapter names the operation it performs (first asking the registry for the package's stored
+ * document when the effect depends on it); the route is matched again with that operation; and
+ * the very bytes read are forwarded, never a re-serialisation.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { decide } from '../core/decide.js';
 import { denialError } from '../core/denial.js';
 import { gatewayError } from '../core/errors.js';
 import type { RouteMatch } from '../core/route-table.js';
+import { describeDuplicateKey, parseStrictJson } from '../core/strict-json.js';
 import type { TokenRecord } from '../core/token-record.js';
 import type { BodyClassification } from '../registries/registry.js';
 import { tokensUrl } from './authenticate.js';
@@ -31,12 +33,12 @@ export async function routeByBody(ctx: RequestContext, target: RoutedTarget, mat
   const method = ctx.req.method ?? '';
   const bytes = await readWholeBody(ctx, config.limits.jsonBodyMaxBytes);
   const unrecognised = (why: string): Rejection => new Rejection(gatewayError('SG_BODY_UNRECOGNISED', { method, path: target.path, why }), 'body-unrecognised');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw unrecognised(`the body is not JSON (${(e as Error).message})`);
-  }
+  const json = parseStrictJson(bytes.toString('utf8'));
+  if (json.kind === 'invalid') throw unrecognised(`the body is not JSON (${json.message})`);
+  // What is classified must be what the registry acts on: with a key twice (two `name`s, two
+  // `versions`), JSON.parse reads the last copy and another registry's parser may read the first.
+  if (json.kind === 'duplicate-key') throw unrecognised(`the body has the ${describeDuplicateKey(json.duplicate)} twice; registries disagree on which copy counts`);
+  const parsed = json.value;
   let outcome: BodyClassification = adapter.classifyBody({ method, segments: target.segments, body: parsed });
   if (outcome.kind === 'needs-state') {
     const state = await readState(ctx, outcome, credential);

@@ -4,6 +4,7 @@
 import { cargoNaming, type CrateName } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
 import { STRICT_PATH_RULES } from '../core/request-path.js';
+import { describeDuplicateKey, parseStrictJson } from '../core/strict-json.js';
 import type { ConfigRewriteContext, PublishHead, RegistryAdapter } from './registry.js';
 
 const INDEX_PREFIX = '/index';
@@ -38,13 +39,14 @@ export function readCargoPublishHead(bytes: Buffer, contentLength: number | null
   if (8 + jsonLength + crateLength !== contentLength) {
     return malformed(`the length fields (${jsonLength} + ${crateLength} + 8) do not add up to the body's ${contentLength} bytes`);
   }
-  let metadata: unknown;
-  try {
-    metadata = JSON.parse(bytes.subarray(4, 4 + jsonLength).toString('utf8'));
-  } catch (e) {
-    return malformed(`the metadata is not JSON (${(e as Error).message})`);
+  const metadata = parseStrictJson(bytes.subarray(4, 4 + jsonLength).toString('utf8'));
+  if (metadata.kind === 'invalid') return malformed(`the metadata is not JSON (${metadata.message})`);
+  // The crate authorised must be the crate published: with a key twice, JSON.parse reads the last
+  // copy while crates.io refuses the body and other registries may read the first (strict-json.ts).
+  if (metadata.kind === 'duplicate-key') {
+    return malformed(`the metadata has the ${describeDuplicateKey(metadata.duplicate)} twice; registries disagree on which copy counts, so scopegate refuses it`);
   }
-  const name = (metadata as { name?: unknown } | null)?.name;
+  const name = (metadata.value as { name?: unknown } | null)?.name;
   if (typeof name !== 'string') return malformed('the metadata has no string `name` field');
   return { kind: 'ok', name };
 }

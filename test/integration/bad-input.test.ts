@@ -108,6 +108,27 @@ test('a publish whose metadata is not JSON is refused', async () => {
   assert.deepEqual(gw.registry.requests, []);
 });
 
+test('metadata naming an allowed and a forbidden crate is refused in either order, and the upstream sees nothing', async () => {
+  // JSON.parse keeps the last `name`, crates.io refuses the body, another registry may keep the
+  // first: a token for `allowed*` must not get `victim` published whichever copy a parser reads.
+  const { token } = await gw.createToken({ name: 'allowed-only', endpoint_scopes: ['publish-new', 'publish-update'], crate_scopes: ['allowed*'] });
+  const meta = (name: string): string => { const b = cargoPublishBody({ name, vers: '1.0.0' }); return b.subarray(4, 4 + b.readUInt32LE(0)).toString('utf8'); };
+  const twoNames = (first: string, second: string, key = 'name'): Buffer => rawFraming(Buffer.from(`{"${key}":"${first}",${meta(second).slice(1)}`), Buffer.from('crate'));
+  const refusal = 'invalid upload request: the metadata has the key `name` twice; registries disagree on which copy counts, so scopegate refuses it';
+  for (const body of [twoNames('allowed-x', 'victim'), twoNames('victim', 'allowed-x'), twoNames('victim', 'allowed-x', 'na\\u006de')]) {
+    await expectRefused('PUT', '/api/v1/crates/new', { authorization: token, 'content-length': String(body.length) }, 400, refusal, body);
+  }
+  const deep = rawFraming(Buffer.from(meta('allowed-x').replace('"deps":[]', '"deps":[{"name":"a","version_req":"^1","name":"b"}]')), Buffer.from('crate'));
+  await expectRefused('PUT', '/api/v1/crates/new', { authorization: token, 'content-length': String(deep.length) }, 400,
+    'invalid upload request: the metadata has the key `name` in `deps[0]` twice; registries disagree on which copy counts, so scopegate refuses it', deep);
+  assert.equal(gw.registry.crateExists('victim'), false);
+  // The refusal is about the body, not the token: the same token publishes `allowed-x` alone.
+  const honest = cargoPublishBody({ name: 'allowed-x', vers: '1.0.0' });
+  const res = await rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: token, 'content-length': String(honest.length) }, honest);
+  assert.equal(res.status, 200, res.text);
+  assert.equal(gw.registry.crateExists('allowed-x'), true);
+});
+
 test('a publish whose JSON head is over limits.publish_json_max gets 413', async () => {
   const body = rawFraming(Buffer.alloc(1024 * 1024 + 1, 0x20), Buffer.from('crate'));
   await expectRefused('PUT', '/api/v1/crates/new', { authorization: publishToken, 'content-length': String(body.length) }, 413,

@@ -112,6 +112,32 @@ describe('body classification', () => {
     assert.equal(put.headers['content-length'], String(Buffer.byteLength(text)));
   });
 
+  test('a body with a key twice is refused before Verdaccio or the scope check sees it, whichever copy comes first', async () => {
+    // The classifier reads JSON.parse's last copy; a registry whose parser keeps the first (or
+    // both) would act on another package, version set or tag: so no copy is trusted.
+    const { token } = await gw.createToken({ name: 'allowed-only', endpoint_scopes: ['publish-new', 'publish-update'], crate_scopes: ['allowed*'] });
+    const body = JSON.stringify(npmPublishBody('allowed-x', '1.0.0'));
+    const victim = JSON.stringify(npmPublishBody('victim', '1.0.0'));
+    const first = (key: string, value: unknown, text = body): string => `{${JSON.stringify(key)}:${JSON.stringify(value)},${text.slice(1)}`;
+    const rows: { path: string; text: string; key: string }[] = [
+      { path: '/allowed-x', text: first('name', 'victim'), key: '`name`' },
+      { path: '/allowed-x', text: first('_id', 'victim'), key: '`_id`' },
+      { path: '/allowed-x', text: `${body.slice(0, -1)},"name":"victim","_id":"victim"}`, key: '`name`' },
+      { path: '/allowed-x', text: `{"na\\u006de":"victim",${body.slice(1)}`, key: '`name`' },
+      { path: '/victim', text: first('name', 'allowed-x', victim), key: '`name`' },
+      { path: '/allowed-x', text: first('versions', {}), key: '`versions`' },
+      { path: '/allowed-x', text: first('dist-tags', { latest: '0.0.1' }), key: '`dist-tags`' },
+    ];
+    for (const row of rows) {
+      const res = await send('PUT', row.path, bearer(token), row.text);
+      assert.equal(res.status, 400, JSON.stringify(res.json));
+      assert.deepEqual(res.json, npmError(`scopegate does not recognise this PUT ${row.path} request, so it was not forwarded: the body has the key ${row.key} twice; registries disagree on which copy counts`));
+      assert.deepEqual(res.seen, [], row.text.slice(0, 80));
+    }
+    const honest = await send('PUT', '/allowed-x', bearer(token), body);
+    assert.equal(honest.status, 201, JSON.stringify(honest.json));
+  });
+
   test('npm star is denied by default: no route takes a star', async () => {
     await publish('starry', '1.0.0');
     const res = await send('PUT', '/starry', bearer(full), { _id: 'starry', _rev: '1-a', users: { alice: true } });

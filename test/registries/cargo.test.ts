@@ -12,6 +12,7 @@ const LIMITS = { jsonMax: 1024, bodyMax: 4096 };
 const BODY = cargoPublishBody({ name: 'Serde_Json', vers: '1.0.0' });
 const J = BODY.readUInt32LE(0);
 const malformed = (why: string): PublishHead => ({ kind: 'error', error: gatewayError('SG_PUBLISH_MALFORMED', { why }) });
+const NAME_IN_VALUE = '{"name":"a","description":"{\\"name\\":\\"b\\"}"}';
 const framed = (json: string, crate = Buffer.from('crate')): Buffer => rawFraming(Buffer.from(json), crate);
 
 describe('readCargoPublishHead reads only the JSON head, then checks the framing', () => {
@@ -43,9 +44,29 @@ describe('readCargoPublishHead reads only the JSON head, then checks the framing
     { name: 'a numeric name is refused', bytes: framed('{"name":1}'), contentLength: 8 + 10 + 5, expected: malformed('the metadata has no string `name` field') },
     { name: 'JSON null is refused', bytes: framed('null'), contentLength: 8 + 4 + 5, expected: malformed('the metadata has no string `name` field') },
     { name: 'a JSON array is refused', bytes: framed('["foo"]'), contentLength: 8 + 7 + 5, expected: malformed('the metadata has no string `name` field') },
+    ...duplicateRows(),
+    { name: 'a crate name that appears as a value elsewhere is no duplicate', bytes: framed(NAME_IN_VALUE), contentLength: 8 + NAME_IN_VALUE.length + 5, expected: { kind: 'ok', name: 'a' } },
   ];
   for (const row of rows) it(row.name, () => assert.deepEqual(readCargoPublishHead(row.bytes, row.contentLength, row.limits ?? LIMITS), row.expected));
 });
+
+/**
+ * Metadata naming two crates must not be authorised for either (strict-json.ts): JSON.parse would
+ * read the last `name`, crates.io refuses the body, another registry may read the first.
+ */
+function duplicateRows(): { name: string; bytes: Buffer; contentLength: number; expected: PublishHead }[] {
+  const twice = (what: string): string => `the metadata has the ${what} twice; registries disagree on which copy counts, so scopegate refuses it`;
+  const row = (name: string, json: string, what: string) => ({ name, bytes: framed(json), contentLength: 8 + Buffer.byteLength(json) + 5, expected: malformed(twice(what)) });
+  const good = JSON.parse(BODY.subarray(4, 4 + J).toString('utf8')) as Record<string, unknown>;
+  const withFirst = (key: string, value: string): string => `{"${key}":${JSON.stringify(value)},${JSON.stringify(good).slice(1)}`;
+  return [
+    row('a `name` before the real one is refused, naming the key', withFirst('name', 'victim'), 'key `name`'),
+    row('a `name` after the real one is refused the same way', `${JSON.stringify(good).slice(0, -1)},"name":"victim"}`, 'key `name`'),
+    row('a `name` spelt with escapes is the same key', withFirst('na\\u006de', 'victim'), 'key `name`'),
+    row('a duplicate deep inside (a dependency) is refused too, saying where', JSON.stringify({ ...good, deps: [{ name: 'a', version_req: '^1', kind: 'dev' }] }).replace('"kind":"dev"', '"kind":"dev","kind":"normal"'), 'key `kind` in `deps[0]`'),
+    row('a duplicate feature name is refused', JSON.stringify(good).replace('"features":{}', '"features":{"std":[],"std":["x"]}'), 'key `std` in `features`'),
+  ];
+}
 
 describe('indexFilePath follows cargo\'s make_dep_path', () => {
   const rows: { name: string; input: string; expected: string }[] = [

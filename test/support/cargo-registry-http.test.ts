@@ -109,6 +109,28 @@ describe('test cargo registry over plain HTTP', () => {
     assert.equal(registry.crateExists('framing-crate'), false);
   });
 
+  it('refuses a struct field given twice as crates.io (serde) does, and keeps the last copy of a map key', async () => {
+    const body = cargoPublishBody({ name: 'dup-field', vers: '1.0.0' });
+    const meta = body.subarray(4, 4 + body.readUInt32LE(0)).toString('utf8');
+    const upload = (text: string): Promise<HttpResult> => send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: rawFraming(Buffer.from(text), Buffer.from('crate')) });
+    const cases: Array<[string, string, string]> = [
+      ['a second name', `${meta.slice(0, -1)},"name":"other"}`, `duplicate field \`name\` at line 1 column ${meta.length + 6}`],
+      ['a name before the real one', `{"name":"other",${meta.slice(1)}`, 'duplicate field `name` at line 1 column 22'],
+      ['an escaped name', `{"na\\u006de":"other",${meta.slice(1)}`, 'duplicate field `name` at line 1 column 27'],
+      ['a dependency field', meta.replace('"deps":[]', '"deps":[{"name":"a","version_req":"^1","name":"b"}]'), 'duplicate field `name` at line 1 column 80'],
+    ];
+    for (const [label, text, detail] of cases) {
+      const res = await upload(text);
+      assert.equal(res.status, 400, label);
+      assert.deepEqual(json(res), errorBody(`invalid upload request: ${detail}`), label);
+    }
+    assert.equal(registry.crateExists('dup-field'), false);
+    assert.equal(registry.crateExists('other'), false);
+    const res = await upload(meta.replace('"features":{}', '"features":{"std":["x"],"std":[]}'));
+    assert.equal(res.status, 200, res.body.toString());
+    assert.deepEqual(registry.indexLines('dup-field')[0]?.features, { std: [] });
+  });
+
   it('answers a missing token and an unknown token with 403 and the crates.io wording', async () => {
     const missing = await send(registry, 'GET', '/api/v1/me');
     assert.equal(missing.status, 403);

@@ -111,9 +111,53 @@ export function parsePublishBody(body: Buffer): ParseResult {
   } catch (err) {
     return bad(`metadata is not valid JSON (${(err as Error).message})`);
   }
+  const duplicate = duplicateField(body.subarray(4, 4 + jsonLen).toString('utf8'));
+  if (duplicate !== null) return bad(duplicate);
   const problem = metadataProblem(meta);
   if (problem !== undefined) return bad(problem);
   return { ok: true, value: { meta: meta as NewCrate, crate: body.subarray(8 + jsonLen) } };
+}
+
+/**
+ * crates.io deserialises the metadata with serde's derived structs, which refuse a field given
+ * twice (`duplicate field \`name\``) and report where serde_json stood: just past the key. Only
+ * struct fields count: the metadata itself and each `deps[]` entry; the maps (`features`,
+ * `badges`) keep the last copy, as serde's map impls do. The wording and position are from memory
+ * of crates.io and serde_json, not captured from crates.io. A tokenizer of its own rather than the
+ * gateway's strict-json.ts, so a bug there is not mirrored here. Call only on text JSON.parse took.
+ */
+function duplicateField(json: string): string | null {
+  const tokens = [...json.matchAll(/"(?:[^"\\]|\\[^])*"|[{}[\]:,]|[^{}[\]:,"\s]+/g)];
+  let next = 0;
+  // Where a value sits: the metadata and dependencies are structs, everything else is not.
+  type Shape = 'metadata' | 'dependencies' | 'dependency' | 'other';
+  const walk = (shape: Shape): string | null => {
+    const open = tokens[next++]?.[0];
+    if (open !== '{' && open !== '[') return null;
+    const seen = new Set<string>();
+    while (next < tokens.length && tokens[next]![0] !== (open === '{' ? '}' : ']')) {
+      if (tokens[next]![0] === ',') next++;
+      if (open === '[') {
+        const found = walk(shape === 'dependencies' ? 'dependency' : 'other');
+        if (found !== null) return found;
+        continue;
+      }
+      const keyToken = tokens[next]!;
+      const key = JSON.parse(keyToken[0]) as string;
+      if ((shape === 'metadata' || shape === 'dependency') && seen.has(key)) {
+        const end = keyToken.index! + keyToken[0].length;
+        const line = json.slice(0, end).split('\n').length;
+        return `duplicate field \`${key}\` at line ${line} column ${end - json.lastIndexOf('\n', end - 1) - 1}`;
+      }
+      seen.add(key);
+      next += 2;
+      const found = walk(shape === 'metadata' && key === 'deps' ? 'dependencies' : 'other');
+      if (found !== null) return found;
+    }
+    next++;
+    return null;
+  };
+  return walk('metadata');
 }
 
 function metadataProblem(meta: unknown): string | undefined {
