@@ -64,7 +64,12 @@ export async function startAdminApi(deps: AdminDeps): Promise<AdminApi | null> {
   }
   const authorised = adminKeyChecker(key);
   const server = http.createServer((req, res) => {
-    void handle(deps, authorised, req).then((answer) => {
+    // handle() answers every failure itself; the catch is a backstop, because a rejection here
+    // would be unhandled and end the process, public listener and all.
+    void handle(deps, authorised, req).catch((e: unknown): Answer => {
+      deps.logger.error({ err: e }, 'admin API error');
+      return { status: 500, body: { error: 'internal error' } };
+    }).then((answer) => {
       const body = 'text' in answer ? answer.text : JSON.stringify(answer.body);
       res.writeHead(answer.status, { 'content-type': 'text' in answer ? answer.type : 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
       res.end(body);
@@ -96,7 +101,11 @@ async function metrics(deps: AdminDeps): Promise<Answer> {
 }
 
 async function handle(deps: AdminDeps, authorised: (h: string | undefined) => boolean, req: http.IncomingMessage): Promise<Answer> {
-  const url = new URL(req.url ?? '/', 'http://admin');
+  // Only origin-form targets (`/path?query`): an absolute-form one (`http://a:b/`) can fail to
+  // parse, and is no way to call this API anyway.
+  const target = req.url ?? '/';
+  if (!target.startsWith('/') || target.startsWith('//')) return { status: 400, body: { error: 'the request target must be a path starting with a single `/`' } };
+  const url = new URL(target, 'http://admin');
   const route = `${req.method ?? ''} ${url.pathname}`;
   try {
     if (route === 'GET /healthz') return { status: 200, body: { status: 'ok' } };
@@ -130,9 +139,17 @@ async function operate(deps: AdminDeps, method: string, url: URL): Promise<Answe
   if (method === 'GET' && path === '/tokens') return { status: 200, body: { tokens: (await listTokens(deps, url.searchParams.get('account'))).map(renderListed) } };
   if (method === 'GET' && id !== undefined) return { status: 200, body: { token: renderListed(await findToken(deps, Number(id))) } };
   if (method === 'DELETE' && id !== undefined) return { status: 200, body: { token: renderListed(await revoke(deps, Number(id))) } };
-  if (method === 'DELETE' && account !== undefined) return revokeAccount(deps, decodeURIComponent(account));
+  if (method === 'DELETE' && account !== undefined) return revokeAccount(deps, decodeAccount(account));
   if (method === 'GET' && path === '/explain') return explain(deps, url.searchParams);
   throw new AdminError(404, `no admin route ${method} ${path}`);
+}
+
+function decodeAccount(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new AdminError(400, `the account \`${segment}\` in the path is not valid percent-encoding`);
+  }
 }
 
 async function listTokens(deps: AdminDeps, account: string | null): Promise<ListedToken[]> {

@@ -162,11 +162,18 @@ function readCredential(fields: Fields, env: NodeJS.ProcessEnv): string | null |
   return undefined;
 }
 
+/** Shortest admin key accepted: 24 base64 characters are 144 random bits (the demo's). */
+const ADMIN_KEY_MIN_LENGTH = 24;
+
 function readAdminKey(fields: Fields, env: NodeJS.ProcessEnv): string | null | undefined {
   const key = env[ADMIN_KEY_VARIABLE];
   if (key === undefined) return null;
-  if (key !== '') return key;
-  fields.report('/admin/key', `${ADMIN_KEY_VARIABLE} is set but empty: set it to a long random secret, or unset it`);
+  const fix = 'set it to a long random secret (e.g. `openssl rand -base64 32`), or unset it';
+  if (key === '') fields.report('/admin/key', `${ADMIN_KEY_VARIABLE} is set but empty: ${fix}`);
+  // The header is trimmed before comparing, so such a key could never be presented: a lock-out.
+  else if (key.trim() !== key) fields.report('/admin/key', `${ADMIN_KEY_VARIABLE} starts or ends with whitespace, which no Authorization header can carry: ${fix}`);
+  else if (key.length < ADMIN_KEY_MIN_LENGTH) fields.report('/admin/key', `${ADMIN_KEY_VARIABLE} is ${key.length} characters, shorter than ${ADMIN_KEY_MIN_LENGTH}: ${fix}`);
+  else return key;
   return undefined;
 }
 

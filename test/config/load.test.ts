@@ -163,7 +163,8 @@ const overrides: { variable: string; value: string; read: (c: GatewayConfig) => 
   { variable: 'SCOPEGATE_UPSTREAM', value: 'http://10.0.0.2:8000', read: (c) => c.upstream.url, expected: 'http://10.0.0.2:8000' },
   { variable: 'REDIS_URL', value: 'redis://redis.internal:6379/2', read: (c) => c.redis.url, expected: 'redis://redis.internal:6379/2' },
   { variable: 'SCOPEGATE_ADMIN_LISTEN', value: '127.0.0.1:9999', read: (c) => c.admin.listen, expected: { host: '127.0.0.1', port: 9999 } },
-  { variable: 'SCOPEGATE_ADMIN_KEY', value: 'admin-secret', read: (c) => c.admin.key, expected: 'admin-secret' },
+  { variable: 'SCOPEGATE_ADMIN_KEY', value: 'admin-secret-0123456789abcd', read: (c) => c.admin.key, expected: 'admin-secret-0123456789abcd' },
+  { variable: 'SCOPEGATE_ADMIN_KEY', value: 'a'.repeat(24), read: (c) => c.admin.key, expected: 'a'.repeat(24) },
 ];
 
 for (const { variable, value, read, expected } of overrides) {

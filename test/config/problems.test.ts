@@ -151,7 +151,9 @@ const invalidOverrides: { env: NodeJS.ProcessEnv; expected: string }[] = [
   { env: { SCOPEGATE_UPSTREAM: 'http://registry.test/?x=1' }, expected: 'SCOPEGATE_UPSTREAM "http://registry.test/?x=1" has a query or fragment: expected a base URL, e.g. http://127.0.0.1:8000, https://crates.example.com' },
   { env: { REDIS_URL: '' }, expected: 'REDIS_URL "" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
   { env: { SCOPEGATE_ADMIN_LISTEN: 'localhost:-1' }, expected: 'SCOPEGATE_ADMIN_LISTEN "localhost:-1" is not a host:port: expected e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080' },
-  { env: { SCOPEGATE_ADMIN_KEY: '' }, expected: 'SCOPEGATE_ADMIN_KEY is set but empty: set it to a long random secret, or unset it' },
+  { env: { SCOPEGATE_ADMIN_KEY: '' }, expected: 'SCOPEGATE_ADMIN_KEY is set but empty: set it to a long random secret (e.g. `openssl rand -base64 32`), or unset it' },
+  { env: { SCOPEGATE_ADMIN_KEY: 'a'.repeat(23) }, expected: 'SCOPEGATE_ADMIN_KEY is 23 characters, shorter than 24: set it to a long random secret (e.g. `openssl rand -base64 32`), or unset it' },
+  { env: { SCOPEGATE_ADMIN_KEY: ` ${'a'.repeat(30)}` }, expected: 'SCOPEGATE_ADMIN_KEY starts or ends with whitespace, which no Authorization header can carry: set it to a long random secret (e.g. `openssl rand -base64 32`), or unset it' },
 ];
 
 for (const { env, expected } of invalidOverrides) {

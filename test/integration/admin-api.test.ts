@@ -3,6 +3,7 @@
  * token listing and revocation across accounts, health and readiness, Prometheus metrics.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { startAdminApi, type AdminApi, type AdminDeps } from '../../src/admin/server.js';
@@ -16,7 +17,7 @@ import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
 import { startRedisServer } from '../support/redis-server.js';
 
-const KEY = 'admin-test-key-0123456789';
+const KEY = 'admin-test-key-0123456789abcdef';
 let gw: TestGateway;
 let admin: AdminApi;
 let base: string;
@@ -154,5 +155,35 @@ describe('probes and metrics', () => {
     assert.match(text, /^scopegate_decision_duration_seconds_bucket\{le="0.005"\} \d+/m);
     assert.match(text, /^scopegate_upstream_responses_total\{class="2xx"\} [1-9]/m);
     assert.match(text, /^# TYPE scopegate_redis_errors_total counter/m);
+  });
+});
+
+describe('hostile request targets', () => {
+  /** Sends raw bytes to the admin listener; resolves with the status line's code. */
+  const rawStatus = (bytes: string): Promise<number> => new Promise((resolve, reject) => {
+    const socket = net.connect(admin.port, '127.0.0.1');
+    let raw = '';
+    socket.on('data', (chunk) => {
+      raw += chunk.toString('latin1');
+      if (raw.includes('\r\n')) {
+        socket.destroy();
+        resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0));
+      }
+    });
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+
+  test('an absolute-form target the URL parser refuses gets 400, without a key, and the process lives on', async () => {
+    // Before: new URL() threw outside handle()'s try, an unhandled rejection that ended the process.
+    assert.equal(await rawStatus('GET http://a:b/ HTTP/1.1\r\nHost: admin\r\n\r\n'), 400);
+    assert.equal(await rawStatus('GET //evil.example/tokens HTTP/1.1\r\nHost: admin\r\n\r\n'), 400);
+    assert.equal((await get('/healthz', null)).status, 200);
+  });
+
+  test('an account that is not valid percent-encoding gets 400, not 500', async () => {
+    const res = await get('/accounts/%E0%A4%A/tokens', KEY, 'DELETE');
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: string }).error, /not valid percent-encoding/);
   });
 });
