@@ -31,8 +31,10 @@ export async function routeByBody(ctx: RequestContext, target: RoutedTarget, mat
   const valid = decide({ need: 'read', crate: null, token, now: ctx.now });
   if (valid.verdict === 'deny') throw new Rejection(denialError(valid, { tokensUrl: tokensUrl(ctx.deps), noun: adapter.naming.noun }), valid.reason);
   const method = ctx.req.method ?? '';
-  const bytes = await readWholeBody(ctx, config.limits.jsonBodyMaxBytes);
   const unrecognised = (why: string): Rejection => new Rejection(gatewayError('SG_BODY_UNRECOGNISED', { method, path: target.path, why }), 'body-unrecognised');
+  const encoding = ctx.req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw unrecognised(`its Content-Encoding is \`${encoding}\`; send the JSON uncompressed`);
+  const bytes = await readWholeBody(ctx, config.limits.jsonBodyMaxBytes);
   const json = parseStrictJson(bytes.toString('utf8'));
   if (json.kind === 'invalid') throw unrecognised(`the body is not JSON (${json.message})`);
   // What is classified must be what the registry acts on: with a key twice (two `name`s, two
@@ -52,8 +54,12 @@ export async function routeByBody(ctx: RequestContext, target: RoutedTarget, mat
   if (routed === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: target.path, operation }), `route-unknown: ${operation}`);
   ctx.log['route.id'] = routed.route.id;
   ctx.log['scope.need'] = routed.route.need;
-  // The bytes read are exactly what is forwarded, so their length is the Content-Length.
+  // The bytes read are exactly what is forwarded, so their length is the Content-Length, and they
+  // are labelled as what they were read as: UTF-8 JSON. A client's `charset=utf-7` (which
+  // Verdaccio's body-parser honours) would have the registry decode other JSON from the same
+  // bytes than the one classified here: `+ACI-` is a quote in UTF-7, plain text in UTF-8.
   ctx.req.headers['content-length'] = String(bytes.length);
+  ctx.req.headers['content-type'] = 'application/json';
   const body = new PassThrough();
   body.end(bytes);
   return { match: routed, body };

@@ -42,7 +42,16 @@ export function classifyNpmBody(request: BodyRequest): BodyClassification {
   for (const key of ['_id', 'name']) {
     if (key in body && body[key] !== name) return unrecognised(`its \`${key}\` is ${JSON.stringify(body[key])}, not the package in the path (\`${name}\`)`);
   }
-  if (!('versions' in body)) return classifyPartial(body, revision);
+  if (!('versions' in body)) {
+    const partial = classifyPartial(body, revision);
+    if (partial.kind !== 'operation' || partial.operation !== 'owners') return partial;
+    // Verdaccio's normalizeMetadata gives a body without them empty `versions` and `dist-tags`,
+    // and changePackage then unpublishes every stored version and drops every tag: so an "owner
+    // change" is classified by that effect. (npm's own `{_id, _rev, maintainers}` has no `name`,
+    // which Verdaccio answers 422; with a `name` it wiped the package on the owners route.)
+    if (request.state === undefined) return { kind: 'needs-state', path: `/${packageSegment(name)}?write=true`, crate: name };
+    return classifyChange({ ...body, versions: {}, 'dist-tags': {} }, request.state, null);
+  }
   if (!isObject(body.versions)) return unrecognised('its `versions` is not an object');
   const attachments = body._attachments;
   if (attachments !== undefined && attachments !== null && !isObject(attachments)) return unrecognised('its `_attachments` is not an object');
@@ -107,7 +116,7 @@ function classifyChange(body: Json, state: unknown, declared: NpmOperation | nul
     const after = tags[tag];
     if (before === after) continue;
     // npm unpublish drops the tags of the versions it removes and moves `latest` to one that stays.
-    const followsUnpublish = typeof before === 'string' && removed.has(before) && (after === undefined || (typeof after === 'string' && after in storedVersions && !removed.has(after)));
+    const followsUnpublish = typeof before === 'string' && removed.has(before) && (after === undefined || (typeof after === 'string' && Object.hasOwn(storedVersions, after) && !removed.has(after)));
     if (!followsUnpublish) effects.add('dist-tag');
   }
   if (JSON.stringify(stored.users ?? {}) !== JSON.stringify(body.users ?? {})) effects.add('star');

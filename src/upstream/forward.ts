@@ -154,7 +154,8 @@ function prepareHeaders(req: http.IncomingMessage, credential: string | null): v
   // the credential is overwritten in place: a `delete` moves the object to V8's slow dictionary
   // mode for the proxy's copy of it.
   for (const name in headers) if (STRIPPED.has(name) || name.startsWith('x-forwarded-')) delete headers[name];
-  if (chunked) headers['transfer-encoding'] = 'chunked';
+  // Unless the body was read whole and given a length (body-step.ts): never both (RFC 9112 §6.3).
+  if (chunked && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
   if (credential !== null) headers.authorization = credential;
   else if (headers.authorization !== undefined) delete headers.authorization;
 }

@@ -101,6 +101,46 @@ describe('body classification', () => {
     assert.equal(deprecated.status, 201, JSON.stringify(deprecated.json));
   });
 
+  test('an owner change without `versions` (which Verdaccio applies as unpublishing everything) is refused to a change-owners token', async () => {
+    await publish('owned', '1.0.0');
+    await publish('owned', '1.1.0');
+    const { token } = await gw.createToken({ name: 'owners-only', endpoint_scopes: ['change-owners'], crate_scopes: ['owned'] });
+    const res = await send('PUT', '/owned/-rev/1', bearer(token), { _id: 'owned', _rev: '1', name: 'owned', maintainers: [{ name: 'alice', email: 'alice@example.org' }] });
+    assert.equal(res.status, 400, JSON.stringify(res.json));
+    assert.match(res.json.error, /it would unpublish versions and .*change maintainers; scopegate forwards one kind of change per request$/);
+    assert.deepEqual(res.writes, []);
+    const stored = (await send('GET', '/owned', bearer(full))).json;
+    assert.deepEqual(Object.keys(stored.versions), ['1.0.0', '1.1.0']);
+  });
+
+  test('a body is forwarded labelled as the UTF-8 JSON it was read as, whatever charset the client named', async () => {
+    await publish('charset-demo', '1.0.0');
+    const doc = (await send('GET', '/charset-demo?write=true', bearer(full))).json;
+    doc.versions['1.0.0'].deprecated = 'old';
+    // UTF-7, which Verdaccio's body-parser decodes, reads other JSON from the same ASCII bytes.
+    const res = await send('PUT', '/charset-demo', { ...bearer(full), 'content-type': 'application/json; charset=utf-7' }, doc);
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const put = gw.registry.requests.filter((r) => r.method === 'PUT').at(-1)!;
+    assert.equal(put.headers['content-type'], 'application/json');
+  });
+
+  test('a compressed body is refused: it is not the JSON that was classified', async () => {
+    const res = await send('PUT', '/gzip-demo', { ...bearer(full), 'content-encoding': 'gzip' }, npmPublishBody('gzip-demo', '1.0.0'));
+    assert.equal(res.status, 400);
+    assert.equal(res.json.error, 'scopegate does not recognise this PUT /gzip-demo request, so it was not forwarded: its Content-Encoding is `gzip`; send the JSON uncompressed');
+    assert.deepEqual(res.seen, []);
+  });
+
+  test('a chunked publish goes upstream with its length, and without Transfer-Encoding', async () => {
+    const body = JSON.stringify(npmPublishBody('chunky-demo', '1.0.0'));
+    const mark = gw.registry.requests.length;
+    const res = await rawRequest(gw.port, 'PUT', '/chunky-demo', { ...bearer(full), 'transfer-encoding': 'chunked' }, body);
+    assert.equal(res.status, 201, res.text);
+    const put = gw.registry.requests.slice(mark).find((r) => r.method === 'PUT')!;
+    assert.equal(put.headers['content-length'], String(Buffer.byteLength(body)));
+    assert.equal(put.headers['transfer-encoding'], undefined);
+  });
+
   test('the body is forwarded byte for byte, whatever its formatting', async () => {
     // Not what JSON.stringify would write: a re-serialised body would differ.
     const text = `${JSON.stringify(npmPublishBody('bytes-demo', '1.0.0'), null, 3)}\n\n`;

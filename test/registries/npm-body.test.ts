@@ -112,7 +112,19 @@ describe('PUT /<package>/-rev/<rev>: unpublish, owners or star; changes by diffe
     { name: 'moving a tag through `-rev` is a dist-tag change', request: put(REV, changed((d) => { d['dist-tags'].beta = '2.0.0'; }), STORED), expected: op('dist-tag') },
     { name: 'a change that changes nothing is refused', request: put(REV, changed(() => undefined), STORED), expected: unrecognised('it changes nothing') },
     { name: 'a change for a package the registry does not have is refused', request: put(REV, changed((d) => { delete d.versions['1.0.0']; }), null), expected: unrecognised('the registry has no such package to change') },
-    { name: 'npm owner add/rm (`{_id, _rev, maintainers}`) is an owner change', request: put(REV, { _id: PKG, _rev: '7-abc', maintainers: [{ name: 'bob' }] }), expected: op('owners') },
+    { name: 'npm owner add/rm (`{_id, _rev, maintainers}`) first asks for the stored packument', request: put(REV, { _id: PKG, _rev: '7-abc', maintainers: [{ name: 'bob' }] }), expected: NEEDS_STATE },
+    {
+      // Verdaccio fills in empty `versions` and `dist-tags` and unpublishes every stored version.
+      name: 'an owner change without `versions` is what Verdaccio makes of it: an unpublish of everything, refused as mixed',
+      request: put(REV, { _id: PKG, _rev: '7-abc', name: PKG, maintainers: [{ name: 'bob' }] }, STORED),
+      expected: unrecognised('it would unpublish versions and change stars and change maintainers; scopegate forwards one kind of change per request'),
+    },
+    {
+      name: 'the same body with the stored maintainers is an unpublish of every version (the yank scope, not change-owners)',
+      request: put(REV, { _id: PKG, _rev: '7-abc', maintainers: [{ name: 'bob' }] }, { ...STORED, users: {}, maintainers: [{ name: 'bob' }] }),
+      expected: op('unpublish'),
+    },
+    { name: 'the stored packument with other maintainers is an owner change', request: put(REV, changed((d) => { d.maintainers = [{ name: 'bob' }]; }), STORED), expected: op('owners') },
     { name: 'an owner change carrying anything else is refused', request: put(REV, { _id: PKG, maintainers: [], 'dist-tags': {} }), expected: unrecognised('an owner change (`maintainers`) must not carry `dist-tags`') },
     { name: 'a star through `-rev` is a star', request: put(REV, { _id: PKG, _rev: '7-abc', users: {} }), expected: op('star') },
     { name: 'a `-rev` change carrying a tarball is refused (Verdaccio would also publish it)', request: put(REV, { ...npmPublishBody(PKG, '3.0.0') }), expected: unrecognised('a `-rev` change must not carry a tarball') },
