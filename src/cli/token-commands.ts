@@ -16,6 +16,7 @@ import { formatInstant } from '../core/denial.js';
 import { parseExpiredAt, resolveExpiry, type ExpiryRequest } from '../core/expiry-policy.js';
 import { parseScope, SCOPES, type Scope } from '../core/scope.js';
 import type { TokenRecord } from '../core/token-record.js';
+import { printable, tokenNameProblem } from '../core/token-name.js';
 import { parseDuration } from '../config/units.js';
 import type { GatewayConfig } from '../config/types.js';
 import { lookUpLogin } from '../http/identity.js';
@@ -76,6 +77,8 @@ type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
 async function create(config: GatewayConfig, v: Values, positionals: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw new CliError(EXIT.USAGE, `token create takes no arguments, got "${positionals.join(' ')}"`);
   if (v.name === undefined || v.name.trim() === '') throw new CliError(EXIT.USAGE, 'give the token a --name (name must have a value)');
+  const nameProblem = tokenNameProblem(v.name);
+  if (nameProblem !== null) throw new CliError(EXIT.USAGE, `invalid --name: ${nameProblem}`);
   const endpointScopes = readScopes(v.scopes, v.unscoped);
   const naming = adapterFor(config.registry).naming;
   const crateScopes = v.crates === undefined ? null : parseList(v.crates, (p) => naming.parsePattern(p), `invalid ${naming.noun} scope`);
@@ -93,7 +96,7 @@ async function create(config: GatewayConfig, v: Values, positionals: string[], i
     return created;
   });
   if (v.json) io.out(JSON.stringify({ api_token: { ...renderToken(record), account: record.account, token: plaintext } }));
-  else io.out([`created token ${record.id} "${record.name}" for ${record.account}`, ...describe({ record, remindedAt: null }), 'token (shown once; store it now):', plaintext].join('\n'));
+  else io.out([`created token ${record.id} "${printable(record.name)}" for ${printable(record.account)}`, ...describe({ record, remindedAt: null }), 'token (shown once; store it now):', plaintext].join('\n'));
   return EXIT.OK;
 }
 
@@ -149,7 +152,7 @@ async function list(config: GatewayConfig, v: Values, io: Io): Promise<number> {
   if (v.json) io.out(JSON.stringify({ tokens: shown.map(render) }));
   else if (shown.length === 0) io.out('no tokens');
   else io.out(table(['ID', 'NAME', 'ACCOUNT', 'SCOPES', 'CRATES', 'EXPIRES', 'LAST USED', 'STATUS'], shown.map(({ record: r }) => [
-    String(r.id), r.name, r.account, scopesText(r), cratesText(r), r.expiredAt === null ? 'never' : formatInstant(r.expiredAt),
+    String(r.id), printable(r.name), printable(r.account), scopesText(r), cratesText(r), r.expiredAt === null ? 'never' : formatInstant(r.expiredAt),
     r.lastUsedAt === null ? '-' : formatInstant(r.lastUsedAt), status(r, now),
   ])));
   return EXIT.OK;
@@ -160,7 +163,7 @@ async function show(config: GatewayConfig, positionals: string[], json: boolean,
   const id = parseId(positionals[0], 'ID');
   const found = (await withBackends(config, ({ directory }) => directory.listAll())).find((t) => t.record.id === id);
   if (found === undefined) throw new CliError(EXIT.NOT_FOUND_OR_DENIED, `no token with id ${id}`);
-  io.out(json ? JSON.stringify({ token: render(found) }) : [`token ${id} "${found.record.name}" of ${found.record.account}`, ...describe(found)].join('\n'));
+  io.out(json ? JSON.stringify({ token: render(found) }) : [`token ${id} "${printable(found.record.name)}" of ${printable(found.record.account)}`, ...describe(found)].join('\n'));
   return EXIT.OK;
 }
 
@@ -184,7 +187,7 @@ async function revoke(config: GatewayConfig, v: Values, positionals: string[], i
   });
   if (v.json) io.out(JSON.stringify({ revoked: revoked.map((r) => r.id), not_found: missing }));
   else {
-    for (const r of revoked) io.out(`revoked token ${r.id} "${r.name}" of ${r.account}`);
+    for (const r of revoked) io.out(`revoked token ${r.id} "${printable(r.name)}" of ${printable(r.account)}`);
     if (revoked.length === 0 && v.account !== undefined) io.out(`${v.account} has no live tokens`);
   }
   for (const id of missing) io.err(`no token with id ${id}`);

@@ -5,6 +5,7 @@
  */
 import { formatInstant } from './denial.js';
 import type { TokenRecord } from './token-record.js';
+import { printable } from './token-name.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -61,6 +62,7 @@ export function reminderPayload(token: Pick<TokenRecord, 'id' | 'account' | 'nam
     name: token.name,
     expires_at: expiresAt,
     regenerate_url: url,
-    text: `scopegate token "${token.name}" (id ${token.id}) of ${token.account} expires at ${expiresAt} (${timeLeft(at - now)}); create a new one at ${url}`,
+    // `text` is printed by `notify-expiring` in a terminal: names stored before the name check are escaped.
+    text: `scopegate token "${printable(token.name)}" (id ${token.id}) of ${printable(token.account)} expires at ${expiresAt} (${timeLeft(at - now)}); create a new one at ${url}`,
   };
 }

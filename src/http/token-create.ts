@@ -9,6 +9,7 @@ import type { CratePattern } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
 import { parseExpiredAt, resolveExpiry } from '../core/expiry-policy.js';
 import { parseScope, type Scope } from '../core/scope.js';
+import { tokenNameProblem } from '../core/token-name.js';
 import { sealCredential } from '../store/credential-seal.js';
 import { hashToken, mintToken } from '../store/token-secret.js';
 import { identifyCaller, tokensUrl } from './authenticate.js';
@@ -43,6 +44,8 @@ export async function createToken(ctx: RequestContext): Promise<void> {
   if (typeof fields.name !== 'string') throw invalid('api_token.name must be a string');
   // crates.io refuses only "" (cratesio-tokens §6.1 step 2): a name of spaces is still a name.
   if (fields.name === '') throw new Rejection(gatewayError('SG_TOKEN_NAME_EMPTY'), 'token-name-empty');
+  const nameProblem = tokenNameProblem(fields.name);
+  if (nameProblem !== null) throw new Rejection(gatewayError('SG_TOKEN_NAME_INVALID', { why: nameProblem }), 'token-name-invalid');
   const caller = await identifyCaller(ctx, { legacyPolicy: false });
   // DESIGN §2: with `upstream.auth: static` the operator names accounts (CLI, admin API). A token
   // made here would belong to whatever login the caller proved and act upstream as the service

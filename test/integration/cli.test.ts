@@ -115,6 +115,7 @@ describe('scopegate token', () => {
       [['--name', 'x', '--scopes', 'Yank', '--credential-env', 'ALICE_CREDENTIAL'], /invalid endpoint scope: "Yank"/],
       [['--name', 'x', '--scopes', 'yank', '--crates', '*foo', '--credential-env', 'ALICE_CREDENTIAL'], /invalid crate scope: "\*foo"/],
       [['--scopes', 'yank', '--credential-env', 'ALICE_CREDENTIAL'], /give the token a --name/],
+      [['--name', 'ci\u001b[2J', '--scopes', 'yank', '--credential-env', 'ALICE_CREDENTIAL'], /invalid --name: it contains \\u\{001b\}, a control or text-direction character/],
       [['--name', 'x', '--scopes', 'yank'], /per-token: name the environment variable/],
       [['--name', 'x', '--scopes', 'yank', '--credential-env', 'NOT_SET_ANYWHERE'], /the variable NOT_SET_ANYWHERE is not set/],
       [['--name', 'x', '--scopes', 'yank', '--credential-env', 'STRANGER'], /the registry did not accept the credential in STRANGER \(its identity check answered 403\)/, { STRANGER: 'nobody' }],
@@ -160,6 +161,20 @@ describe('scopegate token', () => {
     assert.match((await cli('token', 'list', '--all')).stdout, new RegExp(`^${a.id}\\s.*revoked$`, 'm'));
     assert.equal((await cli('token', 'show', '999999')).code, 3);
     assert.equal((await cli('token', 'show', 'abc')).code, 2);
+  });
+
+  test('a name stored before the name check is printed with its control characters escaped, never raw', async () => {
+    const now = Date.now();
+    const record = await gw.store.create({
+      hash: hashToken(`sg_planted_${now}`), account: 'carol', name: 'ok\u001b[2J\rALL REVOKED', endpointScopes: ['yank'], crateScopes: null,
+      createdAt: now, expiredAt: now + DAY, sealedCredential: null,
+    }, DAY);
+    for (const args of [['token', 'list', '--account', 'carol'], ['token', 'show', String(record.id)], ['token', 'revoke', String(record.id)]]) {
+      const r = await cli(...args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /[\u001b\r]/, `${args.join(' ')} wrote a control character`);
+      assert.match(r.stdout, /ok\\u\{001b\}\[2J\\u\{000d\}ALL REVOKED/);
+    }
   });
 
   test('revoke --account revokes every live token of an account (leak response)', async () => {

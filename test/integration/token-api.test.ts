@@ -95,6 +95,14 @@ test('only an empty name is refused, as on crates.io: a name of spaces is a name
   assert.deepEqual([empty.status, empty.json], [400, cargoError('name must have a value')]);
 });
 
+test('a name with control or text-direction characters is refused ★ (they would act on an operator\'s terminal)', async () => {
+  for (const name of ['\u001b]0;pwned\u0007', 'ok\rALL TOKENS REVOKED', 'ci\u202egnp']) {
+    const res = await create({ name, endpoint_scopes: ['yank'] });
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.json.errors[0].detail, /^invalid token name: it contains \\u\{[0-9a-f]{4}\}, a control or text-direction character; use printable text$/);
+  }
+});
+
 test('a body that is not JSON, or not {api_token}, is refused', async () => {
   const notJson = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE }, body: '{' });
   assert.equal(notJson.status, 400);
