@@ -16,8 +16,19 @@ let stdoutWriter: DestinationStream | undefined;
 
 /** Without a destination: stdout, written once per event-loop turn (`log-writer.ts`), one writer per process. */
 export function createLogger(level: string, destination: DestinationStream = (stdoutWriter ??= createLineWriter(1))): Logger {
-  const options = { level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime };
+  const options = { level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime, serializers: { err: errorFields } };
   return pino(options, destination);
+}
+
+/**
+ * An error as its type, message, code and stack, nothing else: pino's own serializer copies every
+ * enumerable property, and an error carrying a request or its headers (as HTTP client errors can)
+ * would log an Authorization or Cookie nested deeper than the redaction paths reach.
+ */
+export function errorFields(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const { code } = err as { code?: unknown };
+  return { type: err.constructor.name, message: err.message, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}), stack: err.stack };
 }
 
 /**

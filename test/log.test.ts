@@ -52,3 +52,14 @@ test('the request line\'s time is the current time, formatted as pino does, and 
   const second = timeOf(lines[1]!);
   assert.ok(Date.parse(second) >= Date.parse(first) + 5, `${second} is at least 5 ms after ${first}`);
 });
+
+test('an error is logged as type, message, code and stack: nothing it carries besides', () => {
+  const { logger, lines } = capture();
+  const err = Object.assign(new Error('upstream said no'), { code: 'E_UP', headers: { authorization: 'sg_nested_secret' }, req: { headers: { cookie: 'session=nested' } } });
+  logger.error({ err }, 'failed');
+  const line = JSON.parse(lines.join('')) as { err: Record<string, unknown> };
+  assert.deepEqual(Object.keys(line.err).sort(), ['code', 'message', 'stack', 'type']);
+  assert.equal(line.err.message, 'upstream said no');
+  assert.equal(line.err.code, 'E_UP');
+  assert.ok(!lines.join('').includes('nested'));
+});

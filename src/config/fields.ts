@@ -85,6 +85,12 @@ export const hostPorts: FieldParser<readonly HostPort[]> = (value, label) => {
 export const httpBaseUrl: FieldParser<string> = (value, label) => {
   const url = URL.canParse(String(value)) ? new URL(String(value)) : null;
   if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return new Invalid(notA(label, value, defs.httpUrl));
+  // Not echoed: the value holds a secret. A URL's password would be logged wherever the URL is
+  // (the start-up line names the upstream), and the proxy would send it as Basic auth besides the
+  // credential the gateway sets; a service credential has its own setting.
+  if (url.username !== '' || url.password !== '') {
+    return new Invalid(`${label} has a user or password in it: put none in a URL; a credential for the registry goes in upstream.auth: static with upstream.credential_env`);
+  }
   if (url.search !== '' || url.hash !== '') {
     return new Invalid(`${label} ${show(value)} has a query or fragment: expected a base URL, e.g. ${defs.httpUrl.examples.join(', ')}`);
   }

@@ -66,6 +66,12 @@ export function readCredential(header: string | undefined, prefix: string): Pres
   return { kind: 'scopegate', token: candidate };
 }
 
+/** `text` with every well-formed token in it replaced by `<prefix>[redacted]` (for log lines). */
+export function maskTokens(text: string, prefix: string): string {
+  if (!text.includes(prefix)) return text;
+  return text.replace(embeddedToken(prefix), (token) => (checksum(token.slice(0, -CHECKSUM_LENGTH)) === token.slice(-CHECKSUM_LENGTH) ? `${prefix}[redacted]` : token));
+}
+
 /** Whether `value`, or the base64 payload of a `Basic` value, holds a well-formed token anywhere. */
 function containsToken(value: string, prefix: string): boolean {
   const pattern = embeddedToken(prefix);

@@ -12,6 +12,7 @@ import { decide, publishProbeMatters } from '../core/decide.js';
 import { denialError } from '../core/denial.js';
 import { gatewayError } from '../core/errors.js';
 import { normaliseRequestTarget } from '../core/request-path.js';
+import { maskTokens } from '../core/token-format.js';
 import type { RouteMatch } from '../core/route-table.js';
 import type { RouteNeed } from '../core/scope.js';
 import type { UpstreamAnswer } from '../upstream/forward.js';
@@ -69,7 +70,7 @@ export function createRequestHandler(currentDeps: () => GatewayDeps): http.Reque
     const deps = currentDeps();
     const ctx: RequestContext = {
       deps, req, res, now: deps.clock(), arrivedInTurn: loopTurns.mark(),
-      log: { 'req.id': `${idPrefix}-${(++sequence).toString(36)}`, 'req.method': req.method ?? '', 'req.path': (req.url ?? '').split('?')[0]!.slice(0, 512) },
+      log: { 'req.id': `${idPrefix}-${(++sequence).toString(36)}`, 'req.method': req.method ?? '', 'req.path': loggedPath(req.url ?? '', deps.config.tokens.prefix) },
     };
     run(ctx)
       .catch((e: unknown) => {
@@ -84,6 +85,17 @@ export function createRequestHandler(currentDeps: () => GatewayDeps): http.Reque
         observeRequest(ctx, started);
       });
   };
+}
+
+/**
+ * The request target as logged (and audited): no query (a client may put anything there), at most
+ * 512 characters, and no credential a client put in the target itself: an absolute-form target's
+ * userinfo (`http://user:sg_…@host/…`, refused, but logged first) and any well-formed token.
+ */
+function loggedPath(url: string, prefix: string): string {
+  let path = url.split('?')[0]!.slice(0, 512);
+  if (path.charCodeAt(0) !== 0x2f) path = path.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1[redacted]@');
+  return maskTokens(path, prefix);
 }
 
 async function run(ctx: RequestContext): Promise<void> {
@@ -156,7 +168,8 @@ async function readCrate(ctx: RequestContext, match: RouteMatch): Promise<{ crat
   const naming = ctx.deps.adapter.naming;
   const crate = naming.parseName(raw);
   if (crate === null) throw new Rejection(naming.nameError(raw), 'crate-name-invalid');
-  ctx.log['crate.name'] = crate;
+  // A crate "named" like a token is one a client pasted its token into: it is not logged either.
+  ctx.log['crate.name'] = maskTokens(crate, ctx.deps.config.tokens.prefix);
   return published ? { crate, body: published.body } : { crate };
 }
 

@@ -148,6 +148,8 @@ const invalidOverrides: { env: NodeJS.ProcessEnv; expected: string }[] = [
   { env: { SCOPEGATE_LISTEN: '8080' }, expected: 'SCOPEGATE_LISTEN "8080" is not a host:port: expected e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080' },
   { env: { SCOPEGATE_LISTEN: '0.0.0.0:80800' }, expected: 'SCOPEGATE_LISTEN "0.0.0.0:80800" is out of range: expected a port from 0 to 65535' },
   { env: { SCOPEGATE_PUBLIC_URL: 'gw.test' }, expected: 'SCOPEGATE_PUBLIC_URL "gw.test" is not an http(s) URL: expected e.g. http://127.0.0.1:8000, https://crates.example.com' },
+  { env: { SCOPEGATE_UPSTREAM: 'http://svc:hunter2@registry.test' }, expected: 'SCOPEGATE_UPSTREAM has a user or password in it: put none in a URL; a credential for the registry goes in upstream.auth: static with upstream.credential_env' },
+  { env: { SCOPEGATE_PUBLIC_URL: 'https://user@gw.test' }, expected: 'SCOPEGATE_PUBLIC_URL has a user or password in it: put none in a URL; a credential for the registry goes in upstream.auth: static with upstream.credential_env' },
   { env: { SCOPEGATE_UPSTREAM: 'http://registry.test/?x=1' }, expected: 'SCOPEGATE_UPSTREAM "http://registry.test/?x=1" has a query or fragment: expected a base URL, e.g. http://127.0.0.1:8000, https://crates.example.com' },
   { env: { REDIS_URL: '' }, expected: 'REDIS_URL "" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
   { env: { SCOPEGATE_ADMIN_LISTEN: 'localhost:-1' }, expected: 'SCOPEGATE_ADMIN_LISTEN "localhost:-1" is not a host:port: expected e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080' },

@@ -1,7 +1,7 @@
 /** The token format (DESIGN §1 ★) and reading the Authorization header (wire-facts §1.3). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BASE62, SECRET_LENGTH, formatToken, readCredential, type PresentedCredential } from '../../src/core/token-format.js';
+import { BASE62, SECRET_LENGTH, formatToken, maskTokens, readCredential, type PresentedCredential } from '../../src/core/token-format.js';
 
 const PREFIX = 'sg_';
 const SECRET = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345';
@@ -88,4 +88,14 @@ const rows: { name: string; header: string | undefined; expected: PresentedCrede
 
 describe('readCredential', () => {
   for (const row of rows) it(row.name, () => assert.deepEqual(readCredential(row.header, PREFIX), row.expected));
+});
+
+describe('maskTokens', () => {
+  it('replaces every well-formed token, and only those', () => {
+    assert.equal(maskTokens(`/a/${TOKEN}/b/${TOKEN}`, PREFIX), '/a/sg_[redacted]/b/sg_[redacted]');
+    assert.equal(maskTokens('/api/v1/crates/sg_sample/1.0.0/yank', PREFIX), '/api/v1/crates/sg_sample/1.0.0/yank');
+    const typo = `${TOKEN.slice(0, 10)}${TOKEN[10] === 'a' ? 'b' : 'a'}${TOKEN.slice(11)}`;
+    assert.equal(maskTokens(`/x/${typo}`, PREFIX), `/x/${typo}`, 'a checksum mismatch is not a token');
+    assert.equal(maskTokens('/plain/path', PREFIX), '/plain/path');
+  });
 });

@@ -2,6 +2,7 @@
  * One JSON log line per request with the documented fields; never a token or upstream credential.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
@@ -40,4 +41,23 @@ test('every request writes exactly one line with the documented fields, and no s
   for (const secret of [token, token.slice(3, 35), 'alice-upstream-secret', 'legacy-upstream-looking-secret', 'sekrit-cookie']) {
     assert.ok(!text.includes(secret), `the log contains a secret: ${secret.slice(0, 8)}…`);
   }
+});
+
+test('a credential a client puts in the request target itself is masked in the log line and the audit entry', async () => {
+  const { token } = await gw.createToken({ name: 'in-target', endpoint_scopes: ['yank'] });
+  const before = gw.logLines().length;
+  // Absolute form with userinfo (refused as a path, but logged), and a token where a crate name goes.
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect(gw.port, '127.0.0.1', () => socket.write(`GET http://user:${token}@127.0.0.1/api/v1/crates HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n`));
+    socket.on('data', () => undefined).on('end', () => resolve()).on('error', reject);
+  });
+  const inPath = await rawRequest(gw.port, 'DELETE', `/api/v1/crates/${token}/1.0.0/yank`, { authorization: token });
+  assert.equal(inPath.status, 404, inPath.text);
+  await new Promise((r) => setTimeout(r, 50));
+  const paths = gw.logLines().slice(before).filter((l) => l.msg === 'request').map((l) => l['req.path']);
+  assert.deepEqual(paths, ['http://[redacted]@127.0.0.1/api/v1/crates', '/api/v1/crates/sg_[redacted]/1.0.0/yank']);
+  await gw.audit.flush();
+  const audited = await gw.audit.read({ verdict: 'allow' }, 20);
+  assert.ok(audited.some((e) => e.path === '/api/v1/crates/sg_[redacted]/1.0.0/yank'), JSON.stringify(audited.slice(0, 3)));
+  assert.ok(!gw.logText().includes(token.slice(3)), 'the token reached the log');
 });
