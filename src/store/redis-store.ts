@@ -255,6 +255,14 @@ function pairsToFields(reply: unknown): StoredTokenFields | null {
   return fields;
 }
 
+/**
+ * Whether a failed command may nevertheless have run: it was sent, and then no answer came in time
+ * or the connection was lost. A refusal (an error reply) or a command never sent did not run.
+ */
+export function commandMayHaveRun(error: unknown): boolean {
+  return error instanceof Error && (error.message === 'Command timed out' || error.name === 'MaxRetriesPerRequestError');
+}
+
 /** ioredis's messages, reworded to say what happened to Redis. */
 export function describeRedisError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
