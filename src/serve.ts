@@ -59,6 +59,7 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   const { store, directory, audit, published } = backends;
   const metrics = createMetrics();
   metrics.trackRedisErrors('audit', () => audit.failures);
+  metrics.trackAuditUnconfirmed(() => audit.unconfirmed);
   if (store instanceof CachingTokenStore) metrics.trackTokenCache(() => store.stats);
   const gateway = createGateway(config, { store, published, logger, audit, metrics });
   const port = await gateway.listen();

@@ -171,16 +171,28 @@ async function revoke(deps: AdminDeps, id: number): Promise<ListedToken> {
   return { record, remindedAt: null };
 }
 
+/**
+ * Revokes each live token of the account, carrying on past a failure: in a leak response one
+ * token that Redis did not answer for must not leave the rest usable. Any failure makes the
+ * answer 503 (so a script retries; revoking again is safe), listing what was revoked and what not.
+ */
 async function revokeAccount(deps: AdminDeps, account: string): Promise<Answer> {
   const live = (await deps.store.listByAccount(account)).filter((r) => r.revokedAt === null);
   const revoked: number[] = [];
+  const failed: { id: number; error: string }[] = [];
   for (const record of live) {
     await revoke(deps, record.id).then(() => revoked.push(record.id), (e: unknown) => {
-      if (!(e instanceof AdminError)) throw e; // dropped meanwhile: nothing to revoke
+      if (e instanceof StoreUnavailableError) failed.push({ id: record.id, error: e.message });
+      else if (!(e instanceof AdminError)) throw e; // an AdminError: dropped meanwhile, nothing to revoke
     });
   }
-  deps.logger.warn({ 'token.account': account, revoked }, 'revoked every token of an account');
-  return { status: 200, body: { account, revoked } };
+  if (failed.length === 0) {
+    deps.logger.warn({ 'token.account': account, revoked }, 'revoked every token of an account');
+    return { status: 200, body: { account, revoked } };
+  }
+  deps.logger.error({ 'token.account': account, revoked, failed }, 'revoking every token of an account failed for some: retry');
+  const error = `${failed.length} of the account's ${live.length} live tokens could not be revoked (the token store is unavailable); revoking the account again is safe`;
+  return { status: 503, body: { error, account, revoked, failed } };
 }
 
 async function explain(deps: AdminDeps, query: URLSearchParams): Promise<Answer> {

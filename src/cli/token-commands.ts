@@ -22,6 +22,7 @@ import type { GatewayConfig } from '../config/types.js';
 import { lookUpLogin } from '../http/identity.js';
 import { renderToken } from '../http/token-api.js';
 import { sealCredential } from '../store/credential-seal.js';
+import { StoreUnavailableError } from '../store/token-store.js';
 import type { ListedToken } from '../store/token-directory.js';
 import { hashToken, mintToken } from '../store/token-secret.js';
 import { createUpstreamClient } from '../upstream/client.js';
@@ -167,31 +168,46 @@ async function show(config: GatewayConfig, positionals: string[], json: boolean,
   return EXIT.OK;
 }
 
+/**
+ * Revokes each target, carrying on past a store failure: in a leak response one token Redis did not
+ * answer for must not leave the rest usable. Failures are listed and make the exit code 1 (revoking
+ * again is safe); unknown ids alone make it 3.
+ */
 async function revoke(config: GatewayConfig, v: Values, positionals: string[], io: Io): Promise<number> {
   if ((positionals.length === 0) === (v.account === undefined)) throw new CliError(EXIT.USAGE, 'usage: scopegate token revoke ID... | --account NAME');
   const ids = positionals.map((p) => parseId(p, 'ID'));
   const now = Date.now();
-  const { revoked, missing } = await withBackends(config, async ({ store, audit }) => {
+  const { revoked, missing, failed } = await withBackends(config, async ({ store, audit }) => {
     const targets = v.account === undefined ? ids : (await store.listByAccount(v.account)).filter((r) => r.revokedAt === null).map((r) => r.id);
     const done: TokenRecord[] = [];
     const absent: number[] = [];
+    const unrevoked: { id: number; error: string }[] = [];
     for (const id of targets) {
-      const record = await store.revoke(id, now, config.tokens.keepExpiredMs);
+      let record: TokenRecord | null;
+      try {
+        record = await store.revoke(id, now, config.tokens.keepExpiredMs);
+      } catch (e) {
+        if (!(e instanceof StoreUnavailableError)) throw e;
+        unrevoked.push({ id, error: e.message });
+        continue;
+      }
       if (record === null) absent.push(id);
       else {
         done.push(record);
         audit.append({ ts: now, event: 'token.revoked', token: id, account: record.account, via: 'cli' });
       }
     }
-    return { revoked: done, missing: absent };
+    return { revoked: done, missing: absent, failed: unrevoked };
   });
-  if (v.json) io.out(JSON.stringify({ revoked: revoked.map((r) => r.id), not_found: missing }));
+  if (v.json) io.out(JSON.stringify({ revoked: revoked.map((r) => r.id), not_found: missing, failed }));
   else {
     for (const r of revoked) io.out(`revoked token ${r.id} "${printable(r.name)}" of ${printable(r.account)}`);
-    if (revoked.length === 0 && v.account !== undefined) io.out(`${v.account} has no live tokens`);
+    if (revoked.length === 0 && failed.length === 0 && v.account !== undefined) io.out(`${v.account} has no live tokens`);
   }
   for (const id of missing) io.err(`no token with id ${id}`);
-  return missing.length > 0 ? EXIT.NOT_FOUND_OR_DENIED : EXIT.OK;
+  for (const f of failed) io.err(`could not revoke token ${f.id}: ${f.error}`);
+  if (failed.length > 0) io.err('revoking again is safe: already revoked tokens keep their first revocation time');
+  return failed.length > 0 ? EXIT.RUNTIME : missing.length > 0 ? EXIT.NOT_FOUND_OR_DENIED : EXIT.OK;
 }
 
 function status(r: TokenRecord, now: number): 'live' | 'revoked' | 'expired' {

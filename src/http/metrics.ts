@@ -21,6 +21,8 @@ export interface GatewayMetrics {
   redisError(): void;
   /** Counts failures off the request path (`audit`, `usage`) from a running total, read at scrape time. */
   trackRedisErrors(source: 'audit' | 'usage', total: () => number): void;
+  /** Counts audit entries whose write timed out (maybe written) from a running total, read at scrape time. */
+  trackAuditUnconfirmed(total: () => number): void;
   /** An expiry reminder was announced (`sent`) or failed and will be retried (`failed`). */
   reminder(outcome: 'sent' | 'failed'): void;
   /** Reports the token cache's counters, read at scrape time (nothing is counted per request here). */
@@ -48,13 +50,23 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
   });
   const tracked: { source: string; total: () => number; seen: number }[] = [];
   const redisErrors = new Counter({
-    name: 'scopegate_redis_errors_total', help: 'Failed Redis commands: on a request (answered 503), or writing audit entries or last_used_at.',
+    name: 'scopegate_redis_errors_total',
+    help: 'Failed Redis commands: on a request (answered 503); audit entries not written (refused, not sent, or dropped with the buffer full; a timed-out write is scopegate_audit_unconfirmed_total); last_used_at updates not written.',
     labelNames: ['source'] as const, registers: [registry],
     collect() {
       for (const t of tracked) t.seen = catchUp(this.labels(t.source), t.total(), t.seen);
     },
   });
   const requestRedisErrors = redisErrors.labels('request');
+  const unconfirmed = { total: (): number => 0, seen: 0 };
+  new Counter({
+    name: 'scopegate_audit_unconfirmed_total',
+    help: 'Audit entries whose write got no answer within the command timeout: Redis may still have written them (a hung Redis runs queued commands when it resumes), so they are not counted as errors.',
+    registers: [registry],
+    collect() {
+      unconfirmed.seen = catchUp(this, unconfirmed.total(), unconfirmed.seen);
+    },
+  });
   const reminders = new Counter({
     name: 'scopegate_expiry_reminders_total', help: 'Expiry reminders announced, or failed and left for a later run.',
     labelNames: ['outcome'] as const, registers: [registry],
@@ -82,6 +94,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     },
     redisError: () => requestRedisErrors.inc(),
     trackRedisErrors: (source, total) => void tracked.push({ source, total, seen: 0 }),
+    trackAuditUnconfirmed: (total) => {
+      unconfirmed.total = total;
+    },
     reminder: (outcome) => reminders.labels(outcome).inc(),
     trackTokenCache: (stats) => trackTokenCache(registry, stats),
   };

@@ -6,6 +6,7 @@
  * (the request it describes has long been answered).
  */
 import type { Cluster, Redis } from 'ioredis';
+import { commandMayHaveRun } from './redis-store.js';
 
 /** What happened. Spelled the same in the stream, `scopegate audit` and the README. */
 export const AUDIT_EVENTS = ['decision', 'token.created', 'token.revoked', 'token.expired-used', 'token.reminded'] as const;
@@ -53,8 +54,16 @@ export interface AuditLog extends AuditSink {
   read(filter: AuditFilter, limit: number): Promise<StoredAuditEntry[]>;
   /** Writes what is buffered now (resolves also when the write failed; see `failures`). */
   flush(): Promise<void>;
-  /** Entries that could not be written (Redis down, buffer full) since start. */
+  /**
+   * Entries known not to be in the stream, since start: refused by Redis or never sent (Redis
+   * down, or not answering before their turn), or dropped with the buffer full.
+   */
   readonly failures: number;
+  /**
+   * Entries whose write got no answer in time, since start: Redis may well have written them (a
+   * hung Redis runs the commands queued on its socket once it resumes), so they are not failures.
+   */
+  readonly unconfirmed: number;
   close(): Promise<void>;
 }
 
@@ -71,7 +80,11 @@ for _, fields in ipairs(cjson.decode(ARGV[2])) do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 end
 return 0`;
-/** Beyond this many unwritten entries (Redis down for long), new ones are dropped and counted. */
+/**
+ * Beyond this many unwritten entries, buffered or waiting for their batch's turn to be written
+ * (Redis down or hung for long), new ones are dropped and counted: the process's memory, not the
+ * audit trail, gives way to a flood of requests during an outage.
+ */
 const BUFFER_MAX = 10_000;
 const READ_PAGE = 500;
 
@@ -85,7 +98,12 @@ export class RedisAuditLog implements AuditLog {
   private buffer: string[] = [];
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
+  /** Entries handed to `writing` whose write has not settled yet; they count towards BUFFER_MAX. */
+  private waiting = 0;
+  /** The last chunk got no answer: ask whether Redis answers before sending the next one. */
+  private unanswered = false;
   private failed = 0;
+  private unsure = 0;
   private readonly key: string;
   /** XADD's MAXLEN argument. */
   private readonly maxEntries: string;
@@ -99,8 +117,12 @@ export class RedisAuditLog implements AuditLog {
     return this.failed;
   }
 
+  get unconfirmed(): number {
+    return this.unsure;
+  }
+
   append(entry: AuditEntry): void {
-    if (this.buffer.length >= BUFFER_MAX) {
+    if (this.buffer.length + this.waiting >= BUFFER_MAX) {
       this.failed++;
       return;
     }
@@ -117,6 +139,7 @@ export class RedisAuditLog implements AuditLog {
     this.timer = null;
     const batch = this.buffer;
     this.buffer = [];
+    this.waiting += batch.length;
     // Batches are written one after another, so the stream keeps the order entries came in.
     this.writing = this.writing.then(() => (batch.length === 0 ? undefined : this.write(batch)));
     return this.writing;
@@ -147,16 +170,41 @@ export class RedisAuditLog implements AuditLog {
    * plain XADD would store it. One command per entry with 26 arguments cost the gateway ~45 µs of
    * CPU per entry in ioredis alone; this costs ~6 µs (bench/RESULTS.md, "Profile"). Chunks go one
    * after another so Redis serves token lookups in between.
+   *
+   * A chunk that timed out was sent, and sits on the socket until Redis reads it: so after one, the
+   * next chunk is sent only once Redis answers a one-key read (on the stream's node, on Cluster).
+   * Otherwise the rest of the batch is dropped unsent, so a hung Redis costs one small probe per
+   * command timeout, not a chunk of entries piling up in the socket's buffer.
    */
   private async write(batch: readonly string[]): Promise<void> {
     for (let start = 0; start < batch.length; start += SCRIPT_CHUNK) {
+      if (this.unanswered && !(await this.answers())) {
+        this.failed += batch.length - start;
+        this.waiting -= batch.length - start;
+        return;
+      }
       const chunk = batch.slice(start, start + SCRIPT_CHUNK);
       try {
         await this.client.eval(APPEND_SCRIPT, 1, this.key, this.maxEntries, `[${chunk.join(',')}]`);
-      } catch {
-        this.failed += chunk.length;
+      } catch (error) {
+        this.unanswered = commandMayHaveRun(error);
+        if (this.unanswered) this.unsure += chunk.length;
+        else this.failed += chunk.length;
+      } finally {
+        this.waiting -= chunk.length;
       }
     }
+  }
+
+  /** Whether Redis answers now; clears `unanswered` when it does. */
+  private async answers(): Promise<boolean> {
+    try {
+      await this.client.exists(this.key);
+    } catch {
+      return false;
+    }
+    this.unanswered = false;
+    return true;
   }
 }
 
@@ -165,6 +213,7 @@ export class MemoryAuditLog implements AuditLog {
   private readonly entries: StoredAuditEntry[] = [];
   private sequence = 0;
   readonly failures = 0;
+  readonly unconfirmed = 0;
 
   constructor(private readonly maxEntries: number) {}
 

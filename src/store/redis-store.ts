@@ -11,7 +11,9 @@
  * Every command and script touches exactly one key on Redis Cluster, so the layout works there
  * unchanged (no cross-slot commands, no MULTI across keys); only the batched `last_used_at` script
  * takes several keys, and only outside Cluster. Both per-token keys carry the record's
- * drop time (`dropAt`) as PEXPIREAT, so Redis itself forgets expired and revoked tokens.
+ * drop time (`dropAt`) as PEXPIREAT, so Redis itself forgets expired and revoked tokens. The
+ * revoke script also PUBLISHes the revocation (a channel, not a key), so it commits only together
+ * with its announcement.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
@@ -38,11 +40,30 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 if ARGV[1] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
 return 1`;
 
-/** Sets revoked_at unless already set (the first revocation wins); returns the record, or nil. */
+/**
+ * Sets revoked_at unless already set (the first revocation wins), puts the drop time on the record
+ * and announces the revocation on the channel ARGV[3], all in one step; returns the record, or nil.
+ * Expiry and PUBLISH are inside because as separate commands after the commit, a Redis that stalled
+ * in between left the token revoked in Redis yet unannounced: every process's cache served it for
+ * up to `cache.ttl` while the caller saw an error. PUBLISH from a script is allowed, and names no
+ * key, so the script still touches one key (on Cluster, the message crosses the bus from whichever
+ * node holds the record). The drop time mirrors `dropAt` (token-store.ts):
+ * min(expired_at, revoked_at) + ARGV[2]. Times are epoch ms, exact in Lua's doubles; `%.0f`
+ * keeps PEXPIREAT's argument an integer rather than `1.7e+12`.
+ */
 const REVOKE_SCRIPT = `
-local revoked = redis.call('HGET', KEYS[1], 'revoked_at')
-if not revoked then return false end
-if revoked == '' then redis.call('HSET', KEYS[1], 'revoked_at', ARGV[1]) end
+local f = redis.call('HMGET', KEYS[1], 'revoked_at', 'expired_at')
+if not f[1] then return false end
+local revoked = f[1]
+if revoked == '' then
+  revoked = ARGV[1]
+  redis.call('HSET', KEYS[1], 'revoked_at', revoked)
+end
+local ends = tonumber(revoked)
+local expired = tonumber(f[2])
+if expired and (not ends or expired < ends) then ends = expired end
+if ends then redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', ends + tonumber(ARGV[2]))) end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return redis.call('HGETALL', KEYS[1])`;
 
 /**
@@ -126,21 +147,23 @@ export class RedisTokenStore implements TokenStore {
   async revoke(id: number, now: number, keepExpiredMs: number): Promise<TokenRecord | null> {
     const hash = await this.call('GET token-id', () => this.client.get(this.idKey(id)));
     if (hash === null) return null;
+    // Revoked, expiring and announced to every process's cache (revocation-feed.ts) in one step.
+    // Announced on every call, also a repeated one, so a caller that saw this fail can simply
+    // revoke again.
     const reply = await this.call('revoke token', () =>
-      this.client.eval(REVOKE_SCRIPT, 1, this.tokenKey(hash), String(now)),
+      this.client.eval(REVOKE_SCRIPT, 1, this.tokenKey(hash), String(now), String(keepExpiredMs), revocationChannel(this.prefix), hash),
     );
     const record = parseStored(pairsToFields(reply), (r) => r.id === id && r.hash === hash, this.naming);
     if (record === null) return null;
+    // The id key is in another slot (it is found by id, so it cannot carry the hash's tag): its
+    // expiry is a command of its own. If it fails the token is already revoked and announced; only
+    // the id key's removal is missing, so the error says that, and a repeated revoke completes it.
     const drop = dropAt(record, keepExpiredMs);
     if (drop !== null) {
-      await Promise.all([
-        this.call('PEXPIREAT token', () => this.client.pexpireat(this.tokenKey(hash), drop)),
-        this.call('PEXPIREAT token-id', () => this.client.pexpireat(this.idKey(id), drop)),
-      ]);
+      await this.call('PEXPIREAT token-id', () => this.client.pexpireat(this.idKey(id), drop)).catch((e: StoreUnavailableError) => {
+        throw new StoreUnavailableError(`${e.message} (token ${id} is revoked and announced; revoke it again to schedule the removal of its id key)`, { cause: e.cause });
+      });
     }
-    // Every process's token cache drops it now (revocation-feed.ts). Published on every call, also
-    // a repeated one, so a caller that saw this fail can simply revoke again.
-    await this.call('PUBLISH revocations', () => this.client.publish(revocationChannel(this.prefix), hash));
     return record;
   }
 
@@ -230,6 +253,14 @@ function pairsToFields(reply: unknown): StoredTokenFields | null {
   const fields: StoredTokenFields = {};
   for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
   return fields;
+}
+
+/**
+ * Whether a failed command may nevertheless have run: it was sent, and then no answer came in time
+ * or the connection was lost. A refusal (an error reply) or a command never sent did not run.
+ */
+export function commandMayHaveRun(error: unknown): boolean {
+  return error instanceof Error && (error.message === 'Command timed out' || error.name === 'MaxRetriesPerRequestError');
 }
 
 /** ioredis's messages, reworded to say what happened to Redis. */

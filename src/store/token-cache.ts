@@ -95,7 +95,16 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
   }
 
   async revoke(id: number, now: number, keepExpiredMs: number): Promise<TokenRecord | null> {
-    const record = await this.inner.revoke(id, now, keepExpiredMs);
+    let record: TokenRecord | null;
+    try {
+      record = await this.inner.revoke(id, now, keepExpiredMs);
+    } catch (error) {
+      // A failed revoke may still have committed in Redis (a timeout says nothing about whether
+      // the command ran), and its announcement may never come: forget the token here anyway, so
+      // this process asks Redis next time instead of trusting what it cached before.
+      this.forgetId(id);
+      throw error;
+    }
     // The feed brings this process's own revocation too; dropping it here makes it immediate.
     if (record !== null) this.revoked(record.hash);
     return record;
@@ -128,6 +137,17 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
     this.entries.delete(hash);
     // A request arriving from now on must not share a lookup sent before the revocation.
     this.inFlight.delete(hash);
+  }
+
+  /**
+   * Forgets the token with this id, whose hash the caller does not know: a scan of the entries (a
+   * failed revoke only, never a request). Lookups in flight are all dropped from sharing, as their
+   * hashes are not known either; the generation bump keeps their results out of the cache.
+   */
+  private forgetId(id: number): void {
+    this.generation++;
+    for (const [hash, entry] of this.entries) if (entry.record?.id === id) this.entries.delete(hash);
+    this.inFlight.clear();
   }
 
   /** {@link RevocationListener}: forget everything (the feed was lost or has just been regained). */

@@ -9,13 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import { startAdminApi, type AdminApi, type AdminDeps } from '../../src/admin/server.js';
 import { adminKeyChecker } from '../../src/admin/admin-key.js';
 import { createLogger } from '../../src/log.js';
-import { createRedisClient } from '../../src/store/redis-client.js';
+import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
 import { RedisTokenDirectory } from '../../src/store/redis-directory.js';
 import { RedisTokenStore } from '../../src/store/redis-store.js';
 import { NO_AUDIT } from '../../src/store/audit-log.js';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
-import { startRedisServer } from '../support/redis-server.js';
+import { startRedisServer, userWritingOnly } from '../support/redis-server.js';
 
 const KEY = 'admin-test-key-0123456789abcdef';
 let gw: TestGateway;
@@ -118,6 +118,43 @@ describe('tokens across accounts', () => {
     const body = (await res.json()) as { route: { id: string }; verdicts: { decision: { verdict: string; reason: string } }[] };
     assert.equal(body.route.id, 'yank');
     assert.deepEqual(body.verdicts.map((v) => v.decision.reason), ['crate-not-allowed']);
+  });
+});
+
+describe('revoking an account while one of its tokens cannot be written', () => {
+  test('the others are still revoked, and the answer is 503 naming the one that failed', async () => {
+    const redis = await startRedisServer();
+    const own = await startGateway({ env: { REDIS_URL: redis.url } });
+    const prefix = own.config.redis.keyPrefix;
+    const client = createRedisClient({ url: redis.url, commandTimeoutMs: 1_000 });
+    clients.push(client);
+    let api: AdminApi | null = null;
+    try {
+      own.registry.addUser('dave-upstream-secret', 'dave');
+      const kept = [await own.createToken({ name: 'd1', endpoint_scopes: ['yank'] }, 'dave-upstream-secret'), await own.createToken({ name: 'd2' }, 'dave-upstream-secret')];
+      // The newest, so the first one revoked: a loop that stops at an error revokes nothing.
+      const stuck = await own.createToken({ name: 'd3', endpoint_scopes: ['yank'] }, 'dave-upstream-secret');
+      const hashOf = async (id: number) => (await own.store.findById(id))!.hash;
+      const writable = [`${prefix}token-id:*`, `${prefix}account:*`, `${prefix}audit`, ...(await Promise.all(kept.map((t) => hashOf(t.id)))).map((h) => `${prefix}token:{${h}}`)];
+      const limited = createRedisClient({ url: await userWritingOnly(redis, writable), commandTimeoutMs: 1_000 });
+      clients.push(limited);
+      await waitForReady(limited, 2_000);
+      api = (await startAdminApi({ ...depsFor(own, KEY), store: new RedisTokenStore(limited, { keyPrefix: prefix }) }))!;
+      const res = await fetch(`http://127.0.0.1:${api.port}/accounts/dave/tokens`, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}` } });
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as { error: string; account: string; revoked: number[]; failed: { id: number; error: string }[] };
+      assert.equal(body.account, 'dave', JSON.stringify(body));
+      assert.deepEqual(body.revoked.sort(), kept.map((t) => t.id).sort(), JSON.stringify(body.failed));
+      assert.deepEqual(body.failed.map((f) => f.id), [stuck.id]);
+      assert.match(body.failed[0]!.error, /NOPERM/);
+      assert.match(body.error, /1 of the account's 3 live tokens could not be revoked.*again is safe/);
+      for (const t of kept) assert.equal((await rawRequest(own.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: t.token })).status, 403);
+      assert.equal((await own.store.findById(stuck.id))?.revokedAt, null);
+    } finally {
+      await api?.close();
+      await own.close();
+      await redis.stop();
+    }
   });
 });
 

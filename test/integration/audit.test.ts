@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createMetrics } from '../../src/http/metrics.js';
-import { RedisAuditLog } from '../../src/store/audit-log.js';
+import type { Redis } from 'ioredis';
+import { RedisAuditLog, type AuditEntry } from '../../src/store/audit-log.js';
 import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { runCliHere, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { call, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
-import { deleteKeysWithPrefix, sharedRedisUrl, startRedisServer, uniquePrefix } from '../support/redis-server.js';
+import { deleteKeysWithPrefix, sharedRedisUrl, startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server.js';
 
 let gw: TestGateway;
 before(async () => { gw = await startGateway(); });
@@ -110,6 +111,61 @@ describe('the audit stream', () => {
       assert.match(await metrics.registry.metrics(), /^scopegate_redis_errors_total\{source="audit"\} 5$/m);
     } finally {
       client.disconnect();
+    }
+  });
+});
+
+describe('the audit stream while Redis hangs', () => {
+  const entry = (i: number): AuditEntry => ({ ts: i, event: 'decision', verdict: 'deny', reason: 'token-malformed', route: 'yank', path: `/api/v1/crates/foo/1.0.${i}/yank` });
+
+  async function hungLog(): Promise<{ redis: RedisServer; client: Redis; log: RedisAuditLog }> {
+    const redis = await startRedisServer();
+    const client = createRedisClient({ url: redis.url, commandTimeoutMs: 100 }); // the shipped default
+    await waitForReady(client, 2_000);
+    return { redis, client, log: new RedisAuditLog(client, { keyPrefix: 'sg:', maxEntries: 1_000_000 }) };
+  }
+
+  test('entries waiting to be written count towards the 10,000 limit, and those beyond it are dropped and counted', async () => {
+    const { redis, client, log } = await hungLog();
+    try {
+      const paused = redis.pause(1_000);
+      // A flood during the hang: every 256 entries a batch leaves the buffer for the write chain.
+      for (let i = 0; i < 15_000; i++) log.append(entry(i));
+      assert.equal(log.failures, 5_000, 'everything past 10,000 unwritten entries is dropped at once');
+      await paused;
+      await log.flush();
+      // Whatever was not counted as lost is in the stream: the timed-out chunks did run, later.
+      const written = await client.xlen('sg:audit');
+      assert.equal(written + log.failures, 15_000, `written ${written}, failed ${log.failures}, unconfirmed ${log.unconfirmed}`);
+      assert.ok(written <= 10_000, `written ${written}`);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
+  });
+
+  test('a write that timed out is counted as unconfirmed, not failed: Redis writes it once it resumes', async () => {
+    const { redis, client, log } = await hungLog();
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.trackRedisErrors('audit', () => log.failures);
+    metrics.trackAuditUnconfirmed(() => log.unconfirmed);
+    try {
+      const paused = redis.pause(400);
+      for (let i = 0; i < 10; i++) log.append(entry(i));
+      await log.flush();
+      assert.deepEqual([log.failures, log.unconfirmed], [0, 10]);
+      await paused;
+      // The next write asks first whether Redis answers, and goes through.
+      log.append(entry(10));
+      await log.flush();
+      assert.equal(await client.xlen('sg:audit'), 11);
+      assert.equal(log.failures, 0);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^scopegate_audit_unconfirmed_total 10$/m);
+      assert.doesNotMatch(text, /^scopegate_redis_errors_total\{source="audit"\} [1-9]/m);
+    } finally {
+      client.disconnect();
+      await redis.stop();
     }
   });
 });

@@ -9,6 +9,7 @@ import { hashToken } from '../../src/store/token-secret.js';
 import { openCredential } from '../../src/store/credential-seal.js';
 import { runCliHere, spawnCli, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { cargoError, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
+import { startRedisServer, userWritingOnly } from '../support/redis-server.js';
 
 const DAY = 86_400_000;
 let gw: TestGateway;
@@ -188,6 +189,35 @@ describe('scopegate token', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).revoked.length >= 2, true);
     for (const token of tokens) assert.equal((await yank(token)).status, 403);
+  });
+});
+
+describe('scopegate token revoke while one token cannot be written', () => {
+  test('--account revokes the others, names the one that failed, and exits 1', async () => {
+    const redis = await startRedisServer();
+    const own = await startGateway({ env: { REDIS_URL: redis.url } });
+    try {
+      const prefix = own.config.redis.keyPrefix;
+      own.registry.addUser('erin-upstream-secret', 'erin');
+      const kept = [await own.createToken({ name: 'e1', endpoint_scopes: ['yank'] }, 'erin-upstream-secret'), await own.createToken({ name: 'e2', endpoint_scopes: ['yank'] }, 'erin-upstream-secret')];
+      // The newest, so the first one revoked: a loop that stops at an error revokes nothing.
+      const stuck = await own.createToken({ name: 'e3', endpoint_scopes: ['yank'] }, 'erin-upstream-secret');
+      const hashes = await Promise.all(kept.map(async (t) => (await own.store.findById(t.id))!.hash));
+      const url = await userWritingOnly(redis, [`${prefix}token-id:*`, `${prefix}account:*`, `${prefix}audit`, ...hashes.map((h) => `${prefix}token:{${h}}`)]);
+      const ownConfig = await writeConfig(withKeyPrefix(prefix));
+      const r = await runCliHere(['token', 'revoke', '--account', 'erin', '--json', '--config', ownConfig], { ...env, REDIS_URL: url });
+      assert.equal(r.code, 1, r.stderr);
+      const out = JSON.parse(r.stdout) as { revoked: number[]; not_found: number[]; failed: { id: number; error: string }[] };
+      assert.deepEqual(out.revoked.sort(), kept.map((t) => t.id).sort());
+      assert.deepEqual(out.failed.map((f) => f.id), [stuck.id]);
+      assert.match(r.stderr, new RegExp(`could not revoke token ${stuck.id}: redis revoke token failed: NOPERM`));
+      assert.match(r.stderr, /revoking again is safe/);
+      for (const t of kept) assert.equal((await rawRequest(own.port, 'DELETE', '/api/v1/crates/x/1.0.0/yank', { authorization: t.token })).status, 403);
+      assert.equal((await own.store.findById(stuck.id))?.revokedAt, null);
+    } finally {
+      await own.close();
+      await redis.stop();
+    }
   });
 });
 

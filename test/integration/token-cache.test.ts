@@ -8,11 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
+import type { Redis } from 'ioredis';
 import type { CredentialMemo } from '../../src/store/credential-memo.js';
 import { sealCredential } from '../../src/store/credential-seal.js';
 import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
 import { RedisTokenStore } from '../../src/store/redis-store.js';
-import type { CachingTokenStore } from '../../src/store/token-cache.js';
+import { RedisRevocationFeed, revocationChannel } from '../../src/store/revocation-feed.js';
+import { CachingTokenStore } from '../../src/store/token-cache.js';
+import { StoreUnavailableError } from '../../src/store/token-store.js';
 import { hashToken, mintToken } from '../../src/store/token-secret.js';
 import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
 import { cargoError, rawRequest, startGateway, USERS, type TestGateway } from '../support/gateway.js';
@@ -210,6 +213,78 @@ describe('with its own redis-server, stopped', () => {
     assert.equal(res.status, 503);
     assert.equal(res.headers['retry-after'], '1');
     assert.deepEqual(gw.registry.requests, []);
+  });
+});
+
+describe('a revoker whose Redis stalls right after the revoke script', () => {
+  const STALL_MS = 400;
+  let redis: RedisServer;
+  let gw: TestGateway;
+  let admin: Redis;
+  before(async () => {
+    redis = await startRedisServer();
+    gw = await startGateway({ env: { REDIS_URL: redis.url }, editYaml: withKeys({ 'cache.ttl': '1m' }) });
+    admin = createRedisClient({ url: redis.url, commandTimeoutMs: 2_000 });
+    await Promise.all([waitUntil(() => cacheOf(gw).stats.live, 'the revocation feed is live'), waitForReady(admin, 2_000)]);
+  });
+  after(async () => {
+    admin.disconnect();
+    await gw.close();
+    await redis.stop();
+  });
+
+  /**
+   * Another process's store and cache (the revoker), whose client has Redis refuse writes for
+   * STALL_MS (CLIENT PAUSE WRITE: a real stall, reads still answered) as soon as the first script
+   * it sends has been answered: between the revocation's commit and whatever comes after it.
+   */
+  async function stallingRevoker(): Promise<{ store: CachingTokenStore; feed: RedisRevocationFeed }> {
+    const raw = createRedisClient({ url: redis.url, commandTimeoutMs: 100 });
+    await waitForReady(raw, 2_000);
+    let stalled = false;
+    const client = new Proxy(raw, {
+      get(target, property) {
+        if (property === 'eval' && !stalled) {
+          return async (...args: Parameters<Redis['eval']>) => {
+            const reply = await target.eval(...args);
+            stalled = true;
+            await admin.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
+            return reply;
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const feed = new RedisRevocationFeed({
+      connect: () => createRedisClient({ url: redis.url, commandTimeoutMs: 100, subscriber: true }),
+      channel: revocationChannel(gw.config.redis.keyPrefix),
+    });
+    const store = new CachingTokenStore(new RedisTokenStore(client, { keyPrefix: gw.config.redis.keyPrefix }), feed, { ttlMs: 60_000, maxEntries: 100 });
+    await waitUntil(() => feed.live, 'the revoker\'s feed is live');
+    return { store, feed };
+  }
+
+  test('every cache drops the token at once, although the revoke reports a failure', async () => {
+    const { token, id } = await gw.createToken({ name: 'stalled-revoke', endpoint_scopes: ['yank'] });
+    assert.equal((await yank(gw, token)).status, REACHED_UPSTREAM, 'the other gateway caches it');
+    const revoker = await stallingRevoker();
+    try {
+      assert.equal((await revoker.store.findByHash(hashToken(token)))?.revokedAt, null, 'the revoker caches it');
+      const started = Date.now();
+      // The id key's expiry is the one write left outside the script, so it meets the stall.
+      const failure = await revoker.store.revoke(id, Date.now(), HOUR_MS).then(() => null, (e: unknown) => e);
+      assert.ok(failure instanceof StoreUnavailableError, String(failure));
+      assert.match(failure.message, /is revoked and announced; revoke it again/);
+      assert.notEqual(await admin.hget(`${gw.config.redis.keyPrefix}token:{${hashToken(token)}}`, 'revoked_at'), '', 'Redis has it revoked');
+      await waitUntil(async () => (await yank(gw, token)).status === 403, 'the other gateway refuses the token', 2_000);
+      assert.ok(Date.now() - started < 2_000, 'long before the 1-minute TTL');
+      // The revoker's connection answers again once the stall is over (its PEXPIREAT was queued).
+      await sleep(STALL_MS);
+      assert.notEqual((await revoker.store.findByHash(hashToken(token)))?.revokedAt, null, 'the revoker asks Redis again');
+    } finally {
+      await revoker.store.close();
+    }
   });
 });
 

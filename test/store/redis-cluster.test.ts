@@ -12,7 +12,7 @@ import type { GatewayConfig } from '../../src/config/types.js';
 import { createLogger } from '../../src/log.js';
 import { createClusterClient, waitForReady } from '../../src/store/redis-client.js';
 import { RedisTokenStore } from '../../src/store/redis-store.js';
-import { withTokenCache } from '../../src/store/revocation-feed.js';
+import { revocationChannel, withTokenCache } from '../../src/store/revocation-feed.js';
 import type { CachingTokenStore } from '../../src/store/token-cache.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
@@ -81,6 +81,45 @@ describe('Redis Cluster layout and revocation', () => {
     } finally {
       await deleteKeys(clientA, config.redis.keyPrefix);
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+describe('Redis Cluster with one master hung', () => {
+  it('revocations of tokens on the other masters all succeed and are all announced', async () => {
+    const setup = await connect();
+    const keyPrefix = uniquePrefix();
+    // The shipped command timeout: a revocation must not wait on a master that does not hold its token.
+    const client = createClusterClient({ nodes: cluster.nodes, url: 'redis://127.0.0.1', commandTimeoutMs: 100 });
+    await waitForReady(client, 5_000);
+    const store = new RedisTokenStore(client, { keyPrefix });
+    const [hung, listening] = setup.nodes('master');
+    const subscriber = listening!.duplicate();
+    const heard = new Set<string>();
+    subscriber.on('message', (_channel: string, hash: string) => heard.add(hash));
+    await subscriber.subscribe(revocationChannel(keyPrefix));
+    try {
+      const tokens = await Promise.all(Array.from({ length: 30 }, () => store.create(newRecord(), HOUR_MS)));
+      const onHung = new Set(await hung!.keys(`${keyPrefix}*`));
+      const elsewhere = tokens.filter((t) => !onHung.has(`${keyPrefix}token:{${t.hash}}`) && !onHung.has(`${keyPrefix}token-id:${t.id}`));
+      assert.ok(elsewhere.length >= 5, `only ${elsewhere.length} tokens live off the hung master`);
+      const pid = Number(/process_id:(\d+)/.exec(await hung!.info('server'))![1]);
+      // Frozen well inside cluster-node-timeout (2 s), so the cluster never marks it failed.
+      process.kill(pid, 'SIGSTOP');
+      let results: PromiseSettledResult<unknown>[];
+      try {
+        results = await Promise.allSettled(elsewhere.map((t) => store.revoke(t.id, Date.now(), HOUR_MS)));
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${elsewhere[i]!.id}: ${String(r.reason)}`] : []));
+      assert.deepEqual(failed, [], 'PUBLISH used to go to any node, the hung one too');
+      await waitUntil(() => elsewhere.every((t) => heard.has(t.hash)));
+    } finally {
+      subscriber.disconnect();
+      await deleteKeys(setup, keyPrefix);
+      client.disconnect();
+      setup.disconnect();
     }
   });
 });

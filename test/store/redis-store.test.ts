@@ -70,6 +70,30 @@ describe('RedisTokenStore layout', () => {
     await store.revoke(forever.id, 10_000_000_000_000, HOUR_MS);
     assert.equal(await client.pexpiretime(`${prefix}token:{${forever.hash}}`), 10_000_000_000_000 + HOUR_MS);
     assert.equal(await client.pexpiretime(`${prefix}token-id:${forever.id}`), 10_000_000_000_000 + HOUR_MS);
+    // Revoked after it expired: dropped keep_expired after the expiry, the earlier of the two.
+    await store.revoke(expiring.id, expiredAt + 5_000, HOUR_MS);
+    assert.equal(await client.pexpiretime(`${prefix}token:{${expiring.hash}}`), expiredAt + HOUR_MS);
+    assert.equal(await client.pexpiretime(`${prefix}token-id:${expiring.id}`), expiredAt + HOUR_MS);
+  });
+
+  it('every revoke announces the hash, a repeated one too, and the first time is kept', async () => {
+    const created = await store.create(newRecord(), HOUR_MS);
+    const subscriber = client.duplicate();
+    const heard: string[] = [];
+    subscriber.on('message', (_channel: string, hash: string) => heard.push(hash));
+    await waitForReady(subscriber, 2_000);
+    await subscriber.subscribe(`${prefix}revocations`);
+    try {
+      const now = Date.now();
+      const first = await store.revoke(created.id, now, HOUR_MS);
+      const again = await store.revoke(created.id, now + 1_000, HOUR_MS);
+      assert.deepEqual([first?.revokedAt, again?.revokedAt], [now, now]);
+      const deadline = Date.now() + 2_000;
+      while (heard.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(heard, [created.hash, created.hash]);
+    } finally {
+      subscriber.disconnect();
+    }
   });
 
   it('treats a corrupt record as absent', async () => {

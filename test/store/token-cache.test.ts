@@ -12,7 +12,7 @@ import { RedisTokenStore } from '../../src/store/redis-store.js';
 import { RedisRevocationFeed, revocationChannel } from '../../src/store/revocation-feed.js';
 import { CachingTokenStore, type RevocationFeed, type RevocationListener } from '../../src/store/token-cache.js';
 import { MemoryTokenStore } from '../../src/store/memory-store.js';
-import type { TokenStore } from '../../src/store/token-store.js';
+import { StoreUnavailableError, type TokenStore } from '../../src/store/token-store.js';
 import { deleteKeysWithPrefix, sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
 import { newRecord, randomHash, runTokenStoreContract } from './token-store-contract.js';
 
@@ -108,6 +108,26 @@ describe('token cache rules', () => {
     await inner.revoke(record.id, revokedAt, HOUR_MS);
     feed.listener!.revoked(record.hash);
     assert.equal((await cache.findByHash(record.hash))?.revokedAt, revokedAt);
+  });
+
+  it('a revoke that fails drops the entry too: it may have committed, with no message to follow', async () => {
+    const { inner, cache } = setUp();
+    const record = await inner.create(newRecord(), HOUR_MS);
+    const other = await inner.create(newRecord(), HOUR_MS);
+    await cache.findByHash(record.hash);
+    await cache.findByHash(other.hash);
+    // Committed in the store, then the answer is lost (a timeout after the script ran).
+    const revokedAt = Date.now();
+    inner.revoke = async (id, now, keep) => {
+      await MemoryTokenStore.prototype.revoke.call(inner, id, now, keep);
+      throw new StoreUnavailableError('redis revoke token failed: no answer within the command timeout');
+    };
+    await assert.rejects(cache.revoke(record.id, revokedAt, HOUR_MS), { name: 'StoreUnavailableError' });
+    const lookups = inner.lookups;
+    assert.equal((await cache.findByHash(record.hash))?.revokedAt, revokedAt);
+    assert.equal(inner.lookups, lookups + 1, 'asked the store');
+    await cache.findByHash(other.hash);
+    assert.equal(inner.lookups, lookups + 1, 'other tokens stay cached');
   });
 
   it('a lookup in flight when a revocation arrives is answered but not kept, nor shared with later requests', async () => {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 
 /** A private redis-server process. */
 export interface RedisServer {
@@ -143,4 +143,26 @@ export async function freePort(): Promise<number> {
   await once(probe, 'close');
   if (address === null || typeof address === 'string') throw new Error('could not find a free port');
   return address.port;
+}
+
+/**
+ * Adds a user to a private server who may read every key but write only `writable` (Redis 7 ACL:
+ * `%R~*` reads anything; `~pattern` grants both, as a read-write command such as EVAL needs one
+ * pattern granting both); returns the server's URL logged in as that user.
+ * A write to any other key, a script's included, is refused with NOPERM: a real Redis failing
+ * one command, deterministically, while the rest of the same operation goes through.
+ */
+export async function userWritingOnly(server: RedisServer, writable: readonly string[]): Promise<string> {
+  const client = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    const password = randomBytes(12).toString('hex');
+    const user = `writes-${randomBytes(4).toString('hex')}`;
+    await client.call('ACL', 'SETUSER', user, 'on', `>${password}`, '+@all', 'allchannels', '%R~*', ...writable.map((pattern) => `~${pattern}`));
+    const url = new URL(server.url);
+    url.username = user;
+    url.password = password;
+    return url.href;
+  } finally {
+    client.disconnect();
+  }
 }
