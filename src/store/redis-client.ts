@@ -44,6 +44,13 @@ const DISCONNECT_TIMEOUT_MS = 200;
 const MASTER_CHECK_INTERVAL_MS = 1_000;
 /** Unanswered checks in a row after which the client reconnects, asking Sentinel again. */
 const MASTER_CHECK_FAILURES = 3;
+/**
+ * Cluster: how often the slot map is refreshed anyway (ioredis 5 documents a 5 s default but sets
+ * none, so without it a timing-out node is never replaced), and the least time between refreshes
+ * triggered by command timeouts (each one opens a connection to a node).
+ */
+const SLOTS_REFRESH_INTERVAL_MS = 5_000;
+const SLOTS_REFRESH_AFTER_TIMEOUT_MS = 1_000;
 
 /**
  * Creates a client that rejects at once while disconnected and keeps reconnecting (for ever,
@@ -152,6 +159,10 @@ export function createClusterClient(options: ClusterClientOptions): Cluster {
     retryDelayOnTryAgain: 20,
     maxRedirections: 4,
     slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+    // ioredis moves a slot to its new master only on MOVED, ASK, CLUSTERDOWN or a closed
+    // connection; a frozen master closes nothing and answers nothing, so its slots would keep
+    // timing out (503) long after the cluster failed it over. See also refreshSlotsAfterTimeout.
+    slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
     redisOptions: {
       ...credentials,
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
@@ -163,6 +174,21 @@ export function createClusterClient(options: ClusterClientOptions): Cluster {
   });
   cluster.on('error', (error: Error) => options.onError?.(error));
   return cluster;
+}
+
+const lastSlotsRefresh = new WeakMap<Cluster, number>();
+
+/**
+ * Called with each failed command: on a Cluster, a timeout asks for the slot map again (at most
+ * once a second), so a failed-over master's slots move within about a second of the cluster
+ * moving them rather than at the next periodic refresh. Nothing for standalone or Sentinel.
+ */
+export function refreshSlotsAfterTimeout(client: Redis | Cluster, error: unknown): void {
+  if (!(client instanceof Cluster) || !(error instanceof Error) || error.message !== 'Command timed out') return;
+  const now = performance.now();
+  if (now - (lastSlotsRefresh.get(client) ?? -Infinity) < SLOTS_REFRESH_AFTER_TIMEOUT_MS) return;
+  lastSlotsRefresh.set(client, now);
+  client.refreshSlotsCache();
 }
 
 /** The configured topology's command client: standalone, Sentinel or Cluster. */
