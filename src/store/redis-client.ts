@@ -106,7 +106,8 @@ const sentinelSettings: RedisOptions = { failoverDetector: true };
  * For an announcement that is missed (the detector's sentinel connection was down, the process
  * started mid-failover): every second the client asks its server for ROLE, and reconnects, which
  * asks Sentinel again, when the answer is not `master` or after {@link MASTER_CHECK_FAILURES}
- * unanswered checks in a row. Until then commands time out and fail closed (503).
+ * unanswered checks in a row. Until then commands time out and fail closed (503). (On reconnect
+ * ioredis itself refuses a server whose INFO says it is not the master.)
  */
 function watchSentinelMaster(client: Redis): void {
   let failures = 0;
@@ -120,7 +121,13 @@ function watchSentinelMaster(client: Redis): void {
         failures = 0;
         if (Array.isArray(role) && role[0] !== 'master') client.disconnect(true);
       },
-      () => {
+      (error: unknown) => {
+        // An error reply is an answer: ROLE is in @admin, which a least-privilege ACL user may
+        // lack (NOPERM), and that Redis is plainly not hung. Only silence counts.
+        if (error instanceof Error && error.name === 'ReplyError') {
+          failures = 0;
+          return;
+        }
         if (++failures < MASTER_CHECK_FAILURES || client.status !== 'ready') return;
         failures = 0;
         client.disconnect(true);

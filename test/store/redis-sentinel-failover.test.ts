@@ -73,6 +73,26 @@ function sentinelConfig(keyPrefix: string) {
   return built.config;
 }
 
+describe('Redis Sentinel master check', () => {
+  it('keeps its connection when the Redis user may not run ROLE (an error reply is an answer)', async () => {
+    // A least-privilege user: everything but @admin, where ROLE is.
+    assert.equal(await cli(master.port, 'ACL', 'SETUSER', 'gw', 'on', '>gw-pass', '~*', '&*', '+@all', '-@admin'), 'OK');
+    const config = sentinelConfig(uniquePrefix());
+    const client = connectRedis({ ...config.redis, url: 'redis://gw:gw-pass@ignored:1/0' }, { commandTimeoutMs: config.redis.commandTimeoutMs }) as Redis;
+    let closes = 0;
+    client.on('close', () => closes++);
+    try {
+      await waitForReady(client, 5_000);
+      await assert.rejects(client.role(), /NOPERM/);
+      await sleep(4_500); // more than MASTER_CHECK_FAILURES checks
+      assert.equal(closes, 0, 'the client did not reconnect');
+      assert.equal(client.status, 'ready');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
 describe('Redis Sentinel failover while the master is frozen', () => {
   it('follows the promoted replica and never accepts a token revoked there once the old master thaws', async () => {
     const config = sentinelConfig(uniquePrefix());
