@@ -19,8 +19,9 @@ export interface RedisClientOptions {
    */
   readonly onError?: (error: Error) => void;
   /**
-   * Redis Sentinel: ask these sentinels for the master named `name` (on every reconnect, so a
-   * failover is followed). `url` then supplies only user, password, database and TLS.
+   * Redis Sentinel: ask these sentinels for the master named `name` (on every reconnect), and
+   * reconnect when they announce a failover or the master stops answering (see
+   * {@link watchSentinelMaster}). `url` then supplies only user, password, database and TLS.
    */
   readonly sentinels?: readonly HostPort[] | null;
   readonly name?: string;
@@ -39,6 +40,17 @@ const CONNECT_TIMEOUT_MS = 1_000;
  * process alive that long when a client is closed while Redis is down (it waits on a dead socket).
  */
 const DISCONNECT_TIMEOUT_MS = 200;
+/** How often a Sentinel command client checks that it is still talking to the master. */
+const MASTER_CHECK_INTERVAL_MS = 1_000;
+/** Unanswered checks in a row after which the client reconnects, asking Sentinel again. */
+const MASTER_CHECK_FAILURES = 3;
+/**
+ * Cluster: how often the slot map is refreshed anyway (ioredis 5 documents a 5 s default but sets
+ * none, so without it a timing-out node is never replaced), and the least time between refreshes
+ * triggered by command timeouts (each one opens a connection to a node).
+ */
+const SLOTS_REFRESH_INTERVAL_MS = 5_000;
+const SLOTS_REFRESH_AFTER_TIMEOUT_MS = 1_000;
 
 /**
  * Creates a client that rejects at once while disconnected and keeps reconnecting (for ever,
@@ -66,11 +78,64 @@ export function createRedisClient(options: RedisClientOptions): Redis {
   };
   const sentinels = options.sentinels?.map(({ host, port }) => ({ host, port }));
   const client = sentinels
-    ? new Redis({ ...settings, ...urlCredentials(options.url), sentinels, name: options.name ?? 'mymaster' })
+    ? new Redis({ ...settings, ...urlCredentials(options.url), ...sentinelSettings, sentinels, name: options.name ?? 'mymaster' })
     : new Redis(options.url, settings);
   // Without an 'error' listener ioredis prints every reconnect failure to stderr itself.
   client.on('error', (error: Error) => options.onError?.(error));
+  // A subscriber cannot send ROLE (RESP2 allows only (UN)SUBSCRIBE and PING once subscribed): the
+  // revocation feed watches its own connection by heartbeat instead (revocation-feed.ts).
+  if (sentinels) {
+    if (!options.subscriber) watchSentinelMaster(client);
+    // quit() ends the client without telling its connector, whose failover detector would keep
+    // its sentinel connections (and the process) alive; disconnect() closes them.
+    client.once('end', () => client.disconnect());
+  }
   return client;
+}
+
+/**
+ * ioredis asks Sentinel for the master only when it (re)connects, and a frozen master (SIGSTOP, a
+ * hung VM) never closes the socket, so without these a client stays on it after Sentinel has
+ * promoted a replica: every command times out, and once the old master thaws it answers with
+ * pre-failover data (a token revoked since reads as valid) until Sentinel demotes it.
+ * `failoverDetector` subscribes to `+switch-master` on the sentinels and reconnects at once.
+ */
+const sentinelSettings: RedisOptions = { failoverDetector: true };
+
+/**
+ * For an announcement that is missed (the detector's sentinel connection was down, the process
+ * started mid-failover): every second the client asks its server for ROLE, and reconnects, which
+ * asks Sentinel again, when the answer is not `master` or after {@link MASTER_CHECK_FAILURES}
+ * unanswered checks in a row. Until then commands time out and fail closed (503). (On reconnect
+ * ioredis itself refuses a server whose INFO says it is not the master.)
+ */
+function watchSentinelMaster(client: Redis): void {
+  let failures = 0;
+  const timer = setInterval(() => {
+    if (client.status !== 'ready') {
+      failures = 0;
+      return;
+    }
+    client.role().then(
+      (role) => {
+        failures = 0;
+        if (Array.isArray(role) && role[0] !== 'master') client.disconnect(true);
+      },
+      (error: unknown) => {
+        // An error reply is an answer: ROLE is in @admin, which a least-privilege ACL user may
+        // lack (NOPERM), and that Redis is plainly not hung. Only silence counts.
+        if (error instanceof Error && error.name === 'ReplyError') {
+          failures = 0;
+          return;
+        }
+        if (++failures < MASTER_CHECK_FAILURES || client.status !== 'ready') return;
+        failures = 0;
+        client.disconnect(true);
+      },
+    );
+  }, MASTER_CHECK_INTERVAL_MS);
+  timer.unref();
+  client.once('end', () => clearInterval(timer));
 }
 
 /** Options for {@link createClusterClient}. */
@@ -101,6 +166,10 @@ export function createClusterClient(options: ClusterClientOptions): Cluster {
     retryDelayOnTryAgain: 20,
     maxRedirections: 4,
     slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+    // ioredis moves a slot to its new master only on MOVED, ASK, CLUSTERDOWN or a closed
+    // connection; a frozen master closes nothing and answers nothing, so its slots would keep
+    // timing out (503) long after the cluster failed it over. See also refreshSlotsAfterTimeout.
+    slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
     redisOptions: {
       ...credentials,
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
@@ -112,6 +181,21 @@ export function createClusterClient(options: ClusterClientOptions): Cluster {
   });
   cluster.on('error', (error: Error) => options.onError?.(error));
   return cluster;
+}
+
+const lastSlotsRefresh = new WeakMap<Cluster, number>();
+
+/**
+ * Called with each failed command: on a Cluster, a timeout asks for the slot map again (at most
+ * once a second), so a failed-over master's slots move within about a second of the cluster
+ * moving them rather than at the next periodic refresh. Nothing for standalone or Sentinel.
+ */
+export function refreshSlotsAfterTimeout(client: Redis | Cluster, error: unknown): void {
+  if (!(client instanceof Cluster) || !(error instanceof Error) || error.message !== 'Command timed out') return;
+  const now = performance.now();
+  if (now - (lastSlotsRefresh.get(client) ?? -Infinity) < SLOTS_REFRESH_AFTER_TIMEOUT_MS) return;
+  lastSlotsRefresh.set(client, now);
+  client.refreshSlotsCache();
 }
 
 /** The configured topology's command client: standalone, Sentinel or Cluster. */

@@ -21,6 +21,7 @@ import { parseTokenRecord, storeTokenRecord, type StoredTokenFields, type TokenR
 import { dropAt, StoreUnavailableError, type NewTokenRecord, type TokenStore } from './token-store.js';
 import { revocationChannel } from './revocation-feed.js';
 import { expiryIndexKey } from './redis-directory.js';
+import { refreshSlotsAfterTimeout } from './redis-client.js';
 
 /** Options for {@link RedisTokenStore}. */
 export interface RedisTokenStoreOptions {
@@ -213,6 +214,7 @@ export class RedisTokenStore implements TokenStore {
     try {
       return await command();
     } catch (error) {
+      refreshSlotsAfterTimeout(this.client, error);
       throw new StoreUnavailableError(`redis ${what} failed: ${describeRedisError(error)}`, { cause: error });
     }
   }

@@ -6,7 +6,10 @@
  * The feed says when it cannot vouch for itself, and the cache is bypassed for as long as it says so:
  * - the subscriber connection closed (Redis down, restarted, failed over): down at once;
  * - it is open but its heartbeat PING goes unanswered (a hung Redis, a silent network partition):
- *   down after at most one heartbeat interval plus the command timeout;
+ *   down after at most one heartbeat interval plus the command timeout; after
+ *   {@link ABANDON_AFTER_UNANSWERED} unanswered PINGs in a row the connection is dropped and a new
+ *   one opened, since a frozen server never closes it: Sentinel is asked for the master again, a
+ *   Cluster subscriber moves to another node;
  * - live again only once SUBSCRIBE is confirmed on a fresh connection, or the PING is answered
  *   again on the old one; the cache is emptied then, since revocations may have been missed.
  *
@@ -35,9 +38,14 @@ export interface RedisRevocationFeedOptions {
 }
 
 const DEFAULT_HEARTBEAT_MS = 1_000;
+/**
+ * Unanswered heartbeats in a row after which the subscriber is replaced. Not 1: a Redis that is
+ * only slow for a moment would cost a reconnect (and the cache) each time.
+ */
+const ABANDON_AFTER_UNANSWERED = 3;
 
 export class RedisRevocationFeed implements RevocationFeed {
-  private state = { live: false, subscribed: false, closed: false };
+  private state = { live: false, subscribed: false, closed: false, unanswered: 0 };
   private listener: RevocationListener | null = null;
   private subscriber: Redis;
   private readonly heartbeat: NodeJS.Timeout;
@@ -76,12 +84,19 @@ export class RedisRevocationFeed implements RevocationFeed {
       this.down('subscriber connection closed');
     });
     subscriber.on('end', () => {
-      if (subscriber === this.subscriber && !this.state.closed) this.subscriber = this.open();
+      if (subscriber === this.subscriber && !this.state.closed) this.replace();
     });
     subscriber.on('message', (channel: string, hash: string) => {
       if (channel === this.options.channel) this.listener?.revoked(hash);
     });
     return subscriber;
+  }
+
+  /** Opens a new subscriber in place of the current one (closed, or given up on). */
+  private replace(): void {
+    this.state.subscribed = false;
+    this.state.unanswered = 0;
+    this.subscriber = this.open();
   }
 
   private async subscribe(subscriber: Redis): Promise<void> {
@@ -101,9 +116,15 @@ export class RedisRevocationFeed implements RevocationFeed {
     try {
       await subscriber.ping();
     } catch {
-      if (subscriber === this.subscriber) this.down('heartbeat unanswered');
+      if (subscriber !== this.subscriber) return;
+      this.down('heartbeat unanswered');
+      if (++this.state.unanswered >= ABANDON_AFTER_UNANSWERED) {
+        subscriber.disconnect();
+        this.replace();
+      }
       return;
     }
+    if (subscriber === this.subscriber) this.state.unanswered = 0;
     // Answered on the same connection after being marked down: nothing it carries was lost, but
     // empty the cache anyway (`up` does) rather than reason about what the outage was.
     if (subscriber === this.subscriber && this.state.subscribed) this.up('heartbeat answered again');
@@ -134,18 +155,23 @@ export function revocationChannel(keyPrefix: string): string {
  * A subscriber connection factory for the configured topology. Standalone and Sentinel: a new
  * connection like the command client's (Sentinel finds the current master on each reconnect).
  * Cluster: a plain connection to one node, any node will do (PUBLISH reaches them all); it gives
- * up after a few reconnects so the feed moves on to the next node the cluster client knows.
+ * up after a few reconnects (or the feed gives up on it, when it stops answering) so the feed
+ * moves on to the next node the cluster client knows.
  */
 export function subscriberFactory(redis: GatewayConfig['redis'], commandClient: Redis | Cluster, options: { commandTimeoutMs: number; onError?: (error: Error) => void }): () => Redis {
   if (redis.clusterNodes === null) {
     return () => createRedisClient({ url: redis.url, sentinels: redis.sentinels, name: redis.name, subscriber: true, ...options });
   }
   let next = 0;
+  let last = '';
   const seeds = redis.clusterNodes;
   return () => {
     const known = commandClient instanceof Cluster ? commandClient.nodes('all').map((n) => ({ host: n.options.host ?? '', port: n.options.port ?? 0 })) : [];
     const nodes = known.length > 0 ? known : seeds;
-    const node = nodes[next++ % nodes.length]!;
+    let node = nodes[next++ % nodes.length]!;
+    // Not straight back to the node just given up on (it may be frozen but still listed).
+    if (nodes.length > 1 && `${node.host}:${node.port}` === last) node = nodes[next++ % nodes.length]!;
+    last = `${node.host}:${node.port}`;
     const url = new URL(redis.url);
     url.hostname = node.host;
     url.port = String(node.port);

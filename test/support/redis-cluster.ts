@@ -1,7 +1,8 @@
 /**
- * A real Redis Cluster for tests: three masters (no replicas) on free local ports, each a private
- * `redis-server --cluster-enabled yes`, joined with `redis-cli --cluster create`. Started once per
- * test file and stopped at the end; nothing is written to disk outside a temporary directory.
+ * A real Redis Cluster for tests: three masters (by default no replicas; with `replicas: 1`, one
+ * each, for failover tests) on free local ports, each a private `redis-server --cluster-enabled
+ * yes`, joined with `redis-cli --cluster create`. Started once per test file and stopped at the
+ * end; nothing is written to disk outside a temporary directory.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,7 +20,16 @@ const READY_TIMEOUT_MS = 15_000;
 
 export interface RedisCluster {
   readonly nodes: readonly HostPort[];
+  /** Sends a signal to the node on `port`: SIGSTOP freezes it (open sockets, no answers), SIGCONT resumes it. */
+  signal(port: number, signal: 'SIGSTOP' | 'SIGCONT'): void;
+  /** `redis-cli -p port …`'s output, or '' when it fails or times out (e.g. on a frozen node). */
+  cli(port: number, ...args: string[]): Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface RedisClusterOptions {
+  /** Replicas per master; default 0. */
+  readonly replicas?: number;
 }
 
 const running = new Set<ChildProcess>();
@@ -27,9 +37,10 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export async function startRedisCluster(): Promise<RedisCluster> {
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  const replicas = options.replicas ?? 0;
   const dir = await mkdtemp(join(tmpdir(), 'sg-cluster-'));
-  const ports = await clusterPorts(MASTERS);
+  const ports = await clusterPorts(MASTERS * (1 + replicas));
   const children = ports.map((port) => {
     const child = spawn('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
@@ -44,6 +55,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     await Promise.all(children.map(async (child) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
+      child.kill('SIGCONT');
       child.kill('SIGKILL');
       await exited;
     }));
@@ -51,13 +63,26 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   };
   try {
     for (const port of ports) await waitFor(async () => (await cli(port, 'PING')) === 'PONG');
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: READY_TIMEOUT_MS });
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: READY_TIMEOUT_MS });
     for (const port of ports) await waitFor(async () => (await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
+    // A replica can take over only once it is in sync with its master.
+    for (const port of ports) {
+      await waitFor(async () => {
+        const replication = await cli(port, 'INFO', 'replication');
+        return replication.includes('role:master') || replication.includes('master_link_status:up');
+      });
+    }
   } catch (error) {
     await stop();
     throw error;
   }
-  return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+  const byPort = new Map(ports.map((port, i) => [port, children[i]!]));
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    signal: (port, signal) => byPort.get(port)?.kill(signal),
+    cli,
+    stop,
+  };
 }
 
 async function cli(port: number, ...args: string[]): Promise<string> {

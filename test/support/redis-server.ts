@@ -24,6 +24,10 @@ export interface RedisServer {
    * hung or overloaded Redis. Resolves once it has been resumed (SIGCONT).
    */
   pause(ms: number): Promise<void>;
+  /** Freezes the server (SIGSTOP) until {@link RedisServer.thaw}: a hung Redis for as long as a test needs. */
+  freeze(): void;
+  /** Resumes a frozen server (SIGCONT). */
+  thaw(): void;
 }
 
 const READY_TIMEOUT_MS = 5_000;
@@ -33,8 +37,14 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** Options for {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /** More command-line options, e.g. `['--replicaof', '127.0.0.1', '6380']`. */
+  readonly args?: readonly string[];
+}
+
 /** Starts a redis-server on a free port with persistence off, and waits until it answers. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const server: RedisServer = {
@@ -50,13 +60,19 @@ export async function startRedisServer(): Promise<RedisServer> {
     },
     async start() {
       if (child !== undefined) throw new Error(`redis-server on port ${port} is already running`);
-      const spawned = spawnRedis(port);
+      const spawned = spawnRedis(port, options.args ?? []);
       child = spawned.process;
       await waitForPong(spawned, port);
     },
     async pause(ms) {
-      child?.kill('SIGSTOP');
+      server.freeze();
       await sleep(ms);
+      server.thaw();
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
       child?.kill('SIGCONT');
     },
   };
@@ -91,8 +107,8 @@ interface SpawnedRedis {
   log(): string;
 }
 
-function spawnRedis(port: number): SpawnedRedis {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+function spawnRedis(port: number, extra: readonly string[]): SpawnedRedis {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   // Keep the log for error messages, and keep the pipes drained so redis never blocks on them.
