@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually, waitFor } from '../support/poll.js';
 import type { Cluster, Redis } from 'ioredis';
 import { buildConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
@@ -112,23 +113,4 @@ function clusterConfig(keyPrefix: string): GatewayConfig {
   const built = buildConfig(yaml, {}, 'cluster-failover.yaml');
   if (!built.ok) throw new Error(built.problems.join('\n'));
   return built.config;
-}
-
-/** Polls `check` until it holds; throws after `ms`. */
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  if (!(await eventually(check, ms))) throw new Error(`condition not met within ${ms} ms: ${check.toString()}`);
-}
-
-/** Polls `check` (a throw counts as false) until it holds or `ms` pass; says which. */
-async function eventually(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return true;
-    } catch {
-      // not yet
-    }
-    await sleep(50);
-  }
-  return false;
 }

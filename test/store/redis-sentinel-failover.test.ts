@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually, waitFor } from '../support/poll.js';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { buildConfig } from '../../src/config/load.js';
@@ -155,23 +156,4 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   } catch {
     return '';
   }
-}
-
-/** Polls `check` until it holds; throws after `ms`. */
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  if (!(await eventually(check, ms))) throw new Error(`condition not met within ${ms} ms: ${check.toString()}`);
-}
-
-/** Polls `check` (a throw counts as false) until it holds or `ms` pass; says which. */
-async function eventually(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return true;
-    } catch {
-      // not yet
-    }
-    await sleep(50);
-  }
-  return false;
 }
