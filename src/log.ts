@@ -25,7 +25,7 @@ export function createLogger(level: string, destination: DestinationStream = (st
  * enumerable property, and an error carrying a request or its headers (as HTTP client errors can)
  * would log an Authorization or Cookie nested deeper than the redaction paths reach.
  */
-export function errorFields(err: unknown): unknown {
+function errorFields(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const { code } = err as { code?: unknown };
   return { type: err.constructor.name, message: err.message, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}), stack: err.stack };

@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { eventually, waitFor } from '../support/poll.js';
+import { eventually, sampleRevocation, waitFor } from '../support/poll.js';
 import type { Cluster, Redis } from 'ioredis';
 import { buildConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
@@ -82,18 +81,7 @@ describe('Redis Cluster failover while a master is frozen', () => {
       const refusedBeforeThaw = await eventually(async () => (await gateway.findByHash(created.hash))?.revokedAt === revokedAt, 2_000);
 
       cluster.signal(frozen, 'SIGCONT');
-      const seen = { valid: 0, revoked: 0, unavailable: 0 };
-      const until = Date.now() + 4_000;
-      while (Date.now() < until) {
-        try {
-          const record = await gateway.findByHash(created.hash);
-          if (record?.revokedAt === revokedAt) seen.revoked++;
-          else seen.valid++;
-        } catch {
-          seen.unavailable++;
-        }
-        await sleep(50);
-      }
+      const seen = await sampleRevocation(() => gateway.findByHash(created.hash), revokedAt, 4_000);
       assert.ok(servedWhileFrozen, 'lookups in the frozen master\'s slots were served by its promoted replica');
       assert.ok(feedLiveWhileFrozen, 'the revocation feed moved to another node and went live');
       assert.ok(refusedBeforeThaw, 'the gateway saw the revocation before the old master thawed');

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventually, waitFor } from '../support/poll.js';
+import { eventually, sampleRevocation, waitFor } from '../support/poll.js';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { buildConfig } from '../../src/config/load.js';
@@ -125,18 +125,7 @@ describe('Redis Sentinel failover while the master is frozen', () => {
       master.thaw();
       // Until Sentinel demotes it (seconds), the old master answers as a master with the record
       // as it was before the failover. No answer may be "valid"; 503 is allowed, "revoked" expected.
-      const seen = { valid: 0, revoked: 0, unavailable: 0 };
-      const until = Date.now() + 6_000;
-      while (Date.now() < until) {
-        try {
-          const record = await gateway.findByHash(created.hash);
-          if (record?.revokedAt === revokedAt) seen.revoked++;
-          else seen.valid++;
-        } catch {
-          seen.unavailable++;
-        }
-        await sleep(50);
-      }
+      const seen = await sampleRevocation(() => gateway.findByHash(created.hash), revokedAt, 6_000);
       assert.equal(seen.valid, 0, `the revoked token read as valid after the old master thawed: ${JSON.stringify(seen)}`);
       assert.ok(seen.revoked > 0, `the gateway answered from the new master: ${JSON.stringify(seen)}`);
       assert.ok(refusedBeforeThaw, 'the gateway saw the revocation before the old master thawed');
