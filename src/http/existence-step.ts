@@ -50,10 +50,9 @@ export async function packageExists(ctx: RequestContext, crate: CrateName, crede
  */
 export function recordAcceptedPublish(ctx: RequestContext, crate: CrateName): (answer: UpstreamAnswer) => Promise<void> {
   return async ({ status, contentType, body }) => {
-    const { adapter, probe, published, config } = ctx.deps;
+    const { adapter, published, config } = ctx.deps;
     if (status < 200 || status > 299) return;
     if (body !== null && adapter.publishFailedDespiteStatus?.(contentType, body.toString('utf8')) === true) return;
-    probe.forget(crate);
     try {
       await published.remember(crate, config.upstream.indexLagMs);
     } catch (e) {
