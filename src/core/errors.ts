@@ -89,7 +89,7 @@ export const CATALOGUE = {
     (p) => `the registry did not accept this credential (its identity check answered ${p.status}${p.status === 200 ? ' without a login' : ''}); use a credential the registry itself accepts`),
   SG_IDENTITY_UNAVAILABLE: entry(502, 'The identity probe could not be made or answered without a login.',
     () => 'could not confirm your identity with the registry; try again shortly'),
-  SG_PROBE_FAILED: entry<{ crate: string }>(503, 'The existence probe that tells publish-new from publish-update failed (fail closed).',
+  SG_PROBE_FAILED: entry<{ crate: string }>(503, 'The existence probe that tells publish-new from publish-update failed, or got a 200 that is not the crate\'s index file (fail closed).',
     (p) => `could not ask the registry whether \`${p.crate}\` already exists, so the publish was not forwarded; try again shortly`),
   SG_STATE_UNAVAILABLE: entry<{ crate: string }>(503, 'The package\'s current metadata, needed to tell what a change does (npm unpublish, deprecate), could not be read (fail closed).',
     (p) => `could not read \`${p.crate}\`'s current metadata from the registry to tell what this change does, so it was not forwarded; try again shortly`),

@@ -21,6 +21,22 @@ export function indexFilePath(name: string): string {
 }
 
 /**
+ * Whether `line`, the first line of a sparse-index file, is a version of `crate`: every line of an
+ * index file is one version's JSON object with its `name` (wire-facts §1.5), the stored spelling,
+ * which may differ from `crate` in case and `-`/`_`.
+ */
+export function isIndexEntryOf(crate: CrateName, line: string): boolean {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return false;
+  }
+  const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && cargoNaming.canonical(name) === cargoNaming.canonical(crate);
+}
+
+/**
  * The publish body is `u32le J, J bytes JSON, u32le C, C bytes .crate` (wire-facts §1.2). Only the
  * JSON head is read (bounded by `jsonMax`); the whole length is checked against Content-Length
  * so a truncated or padded upload is refused before anything is forwarded.
@@ -173,6 +189,7 @@ export const cargoAdapter: RegistryAdapter = Object.freeze({
     status === 401 && path.startsWith(`${INDEX_PREFIX}/`) ? { 'www-authenticate': `Cargo login_url="${publicUrl}/tokens"` } : {},
   /** The index is not `-`/`_`-insensitive, so probe every spelling (wire-facts §1.7). */
   existencePaths: (crate: CrateName) => [...new Set([crate, crate.replaceAll('_', '-'), crate.replaceAll('-', '_')].map(indexFilePath))],
+  isExistenceEntry: isIndexEntryOf,
   readPublishHead: readCargoPublishHead,
   configPath: `${INDEX_PREFIX}/config.json`,
   rewriteConfig: rewriteCargoConfig,

@@ -29,9 +29,15 @@ export function createExistenceProbe(options: { client: UpstreamClient; adapter:
 
   async function askUpstream(crate: CrateName, credential: string | null): Promise<boolean> {
     const answers = await Promise.all(options.adapter.existencePaths(crate).map(async (path) => {
-      const { status } = await options.client.get(path, credential, options.timeoutMs).catch((e: Error) => {
+      // Only the first line is read: an index file of a crate with many versions and features
+      // runs to megabytes, and whether it is there is all the probe asks.
+      const { status, line } = await options.client.getFirstLine(path, credential, options.timeoutMs).catch((e: Error) => {
         throw new ProbeFailedError(`GET ${path}: ${e.message}`);
       });
+      if (status === 200 && options.adapter.isExistenceEntry?.(crate, line) === false) {
+        // Counted as "exists", a catch-all page would let a publish-update-only token create any crate.
+        throw new ProbeFailedError(`GET ${path} answered 200 with something other than an index entry of ${crate}`);
+      }
       if (status === 200) return true;
       if (status === 404 || status === 410 || status === 451) return false;
       throw new ProbeFailedError(`GET ${path} answered ${status}`);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCrateName } from '../../src/core/crate-pattern.js';
 import { gatewayError } from '../../src/core/errors.js';
-import { cargoAdapter, cargoPublishFailedDespiteStatus, indexFilePath, readCargoPublishHead, rewriteCargoConfig, sampleDownloadPath } from '../../src/registries/cargo.js';
+import { cargoAdapter, cargoPublishFailedDespiteStatus, indexFilePath, isIndexEntryOf, readCargoPublishHead, rewriteCargoConfig, sampleDownloadPath } from '../../src/registries/cargo.js';
 import type { PublishHead } from '../../src/registries/registry.js';
 import { cargoPublishBody, rawFraming } from '../support/cargo-publish-body.js';
 
@@ -174,6 +174,21 @@ describe('existencePaths probes every all-`-` / all-`_` spelling once', () => {
     { name: 'a short name with a separator uses the short layout', input: 'a_b', expected: ['/index/3/a/a_b', '/index/3/a/a-b'] },
   ];
   for (const row of rows) it(row.name, () => assert.deepEqual(cargoAdapter.existencePaths(parseCrateName(row.input)!), row.expected));
+});
+
+describe('isIndexEntryOf: the first line of an index file the existence probe got is a version of the crate', () => {
+  const line = (name: string): string => JSON.stringify({ name, vers: '0.1.0', deps: [], cksum: '0'.repeat(64), features: {}, yanked: false, links: null, v: 2 });
+  const rows = [
+    { name: 'the crate\'s own line', crate: 'foo-bar', line: line('foo-bar'), expected: true },
+    { name: 'the stored spelling differs in case and `-`/`_`', crate: 'Foo_Bar', line: line('foo-bar'), expected: true },
+    { name: 'another crate\'s line', crate: 'foo-bar', line: line('foo-baz'), expected: false },
+    { name: 'an empty answer', crate: 'foo-bar', line: '', expected: false },
+    { name: 'a web page', crate: 'foo-bar', line: '<!doctype html>', expected: false },
+    { name: 'JSON without a name', crate: 'foo-bar', line: '{"vers":"0.1.0"}', expected: false },
+    { name: 'a JSON string', crate: 'foo-bar', line: '"foo-bar"', expected: false },
+    { name: 'null', crate: 'foo-bar', line: 'null', expected: false },
+  ];
+  for (const row of rows) it(row.name, () => assert.equal(isIndexEntryOf(parseCrateName(row.crate)!, row.line), row.expected));
 });
 
 describe('cargoPublishFailedDespiteStatus: a 2xx answer cargo still reports as a failure (wire-facts §1.4)', () => {
