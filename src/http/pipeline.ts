@@ -207,6 +207,16 @@ async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: s
 
 function answerRejection(ctx: RequestContext, e: unknown): void {
   const rejection = e instanceof Rejection ? e : storeRejection(e);
+  if (!(rejection instanceof Rejection) && clientWentAway(ctx)) {
+    // Its body stopped half-way (a publish whose head was being read): nothing was forwarded, and
+    // no one is left to answer. Not an internal error; 499 in the log, as nginx has it.
+    ctx.log.verdict = 'deny';
+    ctx.log.reason = 'client-gone';
+    ctx.log['client.error'] = 'the client closed the connection before its request body arrived';
+    ctx.res.statusCode = 499;
+    ctx.res.destroy();
+    return;
+  }
   if (!(rejection instanceof Rejection)) {
     ctx.deps.logger.error({ 'req.id': ctx.log['req.id'], err: e }, 'unexpected error');
     return answerRejection(ctx, new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'internal-error'));
@@ -216,4 +226,9 @@ function answerRejection(ctx: RequestContext, e: unknown): void {
   ctx.log['error.code'] = rejection.error.code;
   if (stillAwaitingContinue(ctx.req)) ctx.res.setHeader('connection', 'close');
   sendError(ctx.res, ctx.deps.adapter, rejection.error, ctx.log['req.path'], ctx.deps.config.publicUrl);
+}
+
+/** The client closed its connection while the gateway was still reading the request body. */
+function clientWentAway(ctx: RequestContext): boolean {
+  return ctx.req.destroyed && !ctx.req.complete;
 }
