@@ -60,3 +60,19 @@ export function recordAcceptedPublish(ctx: RequestContext, crate: CrateName): (a
     }
   };
 }
+
+/**
+ * The `settle` step of a request that deletes `crate` whole (npm unpublish of a package): once the
+ * upstream has done it, a publish of it no longer counts as recent, so the package is new again,
+ * as the probe says. A failure to forget it is logged on the request's line; the deletion stands.
+ */
+export function recordDeletedPackage(ctx: RequestContext, crate: CrateName): (answer: UpstreamAnswer) => Promise<void> {
+  return async ({ status }) => {
+    if (status < 200 || status > 299) return;
+    try {
+      await ctx.deps.published.forget(crate);
+    } catch (e) {
+      ctx.log['published.error'] = (e as Error).message;
+    }
+  };
+}

@@ -19,7 +19,7 @@ import type { UpstreamAnswer } from '../upstream/forward.js';
 import { identifyCaller, lazyCredential, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
 import { framingProblem, stillAwaitingContinue } from './body.js';
 import { routeByBody } from './body-step.js';
-import { packageExists, recordAcceptedPublish } from './existence-step.js';
+import { packageExists, recordAcceptedPublish, recordDeletedPackage } from './existence-step.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
 import { forwardRequest, publishWarning, serveRegistryConfig } from './forward-step.js';
 import { logRequest } from '../log.js';
@@ -124,9 +124,16 @@ async function run(ctx: RequestContext): Promise<void> {
   const need = await resolveNeed(ctx, routed.match.route.need, caller, crate, credential);
   authorise(ctx, caller, need, crate, need !== routed.match.route.need);
   const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
+  await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, settleAfter(ctx, routed.match.route.need, crate, target.segments));
+}
+
+/** What the gateway records once the upstream has accepted the request: a publish, or a deleted package. */
+function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | null, segments: readonly string[]): ((answer: UpstreamAnswer) => Promise<void>) | undefined {
+  if (crate === null) return undefined;
   // Whoever publishes (any token), the crate may be new, and the index will not say so for a while.
-  const creates = crate !== null && (routed.match.route.need === 'publish' || routed.match.route.need === 'publish-new');
-  await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, creates ? recordAcceptedPublish(ctx, crate) : undefined);
+  if (need === 'publish' || need === 'publish-new') return recordAcceptedPublish(ctx, crate);
+  if (ctx.deps.adapter.deletesPackage?.(ctx.req.method ?? '', segments) === true) return recordDeletedPackage(ctx, crate);
+  return undefined;
 }
 
 /**

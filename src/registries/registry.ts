@@ -62,6 +62,11 @@ export interface RegistryAdapter {
    * Without it, any 200 counts.
    */
   isExistenceEntry?(crate: CrateName, firstLine: string): boolean;
+  /**
+   * Whether a request, once the upstream accepts it, deletes the package whole (npm's
+   * `DELETE /<package>/-rev/<rev>`): the package is new again. Without it, nothing does.
+   */
+  deletesPackage?(method: string, segments: readonly string[]): boolean;
   /** Reads the publish body's head from the bytes received so far. */
   readPublishHead(bytes: Buffer, contentLength: number | null, limits: { jsonMax: number; bodyMax: number }): PublishHead;
   /** The path of the registry's own config document that must be rewritten, if any. */

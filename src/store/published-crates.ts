@@ -8,6 +8,8 @@
  * crate that exists, so a publish-new-only token could publish its next version. A publish the
  * gateway forwarded is a fact it saw itself: recorded here, in Redis so that every process and
  * host sees it, it outvotes a probe that has not caught up yet.
+ * A deletion of the whole package the gateway forwarded (npm unpublish) forgets it again: the
+ * package is then new, whatever the record said.
  *
  * Key (with `p` the key prefix): `p published:{<canonical name>}`, a string with a PX expiry. One
  * key per command, so it is Cluster-safe as it stands.
@@ -23,6 +25,8 @@ export interface PublishedCrates {
   remember(name: string, ttlMs: number): Promise<void>;
   /** Whether `name` was remembered within its `ttlMs`. Rejects with StoreUnavailableError. */
   recentlyPublished(name: string): Promise<boolean>;
+  /** Forgets `name`: the upstream deleted the package, so a publish of it no longer says it exists. */
+  forget(name: string): Promise<void>;
 }
 
 /** {@link PublishedCrates} on Redis: one key per package, dropped by Redis itself. */
@@ -45,6 +49,10 @@ export class RedisPublishedCrates implements PublishedCrates {
 
   async recentlyPublished(name: string): Promise<boolean> {
     return (await this.call('EXISTS published', () => this.client.exists(this.key(name)))) === 1;
+  }
+
+  async forget(name: string): Promise<void> {
+    await this.call('DEL published', () => this.client.del(this.key(name)));
   }
 
   /** Canonical, so `Foo_bar` and `foo-bar` (one crate to the registry) share a key. */
@@ -89,5 +97,9 @@ export class MemoryPublishedCrates implements PublishedCrates {
   async recentlyPublished(name: string): Promise<boolean> {
     const entry = this.entries.get(this.naming.canonical(name));
     return entry !== undefined && entry.until > this.clock();
+  }
+
+  async forget(name: string): Promise<void> {
+    this.entries.delete(this.naming.canonical(name));
   }
 }

@@ -36,6 +36,16 @@ for (const [name, make] of implementations) {
       assert.equal(await published.recentlyPublished('foo-bar'), false);
     });
 
+    it('forgets a publish when told the package is gone, under the canonical name', async () => {
+      const published = make();
+      await published.remember('gone-pkg', 60_000);
+      await published.remember('kept-pkg', 60_000);
+      await published.forget('Gone_Pkg');
+      assert.equal(await published.recentlyPublished('gone-pkg'), false);
+      assert.equal(await published.recentlyPublished('kept-pkg'), true);
+      await published.forget('never-published');
+    });
+
     it('remembers nothing with a ttl of 0 (index_lag: 0s)', async () => {
       const published = make();
       await published.remember('zero', 0);
@@ -45,12 +55,13 @@ for (const [name, make] of implementations) {
 }
 
 describe('RedisPublishedCrates on a Redis that is not there', () => {
-  it('rejects both calls with StoreUnavailableError (fail closed)', async () => {
+  it('rejects every call with StoreUnavailableError (fail closed)', async () => {
     const down = createRedisClient({ url: `redis://127.0.0.1:${await freePort()}/0`, commandTimeoutMs: 100 });
     try {
       const published = new RedisPublishedCrates(down, { keyPrefix: prefix });
       await assert.rejects(published.recentlyPublished('x'), StoreUnavailableError);
       await assert.rejects(published.remember('x', 1_000), StoreUnavailableError);
+      await assert.rejects(published.forget('x'), StoreUnavailableError);
     } finally {
       down.disconnect();
     }
