@@ -93,6 +93,8 @@ export const CATALOGUE = {
     (p) => `could not ask the registry whether \`${p.crate}\` already exists, so the publish was not forwarded; try again shortly`),
   SG_STATE_UNAVAILABLE: entry<{ crate: string }>(503, 'The package\'s current metadata, needed to tell what a change does (npm unpublish, deprecate), could not be read (fail closed).',
     (p) => `could not read \`${p.crate}\`'s current metadata from the registry to tell what this change does, so it was not forwarded; try again shortly`),
+  SG_PUBLISH_IN_PROGRESS: entry<{ crate: string } & Noun>(409, 'Another publish of the same new crate, by a token without `publish-update`, is still under way; only one may create it.',
+    (p) => `another publish of \`${p.crate}\`, a new ${p.noun ?? 'crate'}, is still under way; try again once it has finished`),
   SG_STORE_UNAVAILABLE: entry(503, 'Redis is down or slow; nothing is forwarded (fail closed).',
     () => 'the token store is unavailable, so nothing was forwarded; try again shortly'),
   SG_CREDENTIAL_UNREADABLE: entry<TokensUrl>(500, 'The upstream credential sealed in the token record cannot be opened.',
