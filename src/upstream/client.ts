@@ -40,7 +40,10 @@ export function createUpstreamClient(upstreamUrl: string, agent: http.Agent): Up
       const headers: Record<string, string> = { accept: 'application/json' };
       if (credential !== null) headers.authorization = credential;
       const req = (base.protocol === 'https:' ? https : http).request({ host: base.hostname, port: base.port || (base.protocol === 'https:' ? 443 : 80), path: prefix + path, method: 'GET', headers, agent });
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      // A deadline for the whole answer, not an idle timeout: an upstream that drips a byte at a
+      // time would otherwise hold a probe, and the publish waiting on it, for as long as it likes.
+      const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      req.once('close', () => clearTimeout(deadline));
       req.on('error', reject);
       req.on('response', (res) => {
         res.on('error', reject);

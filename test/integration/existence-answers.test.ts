@@ -124,3 +124,50 @@ describe('a registry that answers 200 for index files it does not have', () => {
     assert.equal(gw.logLines().at(-1)?.['scope.need'], 'publish-update');
   });
 });
+
+describe('a registry that drips its index answer a byte at a time', () => {
+  let registry: CargoRegistry;
+  let front: http.Server;
+  let gw: TestGateway;
+  let updateOnly: string;
+  const drips = new Set<NodeJS.Timeout>();
+
+  before(async () => {
+    registry = await startCargoRegistry({ users: { ...USERS } });
+    // Index files: 200 at once, then a byte every 100 ms, never a line break. Everything else: the registry.
+    front = http.createServer((req, res) => {
+      if (req.url?.startsWith('/index/') === true && req.url !== '/index/config.json') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const drip = setInterval(() => res.write('{'), 100);
+        drips.add(drip);
+        res.on('close', () => clearInterval(drip));
+        return;
+      }
+      void fetch(registry.url + (req.url ?? ''), { method: req.method, headers: { authorization: req.headers.authorization ?? '' } }).then(async (answer) => {
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(await answer.text());
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    gw = await startGateway({ registry, env: { SCOPEGATE_UPSTREAM: url }, editYaml: (y) => y.replace(/probe_timeout: .*$/m, 'probe_timeout: 300ms') });
+    updateOnly = (await gw.createToken({ name: 'update only', endpoint_scopes: ['publish-update'] })).token;
+  });
+  after(async () => {
+    for (const drip of drips) clearInterval(drip);
+    await gw.close();
+    front.closeAllConnections();
+    await new Promise((resolve) => front.close(resolve));
+    await registry.close();
+  });
+
+  test('the probe gives up after probe_timeout in all, though bytes keep coming, and the publish is refused', async () => {
+    registry.clearRequests();
+    const started = Date.now();
+    const res = await fetch(`${gw.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: updateOnly }, body: new Uint8Array(cargoPublishBody({ name: 'dripped', vers: '0.1.0' })), signal: AbortSignal.timeout(5_000) });
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), cargoError('could not ask the registry whether `dripped` already exists, so the publish was not forwarded; try again shortly'));
+    assert.ok(Date.now() - started < 2_000, `answered after ${Date.now() - started} ms`);
+    assert.ok(registry.requests.every((r) => r.method === 'GET'), 'a denied publish reached the upstream');
+  });
+});
