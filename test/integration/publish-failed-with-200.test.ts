@@ -5,45 +5,20 @@
  * existing (`upstream.index_lag`).
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
 import { cargoError, startGateway, USERS, type TestGateway } from '../support/gateway.js';
 
-/** The test registry behind crates.io's `adjust-all`: every error answer on `PUT /api/v1/crates/new` becomes 200, body intact. */
-async function adjustAll(registry: CargoRegistry): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
-      void fetch(registry.url + (req.url ?? ''), { method: req.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined }).then(async (answer) => {
-        const text = await answer.text();
-        const status = req.method === 'PUT' && req.url === '/api/v1/crates/new' ? 200 : answer.status;
-        res.writeHead(status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-        res.end(text);
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
-}
-
 let registry: CargoRegistry;
-let front: { url: string; close: () => Promise<void> };
 let gw: TestGateway;
 
 before(async () => {
-  registry = await startCargoRegistry({ users: { ...USERS } });
-  front = await adjustAll(registry);
-  gw = await startGateway({ registry, env: { SCOPEGATE_UPSTREAM: front.url } });
+  registry = await startCargoRegistry({ users: { ...USERS }, statusCodes: 'adjust-all' });
+  gw = await startGateway({ registry });
 });
 after(async () => {
   await gw.close();
-  await front.close();
   await registry.close();
 });
 
