@@ -59,6 +59,25 @@ describe('the existence probe and large index files', () => {
   });
 });
 
+describe('a crate stored under another mix of `-` and `_`', () => {
+  let gw: TestGateway;
+
+  before(async () => {
+    gw = await startGateway();
+    assert.equal((await publish(gw.registry.url, Object.keys(USERS)[0]!, 'mixed-spell_ing', '0.1.0')).status, 200);
+  });
+  after(() => gw.close());
+
+  test('exists to the probe: a publish-new-only token is refused, and the upstream sees no publish', async () => {
+    const { token: newOnly } = await gw.createToken({ name: 'new only', endpoint_scopes: ['publish-new'] });
+    gw.registry.clearRequests();
+    const res = await publish(gw.url, newOnly, 'mixed_spell-ing', '0.2.0');
+    assert.equal(res.status, 403, JSON.stringify(res.json));
+    assert.deepEqual(res.json, cargoError('this token does not have the `publish-update` scope (`mixed_spell-ing` already exists); create a token with that scope'));
+    assert.ok(gw.registry.requests.every((r) => r.method === 'GET'), 'a denied publish reached the upstream');
+  });
+});
+
 /**
  * The test registry behind a front that answers 200 where the registry has no index file, as a
  * single-page web app's catch-all does: `body` for every name.
