@@ -108,9 +108,9 @@ const upstream = {
       default: 'SCOPEGATE_UPSTREAM_CREDENTIAL',
       examples: ['SCOPEGATE_UPSTREAM_CREDENTIAL', 'REGISTRY_TOKEN'],
     },
-    timeout: duration('How long to wait for the upstream\'s response headers before answering 504.', '30s', ['30s', '2m']),
+    timeout: duration('How long to wait for the upstream\'s response headers before answering 504, counted from the last chunk of the request body it took (an upload may take longer in all).', '30s', ['30s', '2m']),
     probe_timeout: duration('Timeout of an existence or identity probe; a probe that fails denies (fail closed).', '2s', ['2s', '500ms']),
-    probe_cache: duration('How long an existence probe\'s answer is reused (0s: never).', '5s', ['5s', '0s']),
+    probe_cache: duration('How long an existence probe\'s "exists" is reused (0s: never); a "new" is asked again every time, since a publish through any process makes it stale.', '5s', ['5s', '0s']),
     index_lag: duration(
       'How long a package counts as existing, whatever the existence probe says, after the upstream accepted a publish of it through the gateway: '
         + 'covers the time the registry\'s index takes to show a publish (crates.io writes it seconds after answering). Remembered in Redis, so every '

@@ -48,6 +48,8 @@ export interface RequestLog {
   'error.code'?: string;
   'upstream.status'?: number;
   'upstream.error'?: string;
+  /** The client went away before its request was read (pipeline.ts): what happened. */
+  'client.error'?: string;
   /** An accepted publish that could not be recorded (existence-step.ts): why. */
   'published.error'?: string;
   status?: number;

@@ -16,6 +16,7 @@
  * Not covered: a crate first published past the gateway (straight to the registry, or through it
  * with a legacy credential, whose body is never read) is new to the probe until the index shows it.
  */
+import { randomUUID } from 'node:crypto';
 import type { CrateName } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
 import type { UpstreamAnswer } from '../upstream/forward.js';
@@ -50,12 +51,57 @@ export async function packageExists(ctx: RequestContext, crate: CrateName, crede
  */
 export function recordAcceptedPublish(ctx: RequestContext, crate: CrateName): (answer: UpstreamAnswer) => Promise<void> {
   return async ({ status, contentType, body }) => {
-    const { adapter, probe, published, config } = ctx.deps;
+    const { adapter, published, config } = ctx.deps;
     if (status < 200 || status > 299) return;
     if (body !== null && adapter.publishFailedDespiteStatus?.(contentType, body.toString('utf8')) === true) return;
-    probe.forget(crate);
     try {
       await published.remember(crate, config.upstream.indexLagMs);
+    } catch (e) {
+      ctx.log['published.error'] = (e as Error).message;
+    }
+  };
+}
+
+/**
+ * The `settle` step of a request that deletes `crate` whole (npm unpublish of a package): once the
+ * upstream has done it, a publish of it no longer counts as recent, so the package is new again,
+ * as the probe says. A failure to forget it is logged on the request's line; the deletion stands.
+ */
+export function recordDeletedPackage(ctx: RequestContext, crate: CrateName): (answer: UpstreamAnswer) => Promise<void> {
+  return async ({ status }) => {
+    if (status < 200 || status > 299) return;
+    try {
+      await ctx.deps.published.forget(crate);
+    } catch (e) {
+      ctx.log['published.error'] = (e as Error).message;
+    }
+  };
+}
+
+/** Longest a claim outlives a process that died holding it; a live publish releases it at once. */
+const CLAIM_MIN_MS = 5 * 60_000;
+
+/**
+ * Claims the creation of `crate` for a publish by a token that may create crates but not publish
+ * to existing ones, before the probe is asked: two such publishes at once would both hear "new",
+ * and the second would add a version to the crate the first created. A publish that finished
+ * before the claim was taken is seen by the probe (or the index-lag record, written before the
+ * claim is released); one still under way holds the claim, and this one is refused (409). Claimed
+ * in Redis, so across processes and hosts; a Redis failure refuses (503). Resolves with the release.
+ */
+export async function claimCreation(ctx: RequestContext, crate: CrateName): Promise<() => Promise<void>> {
+  const { published, config, adapter } = ctx.deps;
+  const owner = randomUUID();
+  let claimed: boolean;
+  try {
+    claimed = await published.claim(crate, owner, Math.max(CLAIM_MIN_MS, 2 * config.upstream.timeoutMs));
+  } catch (e) {
+    throw storeRejection(e);
+  }
+  if (!claimed) throw new Rejection(gatewayError('SG_PUBLISH_IN_PROGRESS', { crate, noun: adapter.naming.noun }), 'publish-in-progress');
+  return async () => {
+    try {
+      await published.release(crate, owner);
     } catch (e) {
       ctx.log['published.error'] = (e as Error).message;
     }

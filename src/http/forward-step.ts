@@ -7,7 +7,7 @@ import type { ResponseRewrite, UpstreamAnswer } from '../upstream/forward.js';
 import { Rejection, type RequestContext } from './context.js';
 import { sendJsonText } from './respond.js';
 
-/** The publish answer is buffered for a warning only up to this size; a larger one passes unchanged. */
+/** The publish answer is buffered (for a warning, or to tell a failure) only up to this size; a larger one passes unchanged. */
 const PUBLISH_ANSWER_MAX = 64 * 1024;
 
 /**
@@ -21,11 +21,15 @@ export function publishWarning(ctx: RequestContext, token: TokenRecord): string 
 
 /** `settle`: runs when the upstream has answered, before the client sees it (ForwardRequest.settle). */
 export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>): Promise<void> {
-  const add = ctx.deps.adapter.addPublishWarning;
-  const rewrite: ResponseRewrite | undefined = warning === null || add === undefined ? undefined : {
+  const { addPublishWarning: add, publishFailedDespiteStatus } = ctx.deps.adapter;
+  const warns = warning !== null && add !== undefined;
+  // A settled answer is also read (bounded) when the registry may report a failure with a 2xx
+  // (crates.io's `adjust-all` answers a refused publish 200 with `errors`): settle must see that,
+  // or it records a crate the registry never created.
+  const rewrite: ResponseRewrite | undefined = !warns && (settle === undefined || publishFailedDespiteStatus === undefined) ? undefined : {
     maxBytes: PUBLISH_ANSWER_MAX,
     rewrite: (status, contentType, answer) => {
-      const text = add(status, contentType, answer.toString('utf8'), warning);
+      const text = warns ? add(status, contentType, answer.toString('utf8'), warning) : null;
       return text === null ? null : Buffer.from(text);
     },
   };

@@ -19,7 +19,7 @@ import type { UpstreamAnswer } from '../upstream/forward.js';
 import { identifyCaller, lazyCredential, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
 import { framingProblem, stillAwaitingContinue } from './body.js';
 import { routeByBody } from './body-step.js';
-import { packageExists, recordAcceptedPublish } from './existence-step.js';
+import { claimCreation, packageExists, recordAcceptedPublish, recordDeletedPackage } from './existence-step.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
 import { forwardRequest, publishWarning, serveRegistryConfig } from './forward-step.js';
 import { logRequest } from '../log.js';
@@ -121,12 +121,23 @@ async function run(ctx: RequestContext): Promise<void> {
   const credential = lazyCredential(ctx.deps, caller);
   const routed = match.route.body === null ? { match } : await routeByBody(ctx, target, match, caller.record, credential());
   const { crate, body = routed.body } = await readCrate(ctx, routed.match);
-  const need = await resolveNeed(ctx, routed.match.route.need, caller, crate, credential);
-  authorise(ctx, caller, need, crate, need !== routed.match.route.need);
-  const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
+  const { need, release } = await resolveNeed(ctx, routed.match.route.need, caller, crate, credential);
+  try {
+    authorise(ctx, caller, need, crate, need !== routed.match.route.need);
+    const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
+    await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, settleAfter(ctx, routed.match.route.need, crate, target.segments));
+  } finally {
+    await release?.();
+  }
+}
+
+/** What the gateway records once the upstream has accepted the request: a publish, or a deleted package. */
+function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | null, segments: readonly string[]): ((answer: UpstreamAnswer) => Promise<void>) | undefined {
+  if (crate === null) return undefined;
   // Whoever publishes (any token), the crate may be new, and the index will not say so for a while.
-  const creates = crate !== null && (routed.match.route.need === 'publish' || routed.match.route.need === 'publish-new');
-  await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, creates ? recordAcceptedPublish(ctx, crate) : undefined);
+  if (need === 'publish' || need === 'publish-new') return recordAcceptedPublish(ctx, crate);
+  if (ctx.deps.adapter.deletesPackage?.(ctx.req.method ?? '', segments) === true) return recordDeletedPackage(ctx, crate);
+  return undefined;
 }
 
 /**
@@ -173,18 +184,30 @@ async function readCrate(ctx: RequestContext, match: RouteMatch): Promise<{ crat
   return published ? { crate, body: published.body } : { crate };
 }
 
-/** `publish` becomes publish-new or publish-update by asking the upstream, only when that matters. */
-async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract<Caller, { kind: 'token' }>, crate: CrateName | null, credential: () => string | null): Promise<RouteNeed> {
-  if (need !== 'publish' || !publishProbeMatters(caller.record)) return need;
+/**
+ * `publish` becomes publish-new or publish-update by asking the upstream, only when that matters.
+ * A token that may only create holds the creation claim (existence-step.ts) until `release`.
+ */
+async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract<Caller, { kind: 'token' }>, crate: CrateName | null, credential: () => string | null): Promise<{ need: RouteNeed; release?: () => Promise<void> }> {
+  if (need !== 'publish' || !publishProbeMatters(caller.record)) return { need };
   // Unreachable with a loaded table (compileRouteTable requires a crate source); fail closed anyway.
   if (crate === null) throw new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'publish-route-without-crate');
   // An expired or revoked token is refused before the upstream is asked anything. (A wrong crate
   // pattern still waits for the probe: crates.io reports a missing scope before a crate mismatch,
   // and which scope is missing is what the probe tells.) `read` checks exactly those two.
   authorise(ctx, caller, 'read', crate, false);
-  const resolved = (await packageExists(ctx, crate, credential())) ? 'publish-update' : 'publish-new';
+  const release = caller.record.endpointScopes?.includes('publish-new') === true ? await claimCreation(ctx, crate) : undefined;
+  let exists: boolean;
+  try {
+    exists = await packageExists(ctx, crate, credential());
+  } catch (e) {
+    await release?.();
+    throw e;
+  }
+  if (exists) await release?.();
+  const resolved = exists ? 'publish-update' : 'publish-new';
   ctx.log['scope.need'] = resolved;
-  return resolved;
+  return exists ? { need: resolved } : { need: resolved, release };
 }
 
 /** `probed`: the need came from the existence probe, so the message says why (new, or already exists). */
@@ -207,6 +230,16 @@ async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: s
 
 function answerRejection(ctx: RequestContext, e: unknown): void {
   const rejection = e instanceof Rejection ? e : storeRejection(e);
+  if (!(rejection instanceof Rejection) && clientWentAway(ctx)) {
+    // Its body stopped half-way (a publish whose head was being read): nothing was forwarded, and
+    // no one is left to answer. Not an internal error; 499 in the log, as nginx has it.
+    ctx.log.verdict = 'deny';
+    ctx.log.reason = 'client-gone';
+    ctx.log['client.error'] = 'the client closed the connection before its request body arrived';
+    ctx.res.statusCode = 499;
+    ctx.res.destroy();
+    return;
+  }
   if (!(rejection instanceof Rejection)) {
     ctx.deps.logger.error({ 'req.id': ctx.log['req.id'], err: e }, 'unexpected error');
     return answerRejection(ctx, new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'internal-error'));
@@ -216,4 +249,9 @@ function answerRejection(ctx: RequestContext, e: unknown): void {
   ctx.log['error.code'] = rejection.error.code;
   if (stillAwaitingContinue(ctx.req)) ctx.res.setHeader('connection', 'close');
   sendError(ctx.res, ctx.deps.adapter, rejection.error, ctx.log['req.path'], ctx.deps.config.publicUrl);
+}
+
+/** The client closed its connection while the gateway was still reading the request body. */
+function clientWentAway(ctx: RequestContext): boolean {
+  return ctx.req.destroyed && !ctx.req.complete;
 }

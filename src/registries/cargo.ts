@@ -20,6 +20,41 @@ export function indexFilePath(name: string): string {
   return `${INDEX_PREFIX}/${n.slice(0, 2)}/${n.slice(2, 4)}/${n}`;
 }
 
+/** Most separators whose every `-`/`_` spelling is probed (2^4 = 16 index files at most). */
+const MAX_SPELLED_SEPARATORS = 4;
+
+/**
+ * The spellings of `name` one crate can be stored under, as far as its index file path goes: the
+ * index is not `-`/`_`-insensitive (wire-facts §1.7), so `foo_bar-baz` is not found at the path of
+ * an existing `foo-bar_baz`. Every spelling for up to {@link MAX_SPELLED_SEPARATORS} separators;
+ * past that, the name as given, all-`-` and all-`_` (a mixed spelling of a longer name is missed,
+ * and the registry's own check refuses that publish: crates.io's ``crate was previously named``).
+ */
+export function separatorSpellings(name: string): string[] {
+  const parts = name.split(/[-_]/);
+  const uniform = [name, name.replaceAll('_', '-'), name.replaceAll('-', '_')];
+  if (parts.length - 1 > MAX_SPELLED_SEPARATORS) return uniform;
+  let spellings = [parts[0]!];
+  for (const part of parts.slice(1)) spellings = spellings.flatMap((s) => [`${s}-${part}`, `${s}_${part}`]);
+  return [...new Set([...uniform, ...spellings])];
+}
+
+/**
+ * Whether `line`, the first line of a sparse-index file, is a version of `crate`: every line of an
+ * index file is one version's JSON object with its `name` (wire-facts §1.5), the stored spelling,
+ * which may differ from `crate` in case and `-`/`_`.
+ */
+export function isIndexEntryOf(crate: CrateName, line: string): boolean {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return false;
+  }
+  const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && cargoNaming.canonical(name) === cargoNaming.canonical(crate);
+}
+
 /**
  * The publish body is `u32le J, J bytes JSON, u32le C, C bytes .crate` (wire-facts §1.2). Only the
  * JSON head is read (bounded by `jsonMax`); the whole length is checked against Content-Length
@@ -171,8 +206,8 @@ export const cargoAdapter: RegistryAdapter = Object.freeze({
    */
   errorHeaders: (status: number, path: string, publicUrl: string): Record<string, string> =>
     status === 401 && path.startsWith(`${INDEX_PREFIX}/`) ? { 'www-authenticate': `Cargo login_url="${publicUrl}/tokens"` } : {},
-  /** The index is not `-`/`_`-insensitive, so probe every spelling (wire-facts §1.7). */
-  existencePaths: (crate: CrateName) => [...new Set([crate, crate.replaceAll('_', '-'), crate.replaceAll('-', '_')].map(indexFilePath))],
+  existencePaths: (crate: CrateName) => [...new Set(separatorSpellings(crate).map(indexFilePath))],
+  isExistenceEntry: isIndexEntryOf,
   readPublishHead: readCargoPublishHead,
   configPath: `${INDEX_PREFIX}/config.json`,
   rewriteConfig: rewriteCargoConfig,

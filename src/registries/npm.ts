@@ -40,6 +40,8 @@ export const npmAdapter: RegistryAdapter = Object.freeze({
   errorHeaders: () => ({}),
   /** npm itself asks `GET /<package>` before a publish: 404 means a new package. */
   existencePaths: (name: CrateName) => [`/${packageSegment(name)}`],
+  /** `npm unpublish <pkg> --force`: Verdaccio's `DELETE /:package/-rev/*` removes the package and every version. */
+  deletesPackage: (method: string, segments: readonly string[]) => method === 'DELETE' && segments.length === 3 && segments[1] === '-rev',
   readPublishHead: (): PublishHead => ({
     kind: 'error',
     error: gatewayError('SG_PUBLISH_MALFORMED', { why: 'npm names the package in the path: route npm publishes with `crate: { from: path }` and `body: publish`' }),

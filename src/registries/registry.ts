@@ -56,6 +56,17 @@ export interface RegistryAdapter {
   errorHeaders(status: number, path: string, publicUrl: string): Record<string, string>;
   /** Upstream paths whose 200 means "this crate exists" (404/410/451: it does not). */
   existencePaths(crate: CrateName): readonly string[];
+  /**
+   * Whether a 200 at an existence path is the package's own entry, given the answer's first line:
+   * anything else (a web UI's page served for any path, an empty answer) says nothing about it.
+   * Without it, any 200 counts.
+   */
+  isExistenceEntry?(crate: CrateName, firstLine: string): boolean;
+  /**
+   * Whether a request, once the upstream accepts it, deletes the package whole (npm's
+   * `DELETE /<package>/-rev/<rev>`): the package is new again. Without it, nothing does.
+   */
+  deletesPackage?(method: string, segments: readonly string[]): boolean;
   /** Reads the publish body's head from the bytes received so far. */
   readPublishHead(bytes: Buffer, contentLength: number | null, limits: { jsonMax: number; bodyMax: number }): PublishHead;
   /** The path of the registry's own config document that must be rewritten, if any. */

@@ -8,9 +8,12 @@
  * crate that exists, so a publish-new-only token could publish its next version. A publish the
  * gateway forwarded is a fact it saw itself: recorded here, in Redis so that every process and
  * host sees it, it outvotes a probe that has not caught up yet.
+ * A deletion of the whole package the gateway forwarded (npm unpublish) forgets it again: the
+ * package is then new, whatever the record said.
  *
- * Key (with `p` the key prefix): `p published:{<canonical name>}`, a string with a PX expiry. One
- * key per command, so it is Cluster-safe as it stands.
+ * Keys (with `p` the key prefix): `p published:{<canonical name>}`, a string with a PX expiry;
+ * `p publishing:{<canonical name>}`, the claim of a publish creating the package (see `claim`).
+ * One key per command, so it is Cluster-safe as it stands.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
@@ -23,6 +26,15 @@ export interface PublishedCrates {
   remember(name: string, ttlMs: number): Promise<void>;
   /** Whether `name` was remembered within its `ttlMs`. Rejects with StoreUnavailableError. */
   recentlyPublished(name: string): Promise<boolean>;
+  /** Forgets `name`: the upstream deleted the package, so a publish of it no longer says it exists. */
+  forget(name: string): Promise<void>;
+  /**
+   * Claims the publish that creates `name`, for at most `ttlMs`: false when another claim holds it.
+   * `owner` identifies the claim for {@link release}.
+   */
+  claim(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Ends `owner`'s claim on `name` (another's, taken after this one lapsed, is left alone). */
+  release(name: string, owner: string): Promise<void>;
 }
 
 /** {@link PublishedCrates} on Redis: one key per package, dropped by Redis itself. */
@@ -47,6 +59,22 @@ export class RedisPublishedCrates implements PublishedCrates {
     return (await this.call('EXISTS published', () => this.client.exists(this.key(name)))) === 1;
   }
 
+  async forget(name: string): Promise<void> {
+    await this.call('DEL published', () => this.client.del(this.key(name)));
+  }
+
+  async claim(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.call('SET publishing', () => this.client.set(this.claimKey(name), owner, 'PX', ttlMs, 'NX'))) === 'OK';
+  }
+
+  async release(name: string, owner: string): Promise<void> {
+    await this.call('EVAL release publishing', () => this.client.eval(RELEASE_SCRIPT, 1, this.claimKey(name), owner));
+  }
+
+  private claimKey(name: string): string {
+    return `${this.prefix}publishing:{${this.naming.canonical(name)}}`;
+  }
+
   /** Canonical, so `Foo_bar` and `foo-bar` (one crate to the registry) share a key. */
   private key(name: string): string {
     return `${this.prefix}published:{${this.naming.canonical(name)}}`;
@@ -61,6 +89,9 @@ export class RedisPublishedCrates implements PublishedCrates {
   }
 }
 
+/** Deletes a claim only if it is still the caller's. */
+const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
 /** Most packages remembered in process; the oldest go first (publishes are rare). */
 const MAX_ENTRIES = 10_000;
 
@@ -70,6 +101,8 @@ const MAX_ENTRIES = 10_000;
  */
 export class MemoryPublishedCrates implements PublishedCrates {
   private readonly entries = new Map<string, { readonly until: number }>();
+  /** Publishes creating a package, under way; released ones are deleted, lapsed ones overwritten. */
+  private readonly claims = new Map<string, { readonly owner: string; readonly until: number }>();
 
   constructor(
     private readonly naming: PackageNaming = cargoNaming,
@@ -89,5 +122,23 @@ export class MemoryPublishedCrates implements PublishedCrates {
   async recentlyPublished(name: string): Promise<boolean> {
     const entry = this.entries.get(this.naming.canonical(name));
     return entry !== undefined && entry.until > this.clock();
+  }
+
+  async forget(name: string): Promise<void> {
+    this.entries.delete(this.naming.canonical(name));
+  }
+
+  async claim(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const key = this.naming.canonical(name);
+    const held = this.claims.get(key);
+    const now = this.clock();
+    if (held !== undefined && held.until > now) return false;
+    this.claims.set(key, { owner, until: now + ttlMs });
+    return true;
+  }
+
+  async release(name: string, owner: string): Promise<void> {
+    const key = this.naming.canonical(name);
+    if (this.claims.get(key)?.owner === owner) this.claims.delete(key);
   }
 }

@@ -98,9 +98,22 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
     handled.delete(req);
     answerHandled(proxyRes, res, handling);
   });
-  proxy.on('proxyReq', (proxyReq) => {
-    const timer = setTimeout(() => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'SG_TIMEOUT' })), options.timeoutMs);
-    const clear = (): void => clearTimeout(timer);
+  // The wait starts again with every chunk of the body the upstream takes: a registry answers a
+  // publish only once it has the whole upload, and an upload slower than `upstream.timeout` (a
+  // large crate on a slow link) is progress, not silence. An upstream that stops reading stops
+  // the chunks, and the timeout runs out as before.
+  const restarts = new WeakMap<http.IncomingMessage, () => void>();
+  proxy.on('proxyReq', (proxyReq, req) => {
+    const expire = (): void => void proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'SG_TIMEOUT' }));
+    let timer = setTimeout(expire, options.timeoutMs);
+    restarts.set(req, () => {
+      clearTimeout(timer);
+      timer = setTimeout(expire, options.timeoutMs);
+    });
+    const clear = (): void => {
+      clearTimeout(timer);
+      restarts.delete(req);
+    };
     proxyReq.once('response', clear);
     proxyReq.once('close', clear);
   });
@@ -129,6 +142,9 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
         else if (err.code === 'SG_TIMEOUT') resolve({ kind: 'timeout' });
         else resolve({ kind: 'unreachable', cause: err.code ?? err.message });
       });
+      // Listened to only now that the proxy has piped the body: a 'data' listener added earlier
+      // would set it flowing before anything read it.
+      (request.body ?? req).on('data', () => restarts.get(req)?.());
     });
   }
 

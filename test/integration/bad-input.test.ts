@@ -2,6 +2,7 @@
  * Bad input gets a clear error and nothing is forwarded: malformed tokens, paths, publish bodies.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { cargoPublishBody, rawFraming } from '../support/cargo-publish-body.js';
 import { cargoError, rawRequest, startGateway, type TestGateway } from '../support/gateway.js';
@@ -145,6 +146,26 @@ test('a publish body that ends before its JSON does is refused', async () => {
   gw.registry.clearRequests();
   const res = await rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: publishToken, 'content-length': '20' }, body);
   assert.equal(res.status, 400);
+  assert.deepEqual(gw.registry.requests, []);
+});
+
+test('a client that hangs up while its publish head is still arriving is logged as gone, not as an internal error, and nothing is forwarded', async () => {
+  gw.registry.clearRequests();
+  const lines = gw.logLines().length;
+  const body = cargoPublishBody({ name: 'hung-up', vers: '1.0.0' });
+  const socket = net.connect(gw.port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(`PUT /api/v1/crates/new HTTP/1.1\r\nHost: x\r\nAuthorization: ${publishToken}\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(body.subarray(0, 12));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.destroy();
+  let written: Record<string, unknown>[] = [];
+  for (let i = 0; i < 50 && written.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    written = gw.logLines().slice(lines);
+  }
+  assert.deepEqual(written.map((l) => [l.level, l.msg, l.reason, l.status, l['client.error']]),
+    [[30, 'request', 'client-gone', 499, 'the client closed the connection before its request body arrived']]);
   assert.deepEqual(gw.registry.requests, []);
 });
 

@@ -100,6 +100,31 @@ describe('upstream trouble', () => {
     assert.deepEqual(JSON.parse(res.text), cargoError('the registry behind scopegate did not answer in time; try again shortly'));
   });
 
+  test('a publish whose upload takes longer than upstream.timeout is not cut off while it is still arriving', async () => {
+    const { token: full } = await gw.createToken({ name: 'full', endpoint_scopes: ['publish-new', 'publish-update'] });
+    const body = cargoPublishBody({ name: 'slow-upload', vers: '0.1.0' }, Buffer.alloc(64 * 1024, 7));
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: gw.port, method: 'PUT', path: '/api/v1/crates/new', headers: { authorization: full, 'content-length': String(body.length) } }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => resolve({ status: answer.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      // 8 chunks 150 ms apart: over a second in all, four times upstream.timeout (300 ms), never 300 ms without progress.
+      let sent = 0;
+      const next = (): void => {
+        req.write(body.subarray(sent, sent + 8 * 1024));
+        sent += 8 * 1024;
+        if (sent < body.length) setTimeout(next, 150);
+        else req.end();
+      };
+      next();
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(JSON.parse(res.text), { warnings: { invalid_categories: [], invalid_badges: [], other: [] } });
+    assert.deepEqual(gw.registry.indexLines('slow-upload').map((l) => l.vers), ['0.1.0']);
+  });
+
   test('a failed existence probe denies a publish (fail closed) instead of guessing new or update', async () => {
     const { token: publishNew } = await gw.createToken({ name: 'new-only', endpoint_scopes: ['publish-new'] });
     gw.registry.setHang(true);

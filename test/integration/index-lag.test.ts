@@ -21,7 +21,7 @@ function publish(gw: TestGateway, token: string, name: string, vers: string): Pr
 
 /** The index still has no file for `name`: the probe cannot have seen the crate. */
 async function assertIndexLags(registry: CargoRegistry, name: string): Promise<void> {
-  const res = await fetch(`${registry.url}/index${indexFilePath(name)}`);
+  const res = await fetch(`${registry.url}${indexFilePath(name)}`);
   assert.equal(res.status, 404, `the index already shows ${name}: the test ran past the lag`);
 }
 

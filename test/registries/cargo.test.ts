@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCrateName } from '../../src/core/crate-pattern.js';
 import { gatewayError } from '../../src/core/errors.js';
-import { cargoAdapter, cargoPublishFailedDespiteStatus, indexFilePath, readCargoPublishHead, rewriteCargoConfig, sampleDownloadPath } from '../../src/registries/cargo.js';
+import { cargoAdapter, cargoPublishFailedDespiteStatus, indexFilePath, isIndexEntryOf, readCargoPublishHead, rewriteCargoConfig, sampleDownloadPath } from '../../src/registries/cargo.js';
 import type { PublishHead } from '../../src/registries/registry.js';
 import { cargoPublishBody, rawFraming } from '../support/cargo-publish-body.js';
 
@@ -164,16 +164,36 @@ describe('sampleDownloadPath: where cargo would download, for checking the route
   for (const row of rows) it(row.name, () => assert.equal(sampleDownloadPath(JSON.stringify({ dl: row.dl }), 'http://gw/reg'), row.expected));
 });
 
-describe('existencePaths probes every all-`-` / all-`_` spelling once', () => {
+describe('existencePaths probes every `-`/`_` spelling once (up to four separators)', () => {
   const rows: { name: string; input: string; expected: string[] }[] = [
     { name: 'a name without separators has one path', input: 'serde', expected: ['/index/se/rd/serde'] },
     { name: 'a hyphenated name also probes the underscore spelling', input: 'foo-bar', expected: ['/index/fo/o-/foo-bar', '/index/fo/o_/foo_bar'] },
     { name: 'an underscored name also probes the hyphen spelling', input: 'foo_bar', expected: ['/index/fo/o_/foo_bar', '/index/fo/o-/foo-bar'] },
     { name: 'case does not add spellings (the index is lower-case)', input: 'Foo-Bar', expected: ['/index/fo/o-/foo-bar', '/index/fo/o_/foo_bar'] },
-    { name: 'a mixed name probes itself, all-`-` and all-`_`', input: 'a-b_c', expected: ['/index/a-/b_/a-b_c', '/index/a-/b-/a-b-c', '/index/a_/b_/a_b_c'] },
+    { name: 'a mixed name probes itself, all-`-`, all-`_` and the other mixed spelling', input: 'a-b_c', expected: ['/index/a-/b_/a-b_c', '/index/a-/b-/a-b-c', '/index/a_/b_/a_b_c', '/index/a_/b-/a_b-c'] },
+    { name: 'an all-`-` name with two separators also probes both mixed spellings', input: 'a-b-c', expected: ['/index/a-/b-/a-b-c', '/index/a_/b_/a_b_c', '/index/a-/b_/a-b_c', '/index/a_/b-/a_b-c'] },
     { name: 'a short name with a separator uses the short layout', input: 'a_b', expected: ['/index/3/a/a_b', '/index/3/a/a-b'] },
   ];
   for (const row of rows) it(row.name, () => assert.deepEqual(cargoAdapter.existencePaths(parseCrateName(row.input)!), row.expected));
+  it('four separators give all 16 spellings; five give only the name, all-`-` and all-`_`', () => {
+    assert.equal(cargoAdapter.existencePaths(parseCrateName('a-b-c-d-e')!).length, 16);
+    assert.deepEqual(cargoAdapter.existencePaths(parseCrateName('a-b_c-d-e-f')!), ['/index/a-/b_/a-b_c-d-e-f', '/index/a-/b-/a-b-c-d-e-f', '/index/a_/b_/a_b_c_d_e_f']);
+  });
+});
+
+describe('isIndexEntryOf: the first line of an index file the existence probe got is a version of the crate', () => {
+  const line = (name: string): string => JSON.stringify({ name, vers: '0.1.0', deps: [], cksum: '0'.repeat(64), features: {}, yanked: false, links: null, v: 2 });
+  const rows = [
+    { name: 'the crate\'s own line', crate: 'foo-bar', line: line('foo-bar'), expected: true },
+    { name: 'the stored spelling differs in case and `-`/`_`', crate: 'Foo_Bar', line: line('foo-bar'), expected: true },
+    { name: 'another crate\'s line', crate: 'foo-bar', line: line('foo-baz'), expected: false },
+    { name: 'an empty answer', crate: 'foo-bar', line: '', expected: false },
+    { name: 'a web page', crate: 'foo-bar', line: '<!doctype html>', expected: false },
+    { name: 'JSON without a name', crate: 'foo-bar', line: '{"vers":"0.1.0"}', expected: false },
+    { name: 'a JSON string', crate: 'foo-bar', line: '"foo-bar"', expected: false },
+    { name: 'null', crate: 'foo-bar', line: 'null', expected: false },
+  ];
+  for (const row of rows) it(row.name, () => assert.equal(isIndexEntryOf(parseCrateName(row.crate)!, row.line), row.expected));
 });
 
 describe('cargoPublishFailedDespiteStatus: a 2xx answer cargo still reports as a failure (wire-facts §1.4)', () => {

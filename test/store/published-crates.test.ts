@@ -36,6 +36,31 @@ for (const [name, make] of implementations) {
       assert.equal(await published.recentlyPublished('foo-bar'), false);
     });
 
+    it('forgets a publish when told the package is gone, under the canonical name', async () => {
+      const published = make();
+      await published.remember('gone-pkg', 60_000);
+      await published.remember('kept-pkg', 60_000);
+      await published.forget('Gone_Pkg');
+      assert.equal(await published.recentlyPublished('gone-pkg'), false);
+      assert.equal(await published.recentlyPublished('kept-pkg'), true);
+      await published.forget('never-published');
+    });
+
+    it('lets one claim hold a name at a time, released only by its owner, lapsing after its ttl', async () => {
+      const published = make();
+      assert.equal(await published.claim('Claimed_Pkg', 'a', 150), true);
+      assert.equal(await published.claim('claimed-pkg', 'b', 150), false);
+      assert.equal(await published.claim('other-pkg', 'b', 150), true);
+      await published.release('claimed-pkg', 'b');
+      assert.equal(await published.claim('claimed-pkg', 'b', 150), false, 'released by another owner');
+      await published.release('claimed-pkg', 'a');
+      assert.equal(await published.claim('claimed-pkg', 'b', 150), true);
+      await sleep(200);
+      assert.equal(await published.claim('claimed-pkg', 'c', 150), true, 'a lapsed claim is taken over');
+      await published.release('claimed-pkg', 'b');
+      assert.equal(await published.claim('claimed-pkg', 'd', 150), false, 'a lapsed owner released the new claim');
+    });
+
     it('remembers nothing with a ttl of 0 (index_lag: 0s)', async () => {
       const published = make();
       await published.remember('zero', 0);
@@ -45,12 +70,15 @@ for (const [name, make] of implementations) {
 }
 
 describe('RedisPublishedCrates on a Redis that is not there', () => {
-  it('rejects both calls with StoreUnavailableError (fail closed)', async () => {
+  it('rejects every call with StoreUnavailableError (fail closed)', async () => {
     const down = createRedisClient({ url: `redis://127.0.0.1:${await freePort()}/0`, commandTimeoutMs: 100 });
     try {
       const published = new RedisPublishedCrates(down, { keyPrefix: prefix });
       await assert.rejects(published.recentlyPublished('x'), StoreUnavailableError);
       await assert.rejects(published.remember('x', 1_000), StoreUnavailableError);
+      await assert.rejects(published.forget('x'), StoreUnavailableError);
+      await assert.rejects(published.claim('x', 'a', 1_000), StoreUnavailableError);
+      await assert.rejects(published.release('x', 'a'), StoreUnavailableError);
     } finally {
       down.disconnect();
     }

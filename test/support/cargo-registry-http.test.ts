@@ -315,3 +315,22 @@ describe('test cargo registry with an index lag (indexLagMs), as crates.io write
     }
   });
 });
+
+describe('test cargo registry with crates.io\'s adjust-all status codes (cratesio-tokens §7)', () => {
+  let registry: CargoRegistry;
+  before(async () => {
+    registry = await startCargoRegistry({ users: { [ALICE]: 'alice' }, statusCodes: 'adjust-all' });
+  });
+  after(() => registry.close());
+
+  it('answers a refused publish 200 with the errors body, and leaves yank and owners errors alone', async () => {
+    const refused = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'adjusted', vers: '1.0' }) });
+    assert.equal(refused.status, 200);
+    assert.deepEqual(JSON.parse(refused.body.toString()), { errors: [{ detail: 'invalid upload request: invalid semver version `1.0`' }] });
+    const unknown = await send(registry, 'DELETE', '/api/v1/crates/adjusted/1.0.0/yank', { headers: { authorization: ALICE } });
+    assert.equal(unknown.status, 404);
+    const published = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'adjusted', vers: '1.0.0' }) });
+    assert.equal(published.status, 200);
+    assert.equal(registry.crateExists('adjusted'), true);
+  });
+});

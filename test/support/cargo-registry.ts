@@ -63,6 +63,14 @@ export interface CargoRegistryOptions {
    * retries with the token on. Default false, as crates.io.
    */
   authRequired?: boolean;
+  /**
+   * crates.io's `cargo_compat` middleware (`CARGO_COMPAT_STATUS_CODES`, cratesio-tokens §7):
+   * `adjust-all`, crates.io's default, answers every error on its cargo endpoints with 200 and the
+   * `{"errors":…}` body intact, which cargo still reports as a failure (wire-facts §1.4). As
+   * crates.io's code stands, only `PUT /api/v1/crates/new` and `GET /api/v1/crates` match.
+   * Default `disabled`: the real status codes, as crates.io's own tests run.
+   */
+  statusCodes?: 'disabled' | 'adjust-all';
 }
 
 /** Bodies above this get 413, like crates.io's upload cap (wire-facts §1.2: "set size caps"). */
@@ -88,7 +96,7 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
       if (hang) return;
       const site = { base: url, dl, templateDownload, authRequired: options.authRequired === true };
       const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, site, req, body);
-      send(res, reply);
+      send(res, options.statusCodes === 'adjust-all' && isCargoCompatEndpoint(req) && reply.status !== 304 ? { ...reply, status: 200 } : reply);
     });
   });
   server.on('connection', (socket) => {
@@ -114,6 +122,12 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
     owners: (name) => store.ownersOf(name),
     indexLines: (name) => store.linesOf(name),
   };
+}
+
+/** The endpoints crates.io's `cargo_compat` rewrites, as its code stands (cratesio-tokens §7). */
+function isCargoCompatEndpoint(req: IncomingMessage): boolean {
+  const path = (req.url ?? '').split('?')[0];
+  return (req.method === 'PUT' && path === '/api/v1/crates/new') || (req.method === 'GET' && path === '/api/v1/crates');
 }
 
 /** Reads the whole body; resolves undefined (after draining) when it exceeds the cap. */
