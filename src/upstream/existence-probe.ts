@@ -21,10 +21,15 @@ const MAX_ENTRIES = 10_000;
 export function createExistenceProbe(options: { client: UpstreamClient; adapter: RegistryAdapter; timeoutMs: number; cacheMs: number; clock: () => number }): ExistenceProbe {
   const cache = new Map<string, { exists: boolean; until: number }>();
   const canonical = (crate: CrateName): string => options.adapter.naming.canonical(crate);
-  const keyOf = (crate: CrateName, credential: string | null): string => `${canonical(crate)}\n${credential ?? ''}`;
+  // An answer is about the paths asked, not about the canonical name: the cargo index is not
+  // `-`/`_`-insensitive, so `a_b-c` and `a-b_c` are asked at different paths and may answer
+  // differently. Keyed by the canonical name alone, a "new" for one spelling was reused for the
+  // other, letting a publish-new-only token publish a version of an existing crate. The canonical
+  // name leads the key so that `forget` can still drop every spelling at once.
+  const keyOf = (crate: CrateName, paths: readonly string[], credential: string | null): string => `${canonical(crate)}\n${paths.join(' ')}\n${credential ?? ''}`;
 
-  async function askUpstream(crate: CrateName, credential: string | null): Promise<boolean> {
-    const answers = await Promise.all(options.adapter.existencePaths(crate).map(async (path) => {
+  async function askUpstream(paths: readonly string[], credential: string | null): Promise<boolean> {
+    const answers = await Promise.all(paths.map(async (path) => {
       const { status } = await options.client.get(path, credential, options.timeoutMs).catch((e: Error) => {
         throw new ProbeFailedError(`GET ${path}: ${e.message}`);
       });
@@ -37,11 +42,12 @@ export function createExistenceProbe(options: { client: UpstreamClient; adapter:
 
   return {
     async exists(crate, credential) {
-      const key = keyOf(crate, credential);
+      const paths = options.adapter.existencePaths(crate);
+      const key = keyOf(crate, paths, credential);
       const now = options.clock();
       const hit = cache.get(key);
       if (hit && hit.until > now) return hit.exists;
-      const exists = await askUpstream(crate, credential);
+      const exists = await askUpstream(paths, credential);
       if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
       cache.set(key, { exists, until: now + options.cacheMs });
       return exists;
