@@ -41,7 +41,7 @@ export const CATALOGUE = {
     (p) => `this token may only act on ${p.noun ?? 'crate'}s matching ${p.patterns}, and this request names no ${p.noun ?? 'crate'}`),
   SG_ROUTE_UNKNOWN: entry<{ method: string; path: string; operation?: string }>(404, 'No route in the table matches; scopegate forwards nothing it does not know.',
     (p) => `scopegate does not forward ${p.method} ${p.path}${p.operation ? ` (a \`${p.operation}\` request)` : ''}: no route in its table matches, and unmatched requests are denied`),
-  SG_PAGE_NOT_FOUND: entry<{ method: string; path: string; tokensUrl: string }>(404, 'A request under `/tokens/` that is not one of the token page\'s files, or not a GET or HEAD.',
+  SG_PAGE_NOT_FOUND: entry<{ method: string; path: string; tokensUrl: string }>(404, 'A request under `/tokens/` that is not one of the token page\'s files, or not a GET or HEAD (on npm, only a browser\'s page load and the page\'s assets are the page\'s: other `/tokens` requests are the package `tokens`\'s, and routed).',
     (p) => `the token page has nothing at ${p.method} ${p.path}; it is at ${p.tokensUrl}`),
   SG_PATH_INVALID: entry<{ why: string }>(400, 'The request path is ambiguous or unsafe (`..`, encoded `/`, bad escapes).',
     (p) => `the request path is invalid: ${p.why}`),

@@ -27,7 +27,7 @@ import { observeRequest } from './observe.js';
 import { readPublishCrate } from './publish-step.js';
 import { sendError } from './respond.js';
 import { handleTokenApi, isTokenApiPath } from './token-api.js';
-import { isTokenPagePath, serveTokenPage } from './web.js';
+import { isTokenPageRequest, serveTokenPage } from './web.js';
 
 /**
  * Resolves in the check phase of the current event-loop turn (`setImmediate`): after every request
@@ -104,7 +104,7 @@ async function run(ctx: RequestContext): Promise<void> {
   const target = normaliseRequestTarget(ctx.req.url ?? '', ctx.deps.adapter.pathRules);
   if (!target.ok) throw new Rejection(gatewayError('SG_PATH_INVALID', { why: target.why }), 'path-invalid');
   if (isTokenApiPath(target.path)) return handleTokenApi(ctx, target.path, target.query);
-  if (isTokenPagePath(target.path)) return serveTokenPage(ctx, target.path);
+  if (isTokenPageRequest(target.path, ctx.req.method ?? '', ctx.req.headers.accept, ctx.deps.adapter.packagesAtRoot)) return serveTokenPage(ctx, target.path);
   const match = classifyRoute(ctx, target.path, target.segments);
   const upstreamPath = target.forwardPath + target.query;
   if (match.route.need === 'read' && ctx.deps.config.reads === 'public') {

@@ -194,6 +194,8 @@ export const cargoAdapter: RegistryAdapter = Object.freeze({
   name: 'cargo',
   naming: cargoNaming,
   pathRules: STRICT_PATH_RULES,
+  // Every cargo path starts with a fixed segment (`/api`, `/index`, the `dl` path).
+  packagesAtRoot: false,
   // cargo needs no Host: the gateway rewrites `dl`/`api` in the index's config.json instead.
   forwardHeaders: () => ({}),
   // cargo's operations are told apart by method and path alone (wire-facts §4 item 6).

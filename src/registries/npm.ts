@@ -33,6 +33,7 @@ export const npmAdapter: RegistryAdapter = Object.freeze({
   name: 'npm',
   naming: npmNaming,
   pathRules: Object.freeze({ scopedPackageSegments: true }),
+  packagesAtRoot: true,
   forwardHeaders: npmForwardHeaders,
   bodyOperations: NPM_BODY_OPERATIONS,
   classifyBody: classifyNpmBody,

@@ -41,6 +41,11 @@ export interface RegistryAdapter {
   /** Exceptions to the strict path rules (npm's `@scope%2Fname` segments). */
   readonly pathRules: PathRules;
   /**
+   * A path's first segment names a package (npm's `/<package>`), so the gateway's own `/tokens`
+   * is also the path of a package called `tokens`, which the registry must keep serving.
+   */
+  readonly packagesAtRoot: boolean;
+  /**
    * Headers every forwarded request carries, replacing the client's (npm: `Host` and
    * `X-Forwarded-*` from `public_url`, so the registry writes tarball URLs that point at the
    * gateway). A `host` here is sent instead of the upstream's own.

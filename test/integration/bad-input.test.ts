@@ -87,6 +87,14 @@ test('non-ASCII and invalid crate names in the path are refused with the naming 
     '`1serde` is not a valid crate name: use 1 to 64 ASCII letters, digits, `-` or `_`, starting with a letter');
 });
 
+test('percent-encoded letters in a route literal or a crate name are judged as the decoded path, the one forwarded', async () => {
+  const { token } = await gw.createToken({ name: 'yank-allowed', endpoint_scopes: ['yank'], crate_scopes: ['allowed*'] });
+  for (const path of ['/api/v1/crates/foo/1.0.0/%79ank', '/api/v1/crates/fo%6F/1.0.0/yank', '/api/v1/crates/%46OO/1.0.0/%79%61%6E%6B']) {
+    const crate = path.includes('%46OO') ? 'FOO' : 'foo';
+    await expectRefused('DELETE', path, { authorization: token }, 403, `this token may only act on crates matching \`allowed*\`; \`${crate}\` is not one of them`);
+  }
+});
+
 test('a route not in the table is denied and not forwarded', async () => {
   await expectRefused('DELETE', '/api/v1/crates/foo', { authorization: yankToken }, 404,
     'scopegate does not forward DELETE /api/v1/crates/foo: no route in its table matches, and unmatched requests are denied');

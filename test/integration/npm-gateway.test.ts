@@ -82,6 +82,32 @@ describe('scoped packages', () => {
   });
 });
 
+describe('the token page and the package `tokens`', () => {
+  // npm's own Accept on packument reads (npm-registry-fetch): JSON, never HTML.
+  const NPM_ACCEPT = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
+
+  test('a package named `tokens` is the registry\'s: npm publishes, reads and downloads it through the gateway', async () => {
+    const created = await send('PUT', '/tokens', bearer(full), npmPublishBody('tokens', '1.0.0'));
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    assert.deepEqual(created.json, { ok: 'created new package', success: true });
+    assert.deepEqual(created.writes, ['PUT /tokens']);
+    const read = await send('GET', '/tokens', { accept: NPM_ACCEPT, authorization: `Bearer ${full}` });
+    assert.equal(read.status, 200);
+    assert.equal(read.json.name, 'tokens');
+    assert.deepEqual(read.seen, ['GET /tokens']);
+    const download = await send('GET', '/tokens/-/tokens-1.0.0.tgz', { authorization: `Bearer ${full}` });
+    assert.equal(download.status, 200);
+    assert.deepEqual(download.seen, ['GET /tokens/-/tokens-1.0.0.tgz']);
+  });
+
+  test('a browser asking for /tokens still gets the token page, and the registry is not asked', async () => {
+    const page = await send('GET', '/tokens', { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.deepEqual(page.seen, []);
+  });
+});
+
 describe('body classification', () => {
   test('a "deprecation" that also drops a version is refused, though the token may deprecate', async () => {
     await publish('sneaky', '1.0.0');
