@@ -25,6 +25,13 @@ import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
 export type LackingSettings = 'warn' | 'supervise';
 
 /**
+ * How long SIGTERM/SIGINT lets requests in flight finish before their connections are cut. Under
+ * a cluster primary's stop timeout (src/workers.ts), which leaves the rest for the last audit and
+ * last-use writes.
+ */
+export const SHUTDOWN_DRAIN_MS = 20_000;
+
+/**
  * Loads the config (SCOPEGATE_CONFIG, default config/cargo.yaml), opens the token store and
  * starts the gateway, or the cluster primary that supervises its workers. An invalid config
  * prints every problem and exits 2; any other startup failure exits 1.
@@ -85,9 +92,9 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    logger.info('shutting down');
+    logger.info({ drain_ms: SHUTDOWN_DRAIN_MS }, 'shutting down');
     reminders?.stop();
-    void Promise.all([gateway.close(), admin?.close()]).then(() => backends.close()).finally(() => process.exit(0));
+    void Promise.all([gateway.close({ drainMs: SHUTDOWN_DRAIN_MS }), admin?.close()]).then(() => backends.close()).finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

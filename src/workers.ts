@@ -17,7 +17,8 @@ const RESTART_DELAY_MS = 500;
 const MAX_RESTART_DELAY_MS = 30_000;
 /** A worker that dies sooner than this after starting counts as crash-looping (its delay doubles). */
 const STABLE_AFTER_MS = 10_000;
-const STOP_TIMEOUT_MS = 10_000;
+/** How long workers get to stop: their request drain (serve.ts SHUTDOWN_DRAIN_MS) and last Redis writes. */
+const STOP_TIMEOUT_MS = 30_000;
 
 /** `auto`: one per CPU core; otherwise the number itself. */
 export function workerCount(setting: number | 'auto'): number {

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { startCargoRegistry } from '../support/cargo-registry.js';
 import { freePort, REPO_ROOT } from '../support/gateway.js';
+import { waitFor } from '../support/poll.js';
 import { sharedRedisUrl, startRedisServer } from '../support/redis-server.js';
 
 const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
@@ -112,5 +115,41 @@ test('a second SIGTERM during shutdown does not cut it short (systemd and cluste
     child.kill('SIGKILL');
     await registry.close();
     await redis.stop();
+  }
+});
+
+test('SIGTERM lets a request in flight finish before the gateway exits (a deploy does not cut off a publish)', async () => {
+  // The upstream holds its answer until the gateway has begun shutting down.
+  let arrived = false;
+  let answer: (() => void) | undefined;
+  const upstream = createServer((_req, res) => {
+    arrived = true;
+    answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"crates":[],"meta":{"total":0}}');
+  });
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  const port = await freePort();
+  const { child, output } = run({
+    SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    SCOPEGATE_UPSTREAM: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, REDIS_URL: sharedRedisUrl(),
+  });
+  try {
+    await waitFor(() => output().stdout.includes('scopegate listening'), 10_000);
+    const response = fetch(`http://127.0.0.1:${port}/api/v1/crates?q=x`);
+    await waitFor(() => arrived, 10_000);
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await waitFor(() => output().stdout.includes('shutting down'), 10_000);
+    answer!();
+    const res = await response;
+    assert.equal(res.status, 200, output().stdout);
+    assert.equal(res.headers.get('connection'), 'close', 'the client is told to reconnect elsewhere');
+    assert.deepEqual(await res.json(), { crates: [], meta: { total: 0 } });
+    const [code] = await exited;
+    assert.equal(code, 0, output().stderr);
+  } finally {
+    child.kill('SIGKILL');
+    upstream.closeAllConnections();
+    upstream.close();
   }
 });
