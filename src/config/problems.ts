@@ -40,10 +40,18 @@ export function notA(label: string, value: unknown, node: DocumentedNode): strin
   return `${label} ${show(value)} is not ${article(noun)} ${noun}: expected ${expected(node)}`;
 }
 
-/** A value as messages show it: strings quoted, the rest as compact JSON, long ones cut. */
+/**
+ * A value as messages show it: strings quoted, the rest as compact JSON, long ones cut, and the
+ * password of a URL (`redis://:secret@host`) masked: problems go to stderr and the journal.
+ */
 export function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(typeof value === 'string' ? withoutPassword(value) : value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** `scheme://user:password@rest` → `scheme://user:***@rest`; up to the last `@`, as a password may hold one unencoded. */
+function withoutPassword(text: string): string {
+  return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@:]*:).*@/, '$1***@');
 }
 
 /** Translates ajv's errors (validated with `allErrors`, `verbose`) into problems, one per cause. */

@@ -154,6 +154,8 @@ const invalidOverrides: { env: NodeJS.ProcessEnv; expected: string }[] = [
   { env: { REDIS_URL: '' }, expected: 'REDIS_URL "" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
   { env: { REDIS_URL: 'redis://127.0.0.1:6379/abc' }, expected: 'REDIS_URL "redis://127.0.0.1:6379/abc" names database "abc": expected a database number, e.g. redis://127.0.0.1:6379/0' },
   { env: { REDIS_URL: 'rediss://redis.internal:6380/-1' }, expected: 'REDIS_URL "rediss://redis.internal:6380/-1" names database "-1": expected a database number, e.g. redis://127.0.0.1:6379/0' },
+  { env: { REDIS_URL: 'redis://:hunter2@127.0.0.1:99999/0' }, expected: 'REDIS_URL "redis://:***@127.0.0.1:99999/0" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
+  { env: { REDIS_URL: 'rediss://gw:p@ss word@redis.internal/0' }, expected: 'REDIS_URL "rediss://gw:***@redis.internal/0" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
   { env: { SCOPEGATE_ADMIN_LISTEN: 'localhost:-1' }, expected: 'SCOPEGATE_ADMIN_LISTEN "localhost:-1" is not a host:port: expected e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080' },
   { env: { SCOPEGATE_ADMIN_KEY: '' }, expected: 'SCOPEGATE_ADMIN_KEY is set but empty: set it to a long random secret (e.g. `openssl rand -base64 32`), or unset it' },
   { env: { SCOPEGATE_ADMIN_KEY: 'a'.repeat(23) }, expected: 'SCOPEGATE_ADMIN_KEY is 23 characters, shorter than 24: set it to a long random secret (e.g. `openssl rand -base64 32`), or unset it' },
