@@ -69,14 +69,17 @@ export function schemaProblems(errors: readonly ErrorObject[], label: Labeler): 
 
 /**
  * Drops consequences: a keyword of a node whose `type` the value does not have (only that node's
- * `type` error says something), every error of an `anyOf` branch of the wrong type, and the
- * `anyOf` error itself when a branch of the right type explains what is wrong.
+ * `type` error says something), every error of an `anyOf` branch of the wrong type or a `const`
+ * one, and the `anyOf` error itself when a branch of the right type explains what is wrong.
  */
 function relevantErrors(errors: readonly ErrorObject[]): ErrorObject[] {
   const isAlternative = (e: ErrorObject) => e.keyword === 'anyOf' || e.keyword === 'oneOf';
   const alternatives = new Set(errors.filter(isAlternative).map((e) => e.instancePath));
   const kept = errors.filter((e) => {
     if (isAlternative(e)) return false;
+    // A branch that is one fixed value (`workers`: `auto`) has no title to say what the value
+    // should have been; the alternatives' own node does ("a worker count: e.g. 1, auto, 4").
+    if (e.keyword === 'const' && alternatives.has(e.instancePath)) return false;
     const node = e.parentSchema as DocumentedNode | undefined;
     if (node?.type === undefined || hasType(e.data, node.type)) return true;
     return !alternatives.has(e.instancePath) && e.keyword === 'type';
