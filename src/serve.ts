@@ -5,6 +5,8 @@
  */
 import cluster from 'node:cluster';
 import { loadConfig } from './config/load.js';
+import { ADMIN_LISTEN, listenFailure, PUBLIC_LISTEN, type ListenSetting } from './config/listen-failure.js';
+import type { HostPort } from './config/types.js';
 import { createGateway } from './http/server.js';
 import { createLogger } from './log.js';
 import { startAdminApi } from './admin/server.js';
@@ -38,9 +40,22 @@ export const SHUTDOWN_DRAIN_MS = 20_000;
  */
 export function runGateway(options: { lackingSettings: LackingSettings }): void {
   start(options).catch((e: unknown) => {
-    process.stderr.write(`scopegate: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`scopegate: ${e instanceof StartFailure ? e.message : (e as Error).stack ?? String(e)}\n`);
     process.exit(1);
   });
+}
+
+/** A failure to start that its message explains fully: the operator's to fix, so no stack trace. */
+class StartFailure extends Error {}
+
+/** Runs `open` (a listener's listen), turning a system error into what to do about `setting`. */
+async function listenOn<T>(setting: ListenSetting, address: HostPort, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') throw new StartFailure(listenFailure(setting, address, e));
+    throw e;
+  }
 }
 
 async function start({ lackingSettings }: { lackingSettings: LackingSettings }): Promise<void> {
@@ -69,11 +84,11 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   metrics.trackAuditUnconfirmed(() => audit.unconfirmed);
   if (store instanceof CachingTokenStore) metrics.trackTokenCache(() => store.stats);
   const gateway = createGateway(config, { store, published, logger, audit, metrics });
-  const port = await gateway.listen();
+  const port = await listenOn(PUBLIC_LISTEN, config.listen, () => gateway.listen());
   logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
   const metricsText = cluster.isWorker ? clusterMetricsText(metrics.registry) : undefined;
   const operators = { config: () => gateway.deps.config, store, directory, audit, metrics, metricsText, logger };
-  const admin = await startAdminApi(operators);
+  const admin = await listenOn(ADMIN_LISTEN, config.admin.listen, () => startAdminApi(operators));
   // Once per host, not once per worker.
   const reminders = config.reminders.intervalMs === null || !isFirstProcess() ? null : startReminderSchedule(operators, config.reminders.intervalMs);
 

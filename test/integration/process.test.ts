@@ -153,3 +153,28 @@ test('SIGTERM lets a request in flight finish before the gateway exits (a deploy
     upstream.close();
   }
 });
+
+test('a listen address already in use stops the gateway with exit code 1, naming the setting to change', async () => {
+  const taken = createServer();
+  taken.listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  const port = (taken.address() as AddressInfo).port;
+  const free = await freePort();
+  try {
+    const cases: { env: Record<string, string>; expected: string }[] = [
+      { env: { SCOPEGATE_LISTEN: `127.0.0.1:${port}` }, expected: `scopegate: listen (SCOPEGATE_LISTEN) 127.0.0.1:${port} is already in use: stop what listens there (\`ss -ltnp 'sport = :${port}'\` names it), or set listen to a free port\n` },
+      {
+        env: { SCOPEGATE_LISTEN: `127.0.0.1:${free}`, SCOPEGATE_ADMIN_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_ADMIN_KEY: 'process-test-admin-key-0123456789' },
+        expected: `scopegate: admin.listen (SCOPEGATE_ADMIN_LISTEN) 127.0.0.1:${port} is already in use: stop what listens there (\`ss -ltnp 'sport = :${port}'\` names it), or set admin.listen to a free port\n`,
+      },
+    ];
+    for (const { env, expected } of cases) {
+      const { child, output } = run({ SCOPEGATE_UPSTREAM: 'http://127.0.0.1:1', REDIS_URL: sharedRedisUrl(), ...env });
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 1);
+      assert.equal(output().stderr, expected);
+    }
+  } finally {
+    taken.close();
+  }
+});
