@@ -16,7 +16,7 @@ import { openBackends } from './store/open-store.js';
 import { CachingTokenStore } from './store/token-cache.js';
 import { clusterMetricsText } from './cluster-metrics.js';
 import { missingGatewaySettings } from './runtime-flags.js';
-import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
+import { announceReady, isFirstProcess, superviseWorkers, workerCount } from './workers.js';
 
 /**
  * What a process started without the gateway's runtime settings (src/runtime-flags.ts) does:
@@ -89,6 +89,7 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   const metricsText = cluster.isWorker ? clusterMetricsText(metrics.registry) : undefined;
   const operators = { config: () => gateway.deps.config, store, directory, audit, metrics, metricsText, logger };
   const admin = await listenOn(ADMIN_LISTEN, config.admin.listen, () => startAdminApi(operators));
+  announceReady();
   // Once per host, not once per worker.
   const reminders = config.reminders.intervalMs === null || !isFirstProcess() ? null : startReminderSchedule(operators, config.reminders.intervalMs);
 
