@@ -58,7 +58,20 @@ async function listenOn<T>(setting: ListenSetting, address: HostPort, open: () =
   }
 }
 
+/**
+ * Holds SIGHUP while the process starts: its default action ends the process, and a reload can
+ * come then (a deploy's `systemctl reload`, a cluster primary passing one to a starting worker)
+ * while the gateway waits up to 2 s for Redis. `arrived` says whether one came meanwhile.
+ */
+function holdSighup(): { arrived(): boolean; release(): void } {
+  let arrived = false;
+  const hold = (): void => { arrived = true; };
+  process.on('SIGHUP', hold);
+  return { arrived: () => arrived, release: () => { process.off('SIGHUP', hold); } };
+}
+
 async function start({ lackingSettings }: { lackingSettings: LackingSettings }): Promise<void> {
+  const earlySighup = holdSighup();
   const loaded = await loadConfig({ env: process.env });
   if (!loaded.ok) {
     process.stderr.write(`scopegate: the configuration is invalid (${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'}):\n`);
@@ -72,6 +85,8 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   const lacking = flags.length + variables.length > 0;
   if (cluster.isPrimary && (workers > 1 || (lacking && lackingSettings === 'supervise'))) {
     if (workers === 1) logger.info({ missing: [...flags, ...variables] }, 'serving through one worker process started with the gateway\'s runtime settings, which this process lacks');
+    // Its workers read the config as they start, so a SIGHUP held until now has nothing to reload.
+    earlySighup.release();
     return superviseWorkers(workers, logger);
   }
   if (lacking) {
@@ -93,13 +108,17 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   // Once per host, not once per worker.
   const reminders = config.reminders.intervalMs === null || !isFirstProcess() ? null : startReminderSchedule(operators, config.reminders.intervalMs);
 
-  process.on('SIGHUP', () => {
+  const reload = (): void => {
     void loadConfig({ env: process.env }).then((next) => {
       if (!next.ok) return logger.error({ problems: next.problems }, 'config reload refused; keeping the running config');
       gateway.reload(next.config);
       logger.info('config reloaded');
     });
-  });
+  };
+  process.on('SIGHUP', reload);
+  earlySighup.release();
+  // The file may have changed after it was read at start.
+  if (earlySighup.arrived()) reload();
   // Signals often come twice: systemd's default KillMode signals every process of the unit, a
   // terminal's Ctrl-C reaches the whole process group, and a cluster primary passes its own on.
   // The handlers stay installed (a second signal with none would kill the process by default,

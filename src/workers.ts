@@ -39,7 +39,7 @@ export function announceReady(): void {
 
 /**
  * Runs the primary: forks `count` workers and keeps that many running until told to stop. A
- * worker that dies before any worker has ever served failed to start (a port in use, a listen
+ * worker that exits before any worker has ever served failed to start (a port in use, a listen
  * address this host lacks): its replacement would fail the same way, so the primary stops, with
  * the worker's exit code, rather than restarting workers for ever while serving nothing.
  */
@@ -59,9 +59,10 @@ export function superviseWorkers(count: number, logger: Logger): void {
     });
     worker.once('exit', (code, signal) => {
       if (stopping) return;
-      if (!served) {
+      // Killed by a signal (an early SIGHUP, the OOM killer) is no failed start: replaced below.
+      if (!served && signal === null) {
         logger.error({ worker: slot, pid: worker.process.pid, code, signal }, 'a worker failed to start (its reason is above); stopping');
-        return stop(code === null || code === 0 ? 1 : code);
+        return stop(code === 0 ? 1 : code ?? 1);
       }
       const ran = Date.now() - slots.get(slot)!.startedAt;
       const next = ran < STABLE_AFTER_MS ? Math.min(delay * 2, MAX_RESTART_DELAY_MS) : RESTART_DELAY_MS;

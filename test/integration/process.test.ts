@@ -178,3 +178,26 @@ test('a listen address already in use stops the gateway with exit code 1, naming
     taken.close();
   }
 });
+
+test('a SIGHUP while the gateway starts does not end it, and the reload it asked for happens once it runs', async () => {
+  // Nothing listens on this Redis port, so the gateway waits for it (2 s) before it serves.
+  const redisPort = await freePort();
+  const port = await freePort();
+  const { child, output } = run({
+    SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: 'http://127.0.0.1:1',
+    REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+  });
+  try {
+    await waitFor(() => output().stdout.includes('redis connection error'), 10_000);
+    assert.doesNotMatch(output().stdout, /scopegate listening/, 'still starting');
+    child.kill('SIGHUP');
+    await waitFor(() => output().stdout.includes('config reloaded') || child.exitCode !== null || child.signalCode !== null, 10_000);
+    assert.deepEqual({ code: child.exitCode, signal: child.signalCode }, { code: null, signal: null }, output().stderr);
+    assert.match(output().stdout, /scopegate listening[^\n]*\n(.*\n)*.*config reloaded/);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }
+});
