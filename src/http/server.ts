@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { gatewayError } from '../core/errors.js';
+import { changesNeedingRestart } from '../config/restart-only.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { adapterFor } from '../registries/select.js';
@@ -24,8 +25,8 @@ export interface Gateway {
   readonly server: http.Server;
   readonly deps: GatewayDeps;
   /**
-   * Swaps in a reloaded config (SIGHUP). Routes, token policy and limits take effect at once; the
-   * listener, upstream and Redis connection are fixed at start and need a restart to change.
+   * Swaps in a reloaded config (SIGHUP). Routes, token policy and limits take effect at once; what
+   * the process built at start (src/config/restart-only.ts) needs a restart, and a warning names it.
    */
   reload(config: GatewayConfig): void;
   /** Starts listening on `config.listen` (port 0: any free port); resolves with the bound port. */
@@ -84,8 +85,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     server,
     get deps() { return live.deps; },
     reload: (next) => {
-      if (next.upstream.url !== config.upstream.url || next.redis.url !== config.redis.url || next.listen.port !== config.listen.port || next.registry !== config.registry) {
-        options.logger.warn('listen, registry, upstream.url and redis.url changes need a restart; the rest of the new config is in effect');
+      const fixed = changesNeedingRestart(config, next);
+      if (fixed.length > 0) {
+        options.logger.warn({ restart_needed: fixed }, `${fixed.join(', ')} changed, which only a restart puts in effect; the rest of the new config is in effect`);
       }
       // The adapter (and the store's name rules) are fixed at start, so the registry is too.
       live.deps = { ...live.deps, config: { ...next, registry: config.registry, upstream: { ...next.upstream, url: config.upstream.url } } };

@@ -201,3 +201,23 @@ test('a SIGHUP while the gateway starts does not end it, and the reload it asked
     }
   }
 });
+
+test('a SIGHUP reload names the changed settings that only a restart puts in effect', async () => {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'sg-reload-'));
+  const file = join(dir, 'gateway.yaml');
+  const shipped = await readFile(new URL('config/cargo.yaml', REPO_ROOT), 'utf8');
+  await writeFile(file, shipped);
+  const { child, output } = run({ SCOPEGATE_CONFIG: file, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: 'http://127.0.0.1:1', REDIS_URL: sharedRedisUrl() });
+  try {
+    await waitFor(() => output().stdout.includes('scopegate listening'), 10_000);
+    await writeFile(file, shipped.replace('  timeout: 30s', '  timeout: 5s').replace('  level: info', '  level: debug').replace('reads: public', 'reads: token'));
+    child.kill('SIGHUP');
+    await waitFor(() => output().stdout.includes('config reloaded'), 10_000);
+    const warning = output().stdout.split('\n').filter((l) => l.includes('restart_needed')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(warning.map((l) => l.restart_needed), [['upstream.timeout', 'log.level']], output().stdout);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+});
