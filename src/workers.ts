@@ -47,6 +47,8 @@ export function superviseWorkers(count: number, logger: Logger): void {
   const slots = new Map<number, { worker: Worker; startedAt: number; delay: number }>();
   let stopping = false;
   let served = false;
+  /** Workers (by cluster id) that announced they serve. */
+  const serving = new Set<number>();
 
   // Workers get the gateway's Node flags and malloc settings even when the primary was started
   // without them (src/runtime-flags.ts).
@@ -55,9 +57,12 @@ export function superviseWorkers(count: number, logger: Logger): void {
     const worker = cluster.fork({ ...withGatewayEnv(process.env), [WORKER_INDEX_VARIABLE]: String(slot) });
     slots.set(slot, { worker, startedAt: Date.now(), delay });
     worker.on('message', (message: unknown) => {
-      if ((message as { type?: unknown } | null)?.type === READY) served = true;
+      if ((message as { type?: unknown } | null)?.type !== READY) return;
+      served = true;
+      serving.add(worker.id);
     });
     worker.once('exit', (code, signal) => {
+      serving.delete(worker.id);
       if (stopping) return;
       // Killed by a signal (an early SIGHUP, the OOM killer) is no failed start: replaced below.
       if (!served && signal === null) {
@@ -71,7 +76,7 @@ export function superviseWorkers(count: number, logger: Logger): void {
     });
   };
   // A scrape of /metrics reaches one worker; it asks here for the sum over all of them.
-  serveClusterMetrics();
+  serveClusterMetrics((worker) => serving.has(worker.id));
   for (let slot = 0; slot < count; slot++) fork(slot, RESTART_DELAY_MS);
   logger.info({ workers: count, pid: process.pid }, 'scopegate primary started its workers');
 

@@ -17,8 +17,8 @@ import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registr
 import { CLI_BIN, withKeyPrefix, writeConfig } from '../support/cli.js';
 import { freePort, rawRequest, REPO_ROOT } from '../support/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { eventually } from '../support/poll.js';
-import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+import { eventually, waitFor } from '../support/poll.js';
+import { sharedRedisUrl, startRedisServer, uniquePrefix } from '../support/redis-server.js';
 
 const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
 const ADMIN_KEY = 'workers-test-admin-key-0123456789';
@@ -205,5 +205,31 @@ test('workers: 2 on a port already in use exits with code 1 and says so, instead
   } finally {
     child.kill('SIGKILL');
     taken.close();
+  }
+});
+
+test('/metrics answers while a replacement worker is still starting (it has served nothing to report)', async () => {
+  const redis = await startRedisServer();
+  const own = await startGatewayProcess({
+    upstream: registry.url, redisUrl: redis.url, set: { workers: 2 }, ready: (lines) => listening(lines) >= 2, env: { SCOPEGATE_ADMIN_KEY: ADMIN_KEY },
+  });
+  const redisErrors = (lines: readonly Record<string, unknown>[]): number => lines.filter((l) => String(l.msg).startsWith('redis connection error')).length;
+  try {
+    const admin = own.adminPort();
+    // Without Redis a starting worker waits 2 s for it before it serves. Each process logs one
+    // connection error per 10 s, so once both workers have, the next one is the replacement's.
+    await redis.stop();
+    await waitFor(() => redisErrors(own.logLines()) === 2, 10_000);
+    const pid = own.child.pid!;
+    const [victim] = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
+    process.kill(victim!, 'SIGKILL');
+    await waitFor(() => redisErrors(own.logLines()) === 3, 10_000);
+    assert.equal(listening(own.logLines()), 2, 'the replacement does not serve yet');
+    const res = await fetch(`http://127.0.0.1:${admin}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, connection: 'close' } });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(listening(own.logLines()), 2, 'the scrape was answered before the replacement served');
+  } finally {
+    await own.stop();
+    await redis.stop();
   }
 });
