@@ -12,7 +12,7 @@ import { ADAPTERS, type RegistryName } from '../registries/select.js';
 import type { GatewayConfig } from './types.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { schemaProblems, show, yamlPath, type Problem } from './problems.js';
-import { parseYamlSource } from './yaml-source.js';
+import { decodeUtf8, parseYamlSource } from './yaml-source.js';
 import { Fields, duration, hostPort, hostPorts, httpBaseUrl, httpUrl, nullable, redisUrl, size, timerDuration } from './fields.js';
 
 /** The outcome of loading: the config, or every problem found, one line each. */
@@ -48,13 +48,14 @@ const validate = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true
 export async function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ConfigResult> {
   const env = options.env ?? process.env;
   const path = options.path ?? env[CONFIG_PATH_VARIABLE] ?? DEFAULT_CONFIG_PATH;
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     return failure([`${path} cannot be read (${(error as Error).message}): set ${CONFIG_PATH_VARIABLE} to the config file's path`]);
   }
-  return buildConfig(text, env, path);
+  const text = decodeUtf8(bytes, path);
+  return typeof text === 'string' ? buildConfig(text, env, path) : failure(text.problems);
 }
 
 /**

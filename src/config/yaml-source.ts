@@ -13,6 +13,27 @@ export interface YamlSource {
   offsetOf(pointer: string): number;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const LENIENT_UTF8 = new TextDecoder('utf-8');
+
+/**
+ * The file's text, or where it stops being UTF-8 (YAML 1.2's encoding, and the only one read
+ * here): decoded leniently, a Latin-1 `é` or a UTF-16 file became replacement characters and
+ * NULs that the schema then reported as some other mistake, or not at all in a comment.
+ */
+export function decodeUtf8(bytes: Uint8Array, sourceName: string): string | { problems: string[] } {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return { problems: [`${sourceName} is UTF-16 text: save it as UTF-8`] };
+  }
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    // The lenient decoding puts U+FFFD where the first invalid sequence was.
+    const lines = LENIENT_UTF8.decode(bytes).split('\uFFFD')[0]!.split('\n');
+    return { problems: [`${sourceName}:${lines.length}:${lines.at(-1)!.length + 1} is not UTF-8 text: save the file as UTF-8`] };
+  }
+}
+
 /** Parses `text`; `sourceName` (usually the file's path) names it in messages. */
 export function parseYamlSource(text: string, sourceName: string): YamlSource | { problems: string[] } {
   const lineCounter = new LineCounter();
