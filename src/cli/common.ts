@@ -102,8 +102,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** A positive integer argument, or a usage error naming it. */
-export function parseId(value: string | undefined, what: string): number {
-  if (value === undefined || !/^\d{1,15}$/.test(value) || Number(value) === 0) throw new CliError(EXIT.USAGE, `${what} must be a token id (a positive whole number), got ${JSON.stringify(value ?? '')}`);
+/** A positive integer argument, or a usage error naming it and, by default, calling it a token id. */
+export function parseId(value: string | undefined, what: string, kind = 'a token id (a positive whole number)'): number {
+  if (value === undefined || !/^\d{1,15}$/.test(value) || Number(value) === 0) throw new CliError(EXIT.USAGE, `${what} must be ${kind}, got ${JSON.stringify(value ?? '')}`);
   return Number(value);
 }

@@ -52,6 +52,12 @@ describe('the scopegate program', () => {
     assert.equal((await spawnCli([])).code, 2, 'no command');
   });
 
+  test('a bad audit --limit is a usage error that calls it a count, not a token id', async () => {
+    const r = await runCliHere(['audit', '--limit', 'lots', '--config', config], env);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'scopegate: --limit must be a positive whole number, got "lots"\n');
+  });
+
   test('an invalid config is exit 2 with every problem listed', async () => {
     const bad = await writeConfig((y) => y.replace('reads: public', 'reads: sometimes').replace('scope: yank, crate', 'scope: yanks, crate'));
     const r = await runCliHere(['token', 'list', '--config', bad], env);
