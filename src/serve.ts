@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { loadConfig } from './config/load.js';
+import { publicUrlMismatch } from './config/public-url-check.js';
 import { ADMIN_LISTEN, listenFailure, PUBLIC_LISTEN, type ListenSetting } from './config/listen-failure.js';
 import type { HostPort } from './config/types.js';
 import { createGateway } from './http/server.js';
@@ -101,6 +102,8 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   const gateway = createGateway(config, { store, published, logger, audit, metrics });
   const port = await listenOn(PUBLIC_LISTEN, config.listen, () => gateway.listen());
   logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
+  const mismatch = publicUrlMismatch(config);
+  if (mismatch !== null) logger.warn(mismatch);
   const metricsText = cluster.isWorker ? clusterMetricsText(metrics.registry) : undefined;
   const operators = { config: () => gateway.deps.config, store, directory, audit, metrics, metricsText, logger };
   const admin = await listenOn(ADMIN_LISTEN, config.admin.listen, () => startAdminApi(operators));

@@ -221,3 +221,16 @@ test('a SIGHUP reload names the changed settings that only a restart puts in eff
     await once(child, 'exit');
   }
 });
+
+test('a listener moved without its public_url is warned about at start (clients are sent to public_url)', async () => {
+  const port = await freePort();
+  const { child, output } = run({ SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: 'http://127.0.0.1:1', REDIS_URL: sharedRedisUrl() });
+  try {
+    await waitFor(() => output().stdout.includes('scopegate listening'), 10_000);
+    const warnings = output().stdout.split('\n').filter((l) => l.includes('"level":40')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.ok(warnings.includes(`public_url http://127.0.0.1:8080 is on this host but not on the port the gateway listens on (${port}): clients are sent to public_url, so set public_url (SCOPEGATE_PUBLIC_URL) to the URL they reach the gateway at`), warnings.join('\n'));
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+});
