@@ -40,6 +40,8 @@ export function parseYamlSource(text: string, sourceName: string): YamlSource | 
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const syntax = doc.errors.map((error) => {
     const { line, col } = lineCounter.linePos(error.pos[0]);
+    // The library's own wording tells its callers to call another function.
+    if (error.code === 'MULTIPLE_DOCS') return `${sourceName}:${line}:${col} starts a second YAML document: a config is one document, so remove this \`---\` and what follows, or merge it into the first`;
     return `${sourceName}:${line}:${col} is not valid YAML: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`;
   });
   if (syntax.length > 0) return { problems: syntax };

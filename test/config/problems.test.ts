@@ -132,6 +132,12 @@ test('a YAML syntax error is reported with its line and column', () => {
   assert.deepEqual(problems('listen: 127.0.0.1:8080\nlisten: 127.0.0.1:8081\n'), ['test.yaml:2:1 is not valid YAML: map keys must be unique']);
 });
 
+test('a second YAML document is reported in the config\'s terms, not the YAML library\'s', () => {
+  assert.deepEqual(problems('public_url: http://gw.test\n---\nreads: token\n'), [
+    'test.yaml:2:1 starts a second YAML document: a config is one document, so remove this `---` and what follows, or merge it into the first',
+  ]);
+});
+
 test('an empty file or one that is not a mapping is reported', () => {
   assert.deepEqual(problems('# nothing\n'), [`test.yaml is empty: expected a mapping with keys ${ROOT_KEYS}`]);
   assert.deepEqual(problems('- a\n- b\n'), [`test.yaml ["a","b"] is not a scopegate config: expected a mapping with keys ${ROOT_KEYS}`]);
