@@ -103,6 +103,7 @@ describe('scopegate token', () => {
     assert.ok(Math.abs(stored!.expiredAt! - Date.now() - 90 * DAY) < 60_000);
     const rows: [string, RegExp][] = [
       ['400d', /invalid --expires: 400d from now .* is later than this registry allows \(at most .*, tokens.max_lifetime\)/],
+      ['100000000d', /^scopegate: invalid --expires: 100000000d from now is later than this registry allows \(at most .*, tokens.max_lifetime\)\n$/],
       ['never', /invalid --expires: this registry requires every token to expire/],
       ['2020-01-01', /invalid --expires: 2020-01-01 is in the past; pick a future date/],
       ['someday', /invalid --expires "someday": expected 30d, 2026-12-31/],
