@@ -81,6 +81,7 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   }
   const { config } = loaded;
   const logger = createLogger(config.log.level);
+  for (const warning of loaded.warnings) logger.warn(warning);
   const workers = workerCount(config.workers);
   const { flags, variables } = missingGatewaySettings(process.execArgv, process.env);
   const lacking = flags.length + variables.length > 0;

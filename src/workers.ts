@@ -7,11 +7,12 @@
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import { serveClusterMetrics } from './cluster-metrics.js';
+import { WORKER_INDEX_VARIABLE } from './config/load.js';
 import type { Logger } from './log.js';
 import { withGatewayEnv, withGatewayFlags } from './runtime-flags.js';
 
 /** Set in each worker's environment: its slot, 0 … N-1 (slot 0 runs once-per-host duties). */
-export const WORKER_INDEX_VARIABLE = 'SCOPEGATE_WORKER_INDEX';
+export { WORKER_INDEX_VARIABLE };
 /** A worker's message to the primary once its listeners are open (see {@link announceReady}). */
 const READY = 'scopegate:worker-ready';
 

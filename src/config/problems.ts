@@ -137,7 +137,8 @@ function suggest(name: string, known: readonly string[]): string {
   return close ? `did you mean ${best.k}?` : `expected one of ${known.join(', ')}`;
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
