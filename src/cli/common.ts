@@ -74,8 +74,20 @@ export async function openCliBackends(config: GatewayConfig): Promise<Backends &
     const backends = await openBackends(config, logger, { commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2_000), requireReady: true });
     return { ...backends, logger };
   } catch (e) {
-    throw runtimeError(e);
+    if (!(e instanceof StoreUnavailableError)) throw e;
+    // Which Redis, and where it was set: the CLI may well read another config or environment
+    // than the gateway it is meant to act on.
+    throw new CliError(EXIT.RUNTIME, `redis is not reachable at ${redisTarget(config)} (redis.url, or REDIS_URL): ${e.message}`);
   }
+}
+
+/** The configured Redis as messages name it: its URL without a password, or the Sentinel or Cluster nodes. */
+function redisTarget({ redis }: GatewayConfig): string {
+  const nodes = redis.sentinels ?? redis.clusterNodes;
+  if (nodes !== null) return nodes.map(({ host, port }) => `${host}:${port}`).join(', ');
+  const url = new URL(redis.url);
+  if (url.password !== '') url.password = '***';
+  return url.href;
 }
 
 /** A store failure as a runtime CliError; anything else is rethrown. */

@@ -77,6 +77,7 @@ describe('the scopegate program', () => {
     const r = await runCliHere(['token', 'list', '--config', config], { ...env, REDIS_URL: 'redis://127.0.0.1:1/0' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /redis is not reachable/);
+    assert.match(r.stderr, /^scopegate: redis is not reachable at redis:\/\/127\.0\.0\.1:1\/0 \(redis\.url, or REDIS_URL\): /m, 'names the Redis and where it is set');
   });
 });
 
