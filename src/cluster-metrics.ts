@@ -27,14 +27,18 @@ function isMessage(value: unknown, type: string): value is Message {
   return typeof value === 'object' && value !== null && (value as Message).type === type && typeof (value as Message).id === 'number';
 }
 
-/** In the primary: answers a worker's request with the metrics of all workers, summed. */
-export function serveClusterMetrics(): void {
+/**
+ * In the primary: answers a worker's request with the metrics of all serving workers, summed.
+ * `serving` leaves out a worker still starting (a replacement for one that died): it answers
+ * no collection until it has opened its listeners, and would turn every scrape meanwhile into a 503.
+ */
+export function serveClusterMetrics(serving: (worker: Worker) => boolean): void {
   let next = 0;
   const collections = new Map<number, (worker: Worker, metrics: object[]) => void>();
 
   const collect = (): Promise<string> => new Promise((resolve, reject) => {
     const id = next++;
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected() && serving(w));
     const reports = new Map<number, object[]>();
     const timer = setTimeout(() => {
       collections.delete(id);

@@ -5,6 +5,9 @@
  */
 import cluster from 'node:cluster';
 import { loadConfig } from './config/load.js';
+import { publicUrlMismatch } from './config/public-url-check.js';
+import { ADMIN_LISTEN, listenFailure, PUBLIC_LISTEN, type ListenSetting } from './config/listen-failure.js';
+import type { HostPort } from './config/types.js';
 import { createGateway } from './http/server.js';
 import { createLogger } from './log.js';
 import { startAdminApi } from './admin/server.js';
@@ -14,7 +17,7 @@ import { openBackends } from './store/open-store.js';
 import { CachingTokenStore } from './store/token-cache.js';
 import { clusterMetricsText } from './cluster-metrics.js';
 import { missingGatewaySettings } from './runtime-flags.js';
-import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
+import { announceReady, isFirstProcess, superviseWorkers, workerCount } from './workers.js';
 
 /**
  * What a process started without the gateway's runtime settings (src/runtime-flags.ts) does:
@@ -25,18 +28,51 @@ import { isFirstProcess, superviseWorkers, workerCount } from './workers.js';
 export type LackingSettings = 'warn' | 'supervise';
 
 /**
+ * How long SIGTERM/SIGINT lets requests in flight finish before their connections are cut. Under
+ * a cluster primary's stop timeout (src/workers.ts), which leaves the rest for the last audit and
+ * last-use writes.
+ */
+export const SHUTDOWN_DRAIN_MS = 20_000;
+
+/**
  * Loads the config (SCOPEGATE_CONFIG, default config/cargo.yaml), opens the token store and
  * starts the gateway, or the cluster primary that supervises its workers. An invalid config
  * prints every problem and exits 2; any other startup failure exits 1.
  */
 export function runGateway(options: { lackingSettings: LackingSettings }): void {
   start(options).catch((e: unknown) => {
-    process.stderr.write(`scopegate: ${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(`scopegate: ${e instanceof StartFailure ? e.message : (e as Error).stack ?? String(e)}\n`);
     process.exit(1);
   });
 }
 
+/** A failure to start that its message explains fully: the operator's to fix, so no stack trace. */
+class StartFailure extends Error {}
+
+/** Runs `open` (a listener's listen), turning a system error into what to do about `setting`. */
+async function listenOn<T>(setting: ListenSetting, address: HostPort, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') throw new StartFailure(listenFailure(setting, address, e));
+    throw e;
+  }
+}
+
+/**
+ * Holds SIGHUP while the process starts: its default action ends the process, and a reload can
+ * come then (a deploy's `systemctl reload`, a cluster primary passing one to a starting worker)
+ * while the gateway waits up to 2 s for Redis. `arrived` says whether one came meanwhile.
+ */
+function holdSighup(): { arrived(): boolean; release(): void } {
+  let arrived = false;
+  const hold = (): void => { arrived = true; };
+  process.on('SIGHUP', hold);
+  return { arrived: () => arrived, release: () => { process.off('SIGHUP', hold); } };
+}
+
 async function start({ lackingSettings }: { lackingSettings: LackingSettings }): Promise<void> {
+  const earlySighup = holdSighup();
   const loaded = await loadConfig({ env: process.env });
   if (!loaded.ok) {
     process.stderr.write(`scopegate: the configuration is invalid (${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'}):\n`);
@@ -45,11 +81,14 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   }
   const { config } = loaded;
   const logger = createLogger(config.log.level);
+  for (const warning of loaded.warnings) logger.warn(warning);
   const workers = workerCount(config.workers);
   const { flags, variables } = missingGatewaySettings(process.execArgv, process.env);
   const lacking = flags.length + variables.length > 0;
   if (cluster.isPrimary && (workers > 1 || (lacking && lackingSettings === 'supervise'))) {
     if (workers === 1) logger.info({ missing: [...flags, ...variables] }, 'serving through one worker process started with the gateway\'s runtime settings, which this process lacks');
+    // Its workers read the config as they start, so a SIGHUP held until now has nothing to reload.
+    earlySighup.release();
     return superviseWorkers(workers, logger);
   }
   if (lacking) {
@@ -62,21 +101,28 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   metrics.trackAuditUnconfirmed(() => audit.unconfirmed);
   if (store instanceof CachingTokenStore) metrics.trackTokenCache(() => store.stats);
   const gateway = createGateway(config, { store, published, logger, audit, metrics });
-  const port = await gateway.listen();
+  const port = await listenOn(PUBLIC_LISTEN, config.listen, () => gateway.listen());
   logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
+  const mismatch = publicUrlMismatch(config);
+  if (mismatch !== null) logger.warn(mismatch);
   const metricsText = cluster.isWorker ? clusterMetricsText(metrics.registry) : undefined;
   const operators = { config: () => gateway.deps.config, store, directory, audit, metrics, metricsText, logger };
-  const admin = await startAdminApi(operators);
+  const admin = await listenOn(ADMIN_LISTEN, config.admin.listen, () => startAdminApi(operators));
+  announceReady();
   // Once per host, not once per worker.
   const reminders = config.reminders.intervalMs === null || !isFirstProcess() ? null : startReminderSchedule(operators, config.reminders.intervalMs);
 
-  process.on('SIGHUP', () => {
+  const reload = (): void => {
     void loadConfig({ env: process.env }).then((next) => {
       if (!next.ok) return logger.error({ problems: next.problems }, 'config reload refused; keeping the running config');
       gateway.reload(next.config);
       logger.info('config reloaded');
     });
-  });
+  };
+  process.on('SIGHUP', reload);
+  earlySighup.release();
+  // The file may have changed after it was read at start.
+  if (earlySighup.arrived()) reload();
   // Signals often come twice: systemd's default KillMode signals every process of the unit, a
   // terminal's Ctrl-C reaches the whole process group, and a cluster primary passes its own on.
   // The handlers stay installed (a second signal with none would kill the process by default,
@@ -85,9 +131,9 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    logger.info('shutting down');
+    logger.info({ drain_ms: SHUTDOWN_DRAIN_MS }, 'shutting down');
     reminders?.stop();
-    void Promise.all([gateway.close(), admin?.close()]).then(() => backends.close()).finally(() => process.exit(0));
+    void Promise.all([gateway.close({ drainMs: SHUTDOWN_DRAIN_MS }), admin?.close()]).then(() => backends.close()).finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -200,6 +200,7 @@ async function explain(deps: AdminDeps, query: URLSearchParams): Promise<Answer>
   const target = query.get('path');
   if (method === null || target === null) throw new AdminError(400, 'give method and path, e.g. /explain?method=PUT&path=/api/v1/crates/new&crate=serde&token_id=7');
   const tokenId = query.get('token_id');
+  if (tokenId !== null && !/^\d{1,15}$/.test(tokenId)) throw new AdminError(400, `token_id must be a token id (a positive whole number), got ${JSON.stringify(tokenId)}`);
   const token = tokenId === null ? null : (await findToken(deps, Number(tokenId))).record;
   const config = deps.config();
   const explanation = explainRequest({

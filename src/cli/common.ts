@@ -74,8 +74,20 @@ export async function openCliBackends(config: GatewayConfig): Promise<Backends &
     const backends = await openBackends(config, logger, { commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2_000), requireReady: true });
     return { ...backends, logger };
   } catch (e) {
-    throw runtimeError(e);
+    if (!(e instanceof StoreUnavailableError)) throw e;
+    // Which Redis, and where it was set: the CLI may well read another config or environment
+    // than the gateway it is meant to act on.
+    throw new CliError(EXIT.RUNTIME, `redis is not reachable at ${redisTarget(config)} (redis.url, or REDIS_URL): ${e.message}`);
   }
+}
+
+/** The configured Redis as messages name it: its URL without a password, or the Sentinel or Cluster nodes. */
+function redisTarget({ redis }: GatewayConfig): string {
+  const nodes = redis.sentinels ?? redis.clusterNodes;
+  if (nodes !== null) return nodes.map(({ host, port }) => `${host}:${port}`).join(', ');
+  const url = new URL(redis.url);
+  if (url.password !== '') url.password = '***';
+  return url.href;
 }
 
 /** A store failure as a runtime CliError; anything else is rethrown. */
@@ -102,8 +114,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** A positive integer argument, or a usage error naming it. */
-export function parseId(value: string | undefined, what: string): number {
-  if (value === undefined || !/^\d{1,15}$/.test(value) || Number(value) === 0) throw new CliError(EXIT.USAGE, `${what} must be a token id (a positive whole number), got ${JSON.stringify(value ?? '')}`);
+/** A positive integer argument, or a usage error naming it and, by default, calling it a token id. */
+export function parseId(value: string | undefined, what: string, kind = 'a token id (a positive whole number)'): number {
+  if (value === undefined || !/^\d{1,15}$/.test(value) || Number(value) === 0) throw new CliError(EXIT.USAGE, `${what} must be ${kind}, got ${JSON.stringify(value ?? '')}`);
   return Number(value);
 }

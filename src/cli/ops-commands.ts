@@ -33,7 +33,7 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw new CliError(EXIT.USAGE, `audit takes no arguments, got "${positionals.join(' ')}"\nsee: scopegate audit --help`);
   if (values.verdict !== undefined && !['allow', 'deny', 'pass'].includes(values.verdict)) throw new CliError(EXIT.USAGE, `--verdict must be allow, deny or pass, got "${values.verdict}"`);
   if (values.event !== undefined && !(AUDIT_EVENTS as readonly string[]).includes(values.event)) throw new CliError(EXIT.USAGE, `--event must be one of ${AUDIT_EVENTS.join(', ')}, got "${values.event}"`);
-  const limit = values.limit === undefined ? 50 : parseId(values.limit, '--limit');
+  const limit = values.limit === undefined ? 50 : parseId(values.limit, '--limit', 'a positive whole number');
   const filter = {
     token: values.token === undefined ? undefined : parseId(values.token, '--token'),
     account: values.account, crate: values.crate, verdict: values.verdict, event: values.event as AuditEvent | undefined,

@@ -13,7 +13,7 @@ import http from 'node:http';
 import type { CratePattern } from '../core/crate-pattern.js';
 import { adapterFor } from '../registries/select.js';
 import { formatInstant } from '../core/denial.js';
-import { parseExpiredAt, resolveExpiry, type ExpiryRequest } from '../core/expiry-policy.js';
+import { LATEST_EXPIRY, parseExpiredAt, resolveExpiry, type ExpiryRequest } from '../core/expiry-policy.js';
 import { parseScope, SCOPES, type Scope } from '../core/scope.js';
 import type { TokenRecord } from '../core/token-record.js';
 import { printable, tokenNameProblem } from '../core/token-name.js';
@@ -121,7 +121,8 @@ export function readExpires(text: string | undefined, now: number): ExpiryReques
   if (text === undefined) return { kind: 'default' };
   if (text === 'never') return { kind: 'never' };
   const ms = parseDuration(text);
-  if (ms !== null) return { kind: 'at', at: now + ms, text: `${text} from now (${formatInstant(now + ms)})` };
+  // Past the latest expiry (9999) the instant has no date to print; the policy refuses it.
+  if (ms !== null) return { kind: 'at', at: now + ms, text: now + ms > LATEST_EXPIRY ? `${text} from now` : `${text} from now (${formatInstant(now + ms)})` };
   const day = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
   const parsed = parseExpiredAt(true, day);
   if ('invalid' in parsed) throw new CliError(EXIT.USAGE, `invalid --expires ${JSON.stringify(text)}: expected 30d, 2026-12-31, 2026-12-31T12:00:00Z or never`);

@@ -104,11 +104,18 @@ export const httpUrl: FieldParser<string> = (value, label) => {
   return String(value);
 };
 
-/** `memory`, or a redis:// / rediss:// URL that parses. */
+/** `memory`, or a redis:// / rediss:// URL that parses, with a database number or none. */
 export const redisUrl: FieldParser<string> = (value, label) => {
   const text = String(value);
-  if (text === 'memory' || URL.canParse(text)) return text;
-  return new Invalid(notA(label, value, CONFIG_SCHEMA.properties.redis.properties.url));
+  if (text === 'memory') return text;
+  if (!URL.canParse(text)) return new Invalid(notA(label, value, CONFIG_SCHEMA.properties.redis.properties.url));
+  // ioredis would send any path as SELECT's argument, and the Sentinel setup reads a path that is
+  // not a number as database 0: both a database other than the one named.
+  const database = new URL(text).pathname.slice(1);
+  if (database !== '' && !/^[0-9]+$/.test(database)) {
+    return new Invalid(`${label} ${show(value)} names database ${show(database)}: expected a database number, e.g. redis://127.0.0.1:6379/0`);
+  }
+  return text;
 };
 
 /** A duration in milliseconds, at least `min`; at most `max`, which is a whole number of days. */

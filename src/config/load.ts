@@ -12,12 +12,14 @@ import { ADAPTERS, type RegistryName } from '../registries/select.js';
 import type { GatewayConfig } from './types.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { schemaProblems, show, yamlPath, type Problem } from './problems.js';
-import { parseYamlSource } from './yaml-source.js';
+import { decodeUtf8, parseYamlSource } from './yaml-source.js';
+import { unknownVariables } from './unknown-variables.js';
 import { Fields, duration, hostPort, hostPorts, httpBaseUrl, httpUrl, nullable, redisUrl, size, timerDuration } from './fields.js';
 
 /** The outcome of loading: the config, or every problem found, one line each. */
 export type ConfigResult =
-  | { readonly ok: true; readonly config: GatewayConfig }
+  /** `warnings`: what is suspicious but may be meant, for the start log (unknown SCOPEGATE_* variables). */
+  | { readonly ok: true; readonly config: GatewayConfig; readonly warnings: readonly string[] }
   | { readonly ok: false; readonly problems: readonly string[] };
 
 /** Names the config file when `loadConfig` is given no path. */
@@ -26,6 +28,8 @@ export const CONFIG_PATH_VARIABLE = 'SCOPEGATE_CONFIG';
 export const DEFAULT_CONFIG_PATH = 'config/cargo.yaml';
 /** Holds the admin API key (a secret, so never in the YAML). */
 export const ADMIN_KEY_VARIABLE = 'SCOPEGATE_ADMIN_KEY';
+/** Set by a cluster primary in each worker's environment: its slot (src/workers.ts). */
+export const WORKER_INDEX_VARIABLE = 'SCOPEGATE_WORKER_INDEX';
 
 /** Environment variables that replace one deployment value each, so one config serves every deployment. */
 export const ENV_OVERRIDES: readonly { readonly variable: string; readonly pointer: string }[] = [
@@ -48,13 +52,14 @@ const validate = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true
 export async function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ConfigResult> {
   const env = options.env ?? process.env;
   const path = options.path ?? env[CONFIG_PATH_VARIABLE] ?? DEFAULT_CONFIG_PATH;
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     return failure([`${path} cannot be read (${(error as Error).message}): set ${CONFIG_PATH_VARIABLE} to the config file's path`]);
   }
-  return buildConfig(text, env, path);
+  const text = decodeUtf8(bytes, path);
+  return typeof text === 'string' ? buildConfig(text, env, path) : failure(text.problems);
 }
 
 /**
@@ -77,7 +82,12 @@ export function buildConfig(yamlText: string, env: NodeJS.ProcessEnv, sourceName
   const routes = compileRoutes(fields);
   if (problems.length > 0) return failure(inFileOrder(problems, source.offsetOf));
   if (routes === undefined || !isComplete(values)) throw new Error('config: a value failed without a reported problem');
-  return { ok: true, config: deepFreeze(assemble(fields, values, routes)) };
+  return { ok: true, config: deepFreeze(assemble(fields, values, routes)), warnings: Object.freeze(unknownVariables(env, knownVariables(fields))) };
+}
+
+/** Every variable the gateway reads: the overrides, the config path, the admin key, the static credential, a worker's slot. */
+function knownVariables(fields: Fields): string[] {
+  return [...ENV_OVERRIDES.map((o) => o.variable), CONFIG_PATH_VARIABLE, ADMIN_KEY_VARIABLE, String(fields.value('/upstream/credential_env')), WORKER_INDEX_VARIABLE];
 }
 
 function failure(problems: readonly string[]): ConfigResult {

@@ -40,10 +40,18 @@ export function notA(label: string, value: unknown, node: DocumentedNode): strin
   return `${label} ${show(value)} is not ${article(noun)} ${noun}: expected ${expected(node)}`;
 }
 
-/** A value as messages show it: strings quoted, the rest as compact JSON, long ones cut. */
+/**
+ * A value as messages show it: strings quoted, the rest as compact JSON, long ones cut, and the
+ * password of a URL (`redis://:secret@host`) masked: problems go to stderr and the journal.
+ */
 export function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(typeof value === 'string' ? withoutPassword(value) : value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** `scheme://user:password@rest` → `scheme://user:***@rest`; up to the last `@`, as a password may hold one unencoded. */
+function withoutPassword(text: string): string {
+  return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@:]*:).*@/, '$1***@');
 }
 
 /** Translates ajv's errors (validated with `allErrors`, `verbose`) into problems, one per cause. */
@@ -61,14 +69,17 @@ export function schemaProblems(errors: readonly ErrorObject[], label: Labeler): 
 
 /**
  * Drops consequences: a keyword of a node whose `type` the value does not have (only that node's
- * `type` error says something), every error of an `anyOf` branch of the wrong type, and the
- * `anyOf` error itself when a branch of the right type explains what is wrong.
+ * `type` error says something), every error of an `anyOf` branch of the wrong type or a `const`
+ * one, and the `anyOf` error itself when a branch of the right type explains what is wrong.
  */
 function relevantErrors(errors: readonly ErrorObject[]): ErrorObject[] {
   const isAlternative = (e: ErrorObject) => e.keyword === 'anyOf' || e.keyword === 'oneOf';
   const alternatives = new Set(errors.filter(isAlternative).map((e) => e.instancePath));
   const kept = errors.filter((e) => {
     if (isAlternative(e)) return false;
+    // A branch that is one fixed value (`workers`: `auto`) has no title to say what the value
+    // should have been; the alternatives' own node does ("a worker count: e.g. 1, auto, 4").
+    if (e.keyword === 'const' && alternatives.has(e.instancePath)) return false;
     const node = e.parentSchema as DocumentedNode | undefined;
     if (node?.type === undefined || hasType(e.data, node.type)) return true;
     return !alternatives.has(e.instancePath) && e.keyword === 'type';
@@ -126,7 +137,8 @@ function suggest(name: string, known: readonly string[]): string {
   return close ? `did you mean ${best.k}?` : `expected one of ${known.join(', ')}`;
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];

@@ -53,9 +53,18 @@ export function parseExpiredAt(present: boolean, value: unknown): ExpiryRequest 
   return { kind: 'at', at: Date.parse(fields.input), text: fields.input };
 }
 
+/**
+ * The latest expiry any token may have, whatever the policy: the last instant RFC 3339's
+ * four-digit years can write (the token API's own limit). A lifetime of 100000000d (which the
+ * config accepts) or `--expires 100000000d` without a maximum would otherwise reach past what a
+ * Date can hold, and the token would be stored, then fail to print: its plaintext never shown.
+ */
+export const LATEST_EXPIRY = Date.parse('9999-12-31T23:59:59Z');
+
 /** Applies the policy at `now` (epoch ms). The default is capped by the maximum, never refused. */
 export function resolveExpiry(request: ExpiryRequest, policy: ExpiryPolicy, now: number): ExpiryOutcome {
-  const latest = policy.maxLifetimeMs === null ? Infinity : now + policy.maxLifetimeMs;
+  const latest = policy.maxLifetimeMs === null ? LATEST_EXPIRY : Math.min(now + policy.maxLifetimeMs, LATEST_EXPIRY);
+  const limit = latest === LATEST_EXPIRY ? 'the latest date a token can carry' : 'tokens.max_lifetime';
   switch (request.kind) {
     case 'default':
       return { ok: true, expiredAt: Math.min(now + policy.defaultLifetimeMs, latest) };
@@ -66,7 +75,7 @@ export function resolveExpiry(request: ExpiryRequest, policy: ExpiryPolicy, now:
     case 'at':
       if (request.at <= now) return { ok: false, why: `${request.text} is in the past; pick a future date` };
       if (request.at > latest) {
-        return { ok: false, why: `${request.text} is later than this registry allows (at most ${formatInstant(latest)}, tokens.max_lifetime)` };
+        return { ok: false, why: `${request.text} is later than this registry allows (at most ${formatInstant(latest)}, ${limit})` };
       }
       return { ok: true, expiredAt: request.at };
   }

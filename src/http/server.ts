@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { gatewayError } from '../core/errors.js';
+import { changesNeedingRestart } from '../config/restart-only.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { adapterFor } from '../registries/select.js';
@@ -24,13 +25,17 @@ export interface Gateway {
   readonly server: http.Server;
   readonly deps: GatewayDeps;
   /**
-   * Swaps in a reloaded config (SIGHUP). Routes, token policy and limits take effect at once; the
-   * listener, upstream and Redis connection are fixed at start and need a restart to change.
+   * Swaps in a reloaded config (SIGHUP). Routes, token policy and limits take effect at once; what
+   * the process built at start (src/config/restart-only.ts) needs a restart, and a warning names it.
    */
   reload(config: GatewayConfig): void;
   /** Starts listening on `config.listen` (port 0: any free port); resolves with the bound port. */
   listen(): Promise<number>;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections and closes idle ones; requests in flight get up to `drainMs`
+   * (default 0: none) to finish before their connections are cut. Then writes the last uses.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 export interface GatewayOptions {
@@ -49,7 +54,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   const clock = options.clock ?? Date.now;
   const adapter = adapterFor(config.registry);
   // The public URL is read per answer: a reload may change it (the upstream needs a restart).
-  const forwarder = createForwarder({ upstreamUrl: config.upstream.url, timeoutMs: config.upstream.timeoutMs, publicUrl: () => live.deps.config.publicUrl });
+  const forwarder = createForwarder({
+    upstreamUrl: config.upstream.url, timeoutMs: config.upstream.timeoutMs, publicUrl: () => live.deps.config.publicUrl, closing: () => live.draining,
+  });
   const upstream = createUpstreamClient(config.upstream.url, forwarder.agent);
   const probe = createExistenceProbe({ client: upstream, adapter, timeoutMs: config.upstream.probeTimeoutMs, cacheMs: config.upstream.probeCacheMs, clock });
   const usage = createUsageRecorder(options.store);
@@ -63,8 +70,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     config, adapter, store: options.store, published: options.published, credentials, forwarder, upstream, probe,
     usage, audit: options.audit ?? NO_AUDIT, metrics, logger: options.logger, clock,
   };
-  const live = { deps };
-  const handle = createRequestHandler(() => live.deps);
+  const live = { deps, draining: false };
+  const pipeline = createRequestHandler(() => live.deps);
+  // While draining, a request still arriving on a kept-alive connection is served, and told to
+  // reconnect (to another process or host) for the next one.
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (live.draining) res.setHeader('connection', 'close');
+    pipeline(req, res);
+  };
   const server = http.createServer(handle);
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => handle(continueOnFirstRead(req, res), res));
   server.on('clientError', (err: Error & { code?: string; reason?: string }, socket: Duplex) => answerClientError(live.deps, err, socket));
@@ -72,8 +85,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     server,
     get deps() { return live.deps; },
     reload: (next) => {
-      if (next.upstream.url !== config.upstream.url || next.redis.url !== config.redis.url || next.listen.port !== config.listen.port || next.registry !== config.registry) {
-        options.logger.warn('listen, registry, upstream.url and redis.url changes need a restart; the rest of the new config is in effect');
+      const fixed = changesNeedingRestart(config, next);
+      if (fixed.length > 0) {
+        options.logger.warn({ restart_needed: fixed }, `${fixed.join(', ')} changed, which only a restart puts in effect; the rest of the new config is in effect`);
       }
       // The adapter (and the store's name rules) are fixed at start, so the registry is too.
       live.deps = { ...live.deps, config: { ...next, registry: config.registry, upstream: { ...next.upstream, url: config.upstream.url } } };
@@ -82,16 +96,32 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       server.once('error', reject);
       server.listen(config.listen.port, config.listen.host, () => resolve((server.address() as AddressInfo).port));
     }),
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        forwarder.close();
-      });
+    close: async ({ drainMs = 0 } = {}) => {
+      live.draining = true;
+      await drain(server, drainMs);
+      forwarder.close();
       // The last uses are written before the store is closed (main.ts closes it after this).
       await usage.flush();
     },
   };
+}
+
+/**
+ * Closes the server, letting requests in flight finish for up to `drainMs`: a deploy's SIGTERM
+ * must not cut off a publish half uploaded. Node (19+) closes idle keep-alive connections on
+ * `close()`; an answer written from now on says `Connection: close`, and a connection whose
+ * answer was already under way idles out (keep-alive timeout, 5 s). Whatever is still open at
+ * the deadline is cut.
+ */
+function drain(server: http.Server, drainMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+    server.close(() => {
+      clearTimeout(deadline);
+      resolve();
+    });
+    if (drainMs === 0) server.closeAllConnections();
+  });
 }
 
 /**

@@ -81,7 +81,14 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     ? new Redis({ ...settings, ...urlCredentials(options.url), ...sentinelSettings, sentinels, name: options.name ?? 'mymaster' })
     : new Redis(options.url, settings);
   // Without an 'error' listener ioredis prints every reconnect failure to stderr itself.
-  client.on('error', (error: Error) => options.onError?.(error));
+  client.on('error', (error: Error) => {
+    if (!isRefusedSelect(error)) return options.onError?.(error);
+    // ioredis sends SELECT on connect and, when the server refuses it (a database beyond its
+    // `databases`), only emits the error and carries on in database 0: another deployment's
+    // tokens. Dropping the connection fails closed instead, and reconnecting keeps trying.
+    client.disconnect(true);
+    options.onError?.(new Error(`redis refused to select database ${String(error.command?.args[0])} (${error.message}): set redis.url (REDIS_URL) to a database the server has (its \`databases\` setting)`));
+  });
   // A subscriber cannot send ROLE (RESP2 allows only (UN)SUBSCRIBE and PING once subscribed): the
   // revocation feed watches its own connection by heartbeat instead (revocation-feed.ts).
   if (sentinels) {
@@ -91,6 +98,11 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     client.once('end', () => client.disconnect());
   }
   return client;
+}
+
+/** A server's error reply to the SELECT ioredis sends on connect. */
+function isRefusedSelect(error: Error & { command?: { name?: string; args?: unknown[] } }): error is Error & { command: { name: string; args: unknown[] } } {
+  return error.name === 'ReplyError' && error.command?.name === 'select' && Array.isArray(error.command.args);
 }
 
 /**

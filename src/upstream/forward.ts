@@ -80,7 +80,15 @@ export interface Forwarder {
   close(): void;
 }
 
-export function createForwarder(options: { upstreamUrl: string; timeoutMs: number; publicUrl: () => string }): Forwarder {
+export interface ForwarderOptions {
+  readonly upstreamUrl: string;
+  readonly timeoutMs: number;
+  readonly publicUrl: () => string;
+  /** True while the gateway shuts down: answers then close their connection (default: never). */
+  readonly closing?: () => boolean;
+}
+
+export function createForwarder(options: ForwarderOptions): Forwarder {
   const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 };
   const agent = new URL(options.upstreamUrl).protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   // No `ws` option: the proxy must register no 'upgrade' listener (DESIGN §2, wire-facts §1.5).
@@ -93,6 +101,9 @@ export function createForwarder(options: { upstreamUrl: string; timeoutMs: numbe
   proxy.on('proxyRes', (proxyRes, req, res) => {
     const location = proxyRes.headers.location;
     if (location !== undefined) proxyRes.headers.location = onGateway(location, upstreamBase, options.publicUrl());
+    // The proxy copies the upstream's `Connection` (or adds `keep-alive`) onto the answer, which
+    // would override the `close` a shutting-down gateway sets (server.ts).
+    if (options.closing?.() === true) proxyRes.headers.connection = 'close';
     const handling = handled.get(req);
     if (handling === undefined) return;
     handled.delete(req);

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildConfig, loadConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
@@ -85,6 +88,24 @@ test('a missing config file is a problem that says how to point at the right one
       "/nonexistent/scopegate.yaml cannot be read (ENOENT: no such file or directory, open '/nonexistent/scopegate.yaml'): set SCOPEGATE_CONFIG to the config file's path",
     ],
   });
+});
+
+test('a config file that is not UTF-8 is reported where it stops being UTF-8, not as some other mistake', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sg-encoding-'));
+  const latin1 = join(dir, 'latin1.yaml');
+  // `é` in Latin-1 (0xe9), inside a value and, two lines on, inside a comment.
+  await writeFile(latin1, Buffer.concat([Buffer.from(`${MINIMAL}tokens: { registry_name: caf`), Buffer.from([0xe9]), Buffer.from(' }\n# r'), Buffer.from([0xe9]), Buffer.from('sum\n')]));
+  const utf16 = join(dir, 'utf16.yaml');
+  await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(MINIMAL, 'utf16le')]));
+  const utf8 = join(dir, 'utf8.yaml');
+  await writeFile(utf8, `\ufeff${MINIMAL}# résumé\n`);
+  try {
+    assert.deepEqual(await loadConfig({ path: latin1, env: {} }), { ok: false, problems: [`${latin1}:6:29 is not UTF-8 text: save the file as UTF-8`] });
+    assert.deepEqual(await loadConfig({ path: utf16, env: {} }), { ok: false, problems: [`${utf16} is UTF-16 text: save it as UTF-8`] });
+    assert.equal((await loadConfig({ path: utf8, env: {} })).ok, true, 'UTF-8, with or without a byte order mark, loads');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('every key left out takes the default documented in the schema', () => {

@@ -132,6 +132,12 @@ test('a YAML syntax error is reported with its line and column', () => {
   assert.deepEqual(problems('listen: 127.0.0.1:8080\nlisten: 127.0.0.1:8081\n'), ['test.yaml:2:1 is not valid YAML: map keys must be unique']);
 });
 
+test('a second YAML document is reported in the config\'s terms, not the YAML library\'s', () => {
+  assert.deepEqual(problems('public_url: http://gw.test\n---\nreads: token\n'), [
+    'test.yaml:2:1 starts a second YAML document: a config is one document, so remove this `---` and what follows, or merge it into the first',
+  ]);
+});
+
 test('an empty file or one that is not a mapping is reported', () => {
   assert.deepEqual(problems('# nothing\n'), [`test.yaml is empty: expected a mapping with keys ${ROOT_KEYS}`]);
   assert.deepEqual(problems('- a\n- b\n'), [`test.yaml ["a","b"] is not a scopegate config: expected a mapping with keys ${ROOT_KEYS}`]);
@@ -152,6 +158,10 @@ const invalidOverrides: { env: NodeJS.ProcessEnv; expected: string }[] = [
   { env: { SCOPEGATE_PUBLIC_URL: 'https://user@gw.test' }, expected: 'SCOPEGATE_PUBLIC_URL has a user or password in it: put none in a URL; a credential for the registry goes in upstream.auth: static with upstream.credential_env' },
   { env: { SCOPEGATE_UPSTREAM: 'http://registry.test/?x=1' }, expected: 'SCOPEGATE_UPSTREAM "http://registry.test/?x=1" has a query or fragment: expected a base URL, e.g. http://127.0.0.1:8000, https://crates.example.com' },
   { env: { REDIS_URL: '' }, expected: 'REDIS_URL "" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
+  { env: { REDIS_URL: 'redis://127.0.0.1:6379/abc' }, expected: 'REDIS_URL "redis://127.0.0.1:6379/abc" names database "abc": expected a database number, e.g. redis://127.0.0.1:6379/0' },
+  { env: { REDIS_URL: 'rediss://redis.internal:6380/-1' }, expected: 'REDIS_URL "rediss://redis.internal:6380/-1" names database "-1": expected a database number, e.g. redis://127.0.0.1:6379/0' },
+  { env: { REDIS_URL: 'redis://:hunter2@127.0.0.1:99999/0' }, expected: 'REDIS_URL "redis://:***@127.0.0.1:99999/0" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
+  { env: { REDIS_URL: 'rediss://gw:p@ss word@redis.internal/0' }, expected: 'REDIS_URL "rediss://gw:***@redis.internal/0" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
   { env: { SCOPEGATE_ADMIN_LISTEN: 'localhost:-1' }, expected: 'SCOPEGATE_ADMIN_LISTEN "localhost:-1" is not a host:port: expected e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080' },
   { env: { SCOPEGATE_ADMIN_KEY: '' }, expected: 'SCOPEGATE_ADMIN_KEY is set but empty: set it to a long random secret (e.g. `openssl rand -base64 32`), or unset it' },
   { env: { SCOPEGATE_ADMIN_KEY: 'a'.repeat(23) }, expected: 'SCOPEGATE_ADMIN_KEY is 23 characters, shorter than 24: set it to a long random secret (e.g. `openssl rand -base64 32`), or unset it' },

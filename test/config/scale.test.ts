@@ -44,6 +44,12 @@ test('workers is a count or auto, and auto means one per CPU core', () => {
   assert.match(problems(`${MINIMAL}workers: many\n`)[0]!, /^workers "many"/);
 });
 
+test('a workers value that is neither a count nor auto says what it should be', () => {
+  for (const value of ['"2"', 'many', 'Auto']) {
+    assert.deepEqual(problems(`${MINIMAL}workers: ${value}\n`), [`workers "${value.replace(/"/g, '')}" is not a worker count: expected e.g. 1, auto, 4`]);
+  }
+});
+
 test('the in-process store cannot be shared by workers or put behind Sentinel or Cluster', () => {
   assert.deepEqual(problems(`${MINIMAL}redis: { url: memory }\nworkers: 2\n`), [
     'workers 2 needs a shared store but redis.url is memory: expected 1, or a redis:// URL',

@@ -20,6 +20,10 @@ describe('resolveExpiry', () => {
     { name: 'now is in the past', request: { kind: 'at', at: NOW, text: 'now' }, expected: 'now is in the past; pick a future date' },
     { name: 'beyond the maximum is refused', request: { kind: 'at', at: NOW + 366 * DAY, text: 'late' }, expected: 'late is later than this registry allows (at most 2027-06-01T00:00:00Z, tokens.max_lifetime)' },
     { name: 'no maximum allows any future date', request: { kind: 'at', at: NOW + 9_000 * DAY, text: 'x' }, policy: { maxLifetimeMs: null }, expected: NOW + 9_000 * DAY },
+    // Lifetimes the config accepts (100000000d) reach past what a Date can hold.
+    { name: 'a default lifetime past year 9999 is capped there', request: { kind: 'default' }, policy: { maxLifetimeMs: null, defaultLifetimeMs: 100_000_000 * DAY }, expected: Date.parse('9999-12-31T23:59:59Z') },
+    { name: 'a maximum past year 9999 caps the default there too', request: { kind: 'default' }, policy: { maxLifetimeMs: 200_000_000 * DAY, defaultLifetimeMs: 100_000_000 * DAY }, expected: Date.parse('9999-12-31T23:59:59Z') },
+    { name: 'without a maximum, a date past year 9999 is refused', request: { kind: 'at', at: NOW + 100_000_000 * DAY, text: '100000000d' }, policy: { maxLifetimeMs: null }, expected: '100000000d is later than this registry allows (at most 9999-12-31T23:59:59Z, the latest date a token can carry)' },
   ];
   for (const row of rows) {
     it(row.name, () => {

@@ -119,6 +119,12 @@ describe('tokens across accounts', () => {
     assert.equal(body.route.id, 'yank');
     assert.deepEqual(body.verdicts.map((v) => v.decision.reason), ['crate-not-allowed']);
   });
+
+  test('explain with a token_id that is not a number says so, rather than looking for token NaN', async () => {
+    const res = await get('/explain?method=GET&path=/index/se/rd/serde&token_id=seven');
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { error: 'token_id must be a token id (a positive whole number), got "seven"' });
+  });
 });
 
 describe('revoking an account while one of its tokens cannot be written', () => {

@@ -52,6 +52,12 @@ describe('the scopegate program', () => {
     assert.equal((await spawnCli([])).code, 2, 'no command');
   });
 
+  test('a bad audit --limit is a usage error that calls it a count, not a token id', async () => {
+    const r = await runCliHere(['audit', '--limit', 'lots', '--config', config], env);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'scopegate: --limit must be a positive whole number, got "lots"\n');
+  });
+
   test('an invalid config is exit 2 with every problem listed', async () => {
     const bad = await writeConfig((y) => y.replace('reads: public', 'reads: sometimes').replace('scope: yank, crate', 'scope: yanks, crate'));
     const r = await runCliHere(['token', 'list', '--config', bad], env);
@@ -71,6 +77,7 @@ describe('the scopegate program', () => {
     const r = await runCliHere(['token', 'list', '--config', config], { ...env, REDIS_URL: 'redis://127.0.0.1:1/0' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /redis is not reachable/);
+    assert.match(r.stderr, /^scopegate: redis is not reachable at redis:\/\/127\.0\.0\.1:1\/0 \(redis\.url, or REDIS_URL\): /m, 'names the Redis and where it is set');
   });
 });
 
@@ -97,6 +104,7 @@ describe('scopegate token', () => {
     assert.ok(Math.abs(stored!.expiredAt! - Date.now() - 90 * DAY) < 60_000);
     const rows: [string, RegExp][] = [
       ['400d', /invalid --expires: 400d from now .* is later than this registry allows \(at most .*, tokens.max_lifetime\)/],
+      ['100000000d', /^scopegate: invalid --expires: 100000000d from now is later than this registry allows \(at most .*, tokens.max_lifetime\)\n$/],
       ['never', /invalid --expires: this registry requires every token to expire/],
       ['2020-01-01', /invalid --expires: 2020-01-01 is in the past; pick a future date/],
       ['someday', /invalid --expires "someday": expected 30d, 2026-12-31/],

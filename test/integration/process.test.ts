@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { startCargoRegistry } from '../support/cargo-registry.js';
 import { freePort, REPO_ROOT } from '../support/gateway.js';
+import { waitFor } from '../support/poll.js';
 import { sharedRedisUrl, startRedisServer } from '../support/redis-server.js';
 
 const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
@@ -112,5 +115,122 @@ test('a second SIGTERM during shutdown does not cut it short (systemd and cluste
     child.kill('SIGKILL');
     await registry.close();
     await redis.stop();
+  }
+});
+
+test('SIGTERM lets a request in flight finish before the gateway exits (a deploy does not cut off a publish)', async () => {
+  // The upstream holds its answer until the gateway has begun shutting down.
+  let arrived = false;
+  let answer: (() => void) | undefined;
+  const upstream = createServer((_req, res) => {
+    arrived = true;
+    answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"crates":[],"meta":{"total":0}}');
+  });
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  const port = await freePort();
+  const { child, output } = run({
+    SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    SCOPEGATE_UPSTREAM: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, REDIS_URL: sharedRedisUrl(),
+  });
+  try {
+    await waitFor(() => output().stdout.includes('scopegate listening'), 10_000);
+    const response = fetch(`http://127.0.0.1:${port}/api/v1/crates?q=x`);
+    await waitFor(() => arrived, 10_000);
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await waitFor(() => output().stdout.includes('shutting down'), 10_000);
+    answer!();
+    const res = await response;
+    assert.equal(res.status, 200, output().stdout);
+    assert.equal(res.headers.get('connection'), 'close', 'the client is told to reconnect elsewhere');
+    assert.deepEqual(await res.json(), { crates: [], meta: { total: 0 } });
+    const [code] = await exited;
+    assert.equal(code, 0, output().stderr);
+  } finally {
+    child.kill('SIGKILL');
+    upstream.closeAllConnections();
+    upstream.close();
+  }
+});
+
+test('a listen address already in use stops the gateway with exit code 1, naming the setting to change', async () => {
+  const taken = createServer();
+  taken.listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  const port = (taken.address() as AddressInfo).port;
+  const free = await freePort();
+  try {
+    const cases: { env: Record<string, string>; expected: string }[] = [
+      { env: { SCOPEGATE_LISTEN: `127.0.0.1:${port}` }, expected: `scopegate: listen (SCOPEGATE_LISTEN) 127.0.0.1:${port} is already in use: stop what listens there (\`ss -ltnp 'sport = :${port}'\` names it), or set listen to a free port\n` },
+      {
+        env: { SCOPEGATE_LISTEN: `127.0.0.1:${free}`, SCOPEGATE_ADMIN_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_ADMIN_KEY: 'process-test-admin-key-0123456789' },
+        expected: `scopegate: admin.listen (SCOPEGATE_ADMIN_LISTEN) 127.0.0.1:${port} is already in use: stop what listens there (\`ss -ltnp 'sport = :${port}'\` names it), or set admin.listen to a free port\n`,
+      },
+    ];
+    for (const { env, expected } of cases) {
+      const { child, output } = run({ SCOPEGATE_UPSTREAM: 'http://127.0.0.1:1', REDIS_URL: sharedRedisUrl(), ...env });
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 1);
+      assert.equal(output().stderr, expected);
+    }
+  } finally {
+    taken.close();
+  }
+});
+
+test('a SIGHUP while the gateway starts does not end it, and the reload it asked for happens once it runs', async () => {
+  // Nothing listens on this Redis port, so the gateway waits for it (2 s) before it serves.
+  const redisPort = await freePort();
+  const port = await freePort();
+  const { child, output } = run({
+    SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: 'http://127.0.0.1:1',
+    REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+  });
+  try {
+    await waitFor(() => output().stdout.includes('redis connection error'), 10_000);
+    assert.doesNotMatch(output().stdout, /scopegate listening/, 'still starting');
+    child.kill('SIGHUP');
+    await waitFor(() => output().stdout.includes('config reloaded') || child.exitCode !== null || child.signalCode !== null, 10_000);
+    assert.deepEqual({ code: child.exitCode, signal: child.signalCode }, { code: null, signal: null }, output().stderr);
+    assert.match(output().stdout, /scopegate listening[^\n]*\n(.*\n)*.*config reloaded/);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }
+});
+
+test('a SIGHUP reload names the changed settings that only a restart puts in effect', async () => {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'sg-reload-'));
+  const file = join(dir, 'gateway.yaml');
+  const shipped = await readFile(new URL('config/cargo.yaml', REPO_ROOT), 'utf8');
+  await writeFile(file, shipped);
+  const { child, output } = run({ SCOPEGATE_CONFIG: file, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_PUBLIC_URL: `http://127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: 'http://127.0.0.1:1', REDIS_URL: sharedRedisUrl() });
+  try {
+    await waitFor(() => output().stdout.includes('scopegate listening'), 10_000);
+    await writeFile(file, shipped.replace('  timeout: 30s', '  timeout: 5s').replace('  level: info', '  level: debug').replace('reads: public', 'reads: token'));
+    child.kill('SIGHUP');
+    await waitFor(() => output().stdout.includes('config reloaded'), 10_000);
+    const warning = output().stdout.split('\n').filter((l) => l.includes('restart_needed')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(warning.map((l) => l.restart_needed), [['upstream.timeout', 'log.level']], output().stdout);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+});
+
+test('a listener moved without its public_url is warned about at start (clients are sent to public_url)', async () => {
+  const port = await freePort();
+  const { child, output } = run({ SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: 'http://127.0.0.1:1', REDIS_URL: sharedRedisUrl() });
+  try {
+    await waitFor(() => output().stdout.includes('scopegate listening'), 10_000);
+    const warnings = output().stdout.split('\n').filter((l) => l.includes('"level":40')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.ok(warnings.includes(`public_url http://127.0.0.1:8080 is on this host but not on the port the gateway listens on (${port}): clients are sent to public_url, so set public_url (SCOPEGATE_PUBLIC_URL) to the URL they reach the gateway at`), warnings.join('\n'));
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
   }
 });

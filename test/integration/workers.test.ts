@@ -7,15 +7,20 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
 import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
 import { CLI_BIN, withKeyPrefix, writeConfig } from '../support/cli.js';
-import { freePort, rawRequest } from '../support/gateway.js';
+import { freePort, rawRequest, REPO_ROOT } from '../support/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { sharedRedisUrl, uniquePrefix } from '../support/redis-server.js';
+import { eventually, waitFor } from '../support/poll.js';
+import { sharedRedisUrl, startRedisServer, uniquePrefix } from '../support/redis-server.js';
 
+const MAIN = fileURLToPath(new URL('dist/src/main.js', REPO_ROOT));
 const ADMIN_KEY = 'workers-test-admin-key-0123456789';
 let registry: CargoRegistry;
 let gw: GatewayProcess;
@@ -179,4 +184,52 @@ test('a lone gateway started without its runtime settings says which are missing
 
 test('SIGTERM stops the primary and its workers with exit code 0', async () => {
   assert.equal(await gw.stop(), 0);
+});
+
+test('workers: 2 on a port already in use exits with code 1 and says so, instead of restarting its workers for ever', async () => {
+  const taken = createServer();
+  taken.listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  const port = (taken.address() as AddressInfo).port;
+  const config = await writeConfig((yaml) => yaml.replace(/^workers: 1$/m, 'workers: 2'));
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, SCOPEGATE_CONFIG: config, SCOPEGATE_LISTEN: `127.0.0.1:${port}`, SCOPEGATE_UPSTREAM: registry.url, REDIS_URL: sharedRedisUrl() },
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  try {
+    // A worker restart takes 1 s or more, so a primary that restarts them is still running here.
+    assert.ok(await eventually(() => child.exitCode !== null, 15_000), `the primary is still running:\n${stderr}`);
+    assert.equal(child.exitCode, 1);
+    assert.match(stderr, new RegExp(`^scopegate: listen \\(SCOPEGATE_LISTEN\\) 127\\.0\\.0\\.1:${port} is already in use`, 'm'));
+  } finally {
+    child.kill('SIGKILL');
+    taken.close();
+  }
+});
+
+test('/metrics answers while a replacement worker is still starting (it has served nothing to report)', async () => {
+  const redis = await startRedisServer();
+  const own = await startGatewayProcess({
+    upstream: registry.url, redisUrl: redis.url, set: { workers: 2 }, ready: (lines) => listening(lines) >= 2, env: { SCOPEGATE_ADMIN_KEY: ADMIN_KEY },
+  });
+  const redisErrors = (lines: readonly Record<string, unknown>[]): number => lines.filter((l) => String(l.msg).startsWith('redis connection error')).length;
+  try {
+    const admin = own.adminPort();
+    // Without Redis a starting worker waits 2 s for it before it serves. Each process logs one
+    // connection error per 10 s, so once both workers have, the next one is the replacement's.
+    await redis.stop();
+    await waitFor(() => redisErrors(own.logLines()) === 2, 10_000);
+    const pid = own.child.pid!;
+    const [victim] = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number));
+    process.kill(victim!, 'SIGKILL');
+    await waitFor(() => redisErrors(own.logLines()) === 3, 10_000);
+    assert.equal(listening(own.logLines()), 2, 'the replacement does not serve yet');
+    const res = await fetch(`http://127.0.0.1:${admin}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, connection: 'close' } });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(listening(own.logLines()), 2, 'the scrape was answered before the replacement served');
+  } finally {
+    await own.stop();
+    await redis.stop();
+  }
 });

@@ -11,6 +11,7 @@ import type { TokenRecord } from '../../src/core/token-record.js';
 import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
 import { RedisTokenStore } from '../../src/store/redis-store.js';
 import { StoreUnavailableError, type TokenStore } from '../../src/store/token-store.js';
+import { waitFor } from '../support/poll.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { newRecord } from './token-store-contract.js';
 
@@ -122,5 +123,31 @@ describe('RedisTokenStore when Redis fails', () => {
       return true;
     });
     await server.start();
+  });
+});
+
+describe('RedisTokenStore on a database the server does not have', () => {
+  let server: RedisServer;
+  before(async () => {
+    server = await startRedisServer({ args: ['--databases', '2'] });
+  });
+  after(() => server.stop());
+
+  it('fails closed and says which setting to fix, instead of carrying on in database 0', async () => {
+    const connectionErrors: Error[] = [];
+    const client = createRedisClient({ url: `redis://127.0.0.1:${server.port}/5`, commandTimeoutMs: COMMAND_TIMEOUT_MS, onError: (error) => connectionErrors.push(error) });
+    const admin = createRedisClient({ url: server.url });
+    try {
+      await waitFor(() => connectionErrors.length > 0, 5_000);
+      assert.match(connectionErrors[0]!.message, /^redis refused to select database 5 \(ERR DB index is out of range\): set redis\.url \(REDIS_URL\) to a database the server has/);
+      const store = new RedisTokenStore(client, { keyPrefix: 'sg:' });
+      await assertFailsFast('create', () => store.create(newRecord(), HOUR_MS));
+      await assertFailsFast('ping', () => store.ping());
+      await waitForReady(admin, 5_000);
+      assert.equal(await admin.dbsize(), 0, 'nothing was written to database 0');
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+    }
   });
 });

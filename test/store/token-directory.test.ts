@@ -117,3 +117,35 @@ describe('RedisTokenDirectory layout', () => {
     assert.deepEqual(await client.zrange(`${prefix}token-expiry`, 0, -1), [String(forever.id)]);
   });
 });
+
+describe('RedisTokenDirectory listing many tokens', () => {
+  it('reads them a batch at a time, so lookups on the shared connection are not queued behind thousands of reads', async () => {
+    const client = createRedisClient({ url: sharedRedisUrl(), commandTimeoutMs: 1_000 });
+    await waitForReady(client, 2_000);
+    const keyPrefix = uniquePrefix();
+    const store = new RedisTokenStore(client, { keyPrefix });
+    // Counts the directory's reads in flight at once, on the real connection.
+    let inFlight = 0;
+    let most = 0;
+    const counted = new Proxy(client, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if ((property !== 'get' && property !== 'hgetall') || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          most = Math.max(most, ++inFlight);
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).finally(() => { inFlight--; });
+        };
+      },
+    });
+    try {
+      const count = 1_000;
+      for (let i = 0; i < count; i += 250) await Promise.all(Array.from({ length: 250 }, () => store.create(newRecord({ expiredAt: NOW + HOUR }), HOUR)));
+      const listed = await new RedisTokenDirectory(counted, { keyPrefix }).listAll();
+      assert.equal(listed.length, count);
+      assert.ok(most <= 256, `${most} reads were in flight at once`);
+    } finally {
+      await deleteKeysWithPrefix(client, keyPrefix);
+      await store.close();
+    }
+  });
+});
