@@ -132,6 +132,9 @@ export function duration(min: number, max = Number.MAX_SAFE_INTEGER): FieldParse
 /** A duration for a timer: 1ms to 24d. */
 export const timerDuration = duration(1, MAX_TIMER_MS);
 
+/** A time limit set on a timer, where `0s` means no limit. */
+export const timerLimit = duration(0, MAX_TIMER_MS);
+
 /** `null`, or what `parse` accepts. */
 export function nullable<T>(parse: FieldParser<T>): FieldParser<T | null> {
   return (value, label) => (value === null ? null : parse(value, label));

@@ -14,7 +14,7 @@ import { CONFIG_SCHEMA } from './schema.js';
 import { schemaProblems, show, yamlPath, type Problem } from './problems.js';
 import { decodeUtf8, parseYamlSource } from './yaml-source.js';
 import { unknownVariables } from './unknown-variables.js';
-import { Fields, duration, hostPort, hostPorts, httpBaseUrl, httpUrl, nullable, redisUrl, size, timerDuration } from './fields.js';
+import { Fields, duration, hostPort, hostPorts, httpBaseUrl, httpUrl, nullable, redisUrl, size, timerDuration, timerLimit } from './fields.js';
 
 /** The outcome of loading: the config, or every problem found, one line each. */
 export type ConfigResult =
@@ -149,6 +149,7 @@ function convert(fields: Fields, env: NodeJS.ProcessEnv) {
     publishBodyMaxBytes: fields.read('/limits/publish_body_max', size),
     apiBodyMaxBytes: fields.read('/limits/api_body_max', size),
     jsonBodyMaxBytes: fields.read('/limits/json_body_max', size),
+    requestTimeoutMs: fields.read('/limits/request_timeout', timerLimit),
     adminListen: fields.read('/admin/listen', hostPort),
     adminKey: readAdminKey(fields, env),
   };
@@ -293,7 +294,7 @@ function assemble(fields: Fields, v: CompleteValues, routes: RouteTable): Gatewa
     },
     reminders: { webhookUrl: v.reminderWebhookUrl, intervalMs: v.reminderIntervalMs },
     audit: { maxEntries: at('/audit/max_entries') },
-    limits: { publishJsonMaxBytes: v.publishJsonMaxBytes, publishBodyMaxBytes: v.publishBodyMaxBytes, apiBodyMaxBytes: v.apiBodyMaxBytes, jsonBodyMaxBytes: v.jsonBodyMaxBytes },
+    limits: { publishJsonMaxBytes: v.publishJsonMaxBytes, publishBodyMaxBytes: v.publishBodyMaxBytes, apiBodyMaxBytes: v.apiBodyMaxBytes, jsonBodyMaxBytes: v.jsonBodyMaxBytes, requestTimeoutMs: v.requestTimeoutMs },
     admin: { listen: v.adminListen, key: v.adminKey },
     log: { level: at('/log/level') },
     routeSpecs: at('/routes'),

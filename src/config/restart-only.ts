@@ -27,6 +27,8 @@ const FIXED_AT_START: readonly { readonly path: string; readonly read: (config: 
   { path: 'audit.max_entries', read: (c) => c.audit.maxEntries },
   { path: 'admin.listen', read: (c) => c.admin.listen },
   { path: 'log.level', read: (c) => c.log.level },
+  // An option of the listener, set when it is created.
+  { path: 'limits.request_timeout', read: (c) => c.limits.requestTimeoutMs },
 ];
 
 /** The YAML paths of the settings `next` changes that only a restart puts in effect, in file order. */

@@ -295,6 +295,11 @@ const limits = {
     publish_body_max: size('Largest whole publish body (JSON head and .crate file) forwarded upstream.', '128MiB', ['128MiB', '10MiB']),
     api_body_max: size('Largest body of a token-management request.', '64KiB', ['64KiB', 65536]),
     json_body_max: size('Largest body read whole to classify it before deciding (routes with `body`, npm\'s `PUT /<package>`), and largest package document read to tell what a change does. 10MiB is Verdaccio\'s own `max_body_size`.', '10MiB', ['10MiB', '50MiB']),
+    request_timeout: duration(
+      'Longest a client may take to send a whole request, body included, before it is answered 408 and nothing more is forwarded (Node\'s `requestTimeout`): '
+        + 'a publish of `publish_body_max` needs an upload of at least `publish_body_max` ÷ this (128MiB in 10m: ~0.22 MB/s). `0s`: no limit. Headers alone must arrive within 60s.',
+      '10m', ['10m', '30m', '0s'],
+    ),
   },
 } as const;
 

@@ -80,6 +80,8 @@ export interface GatewayConfig {
     readonly apiBodyMaxBytes: number;
     /** Largest body read whole to classify it (route `body`), and largest package document read. */
     readonly jsonBodyMaxBytes: number;
+    /** Longest a whole request (headers and body) may take to arrive; 0: no limit. */
+    readonly requestTimeoutMs: number;
   };
   readonly admin: { readonly listen: HostPort; readonly key: string | null };
   readonly log: { readonly level: string };

@@ -63,7 +63,7 @@ export const CATALOGUE = {
     (p) => `the request is not valid HTTP/1.1 (${p.why}), so nothing was forwarded; check the client or any proxy in front of scopegate`),
   SG_REQUEST_HEADERS_TOO_LARGE: entry(431, 'The request line and headers are over Node\'s limit (`--max-http-header-size`, 16 KiB by default).',
     () => 'the request line and headers are too large, so nothing was forwarded; send a shorter path or fewer headers'),
-  SG_REQUEST_TIMEOUT: entry(408, 'The client did not send a whole request in time (Node\'s `headersTimeout` / `requestTimeout`).',
+  SG_REQUEST_TIMEOUT: entry(408, 'The client did not send a whole request in time: headers within 60 s, headers and body within `limits.request_timeout` (a request already forwarded is aborted upstream).',
     () => 'the request did not arrive in time, so nothing was forwarded; try again'),
   SG_BODY_INVALID: entry<{ why: string }>(400, 'A token-API request body is not the JSON it must be.',
     (p) => `invalid request body: ${p.why}`),

@@ -5,7 +5,7 @@ import { expiresSoon, expiryWarning } from '../core/expiry-reminder.js';
 import type { TokenRecord } from '../core/token-record.js';
 import type { ResponseRewrite, UpstreamAnswer } from '../upstream/forward.js';
 import { Rejection, type RequestContext } from './context.js';
-import { sendJsonText } from './respond.js';
+import { answeredTimedOut, sendJsonText } from './respond.js';
 
 /** The publish answer is buffered (for a warning, or to tell a failure) only up to this size; a larger one passes unchanged. */
 const PUBLISH_ANSWER_MAX = 64 * 1024;
@@ -35,6 +35,12 @@ export async function forwardRequest(ctx: RequestContext, upstreamPath: string, 
   };
   const headers = ctx.deps.adapter.forwardHeaders(ctx.deps.config.publicUrl);
   const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body, rewrite, headers, settle });
+  if (answeredTimedOut(ctx.res)) {
+    // The gateway's own 408 finished the response, not an upstream answer (server.ts).
+    ctx.log['error.code'] = 'SG_REQUEST_TIMEOUT';
+    ctx.log['upstream.error'] = 'the request body did not arrive within limits.request_timeout; upstream request aborted';
+    return;
+  }
   switch (outcome.kind) {
     case 'answered':
       ctx.log['upstream.status'] = outcome.status;

@@ -25,7 +25,7 @@ import { forwardRequest, publishWarning, serveRegistryConfig } from './forward-s
 import { logRequest } from '../log.js';
 import { observeRequest } from './observe.js';
 import { readPublishCrate } from './publish-step.js';
-import { sendError } from './respond.js';
+import { answeredTimedOut, sendError } from './respond.js';
 import { handleTokenApi, isTokenApiPath } from './token-api.js';
 import { isTokenPageRequest, serveTokenPage } from './web.js';
 
@@ -229,6 +229,13 @@ async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: s
 }
 
 function answerRejection(ctx: RequestContext, e: unknown): void {
+  if (answeredTimedOut(ctx.res)) {
+    // Answered 408 already (server.ts): its body did not arrive within limits.request_timeout.
+    ctx.log.verdict = 'deny';
+    ctx.log.reason = 'request-timeout';
+    ctx.log['error.code'] = 'SG_REQUEST_TIMEOUT';
+    return;
+  }
   const rejection = e instanceof Rejection ? e : storeRejection(e);
   if (!(rejection instanceof Rejection) && clientWentAway(ctx)) {
     // Its body stopped half-way (a publish whose head was being read): nothing was forwarded, and

@@ -43,6 +43,27 @@ export function sendEmpty(res: http.ServerResponse, status: number): void {
  * response object, so the bytes are written to the socket, which is then closed (after a parse
  * error the connection's framing is lost). Same body and headers as {@link sendError}.
  */
+const timedOut = new WeakSet<http.ServerResponse>();
+
+/**
+ * Answers 408 a request whose body was still arriving after `limits.request_timeout`, then cuts
+ * the connection: the rest of the body is never read, and a request already forwarded is aborted
+ * upstream with it (the proxy aborts its upstream request when the client's goes). Node's own
+ * handling would only have destroyed the socket, leaving cargo an empty reply.
+ */
+export function answerTimedOut(res: http.ServerResponse, adapter: RegistryAdapter, error: GatewayError, publicUrl: string): void {
+  timedOut.add(res);
+  const socket = res.socket;
+  res.setHeader('connection', 'close');
+  res.once('finish', () => socket?.destroy());
+  sendError(res, adapter, error, res.req.url ?? '', publicUrl);
+}
+
+/** Whether {@link answerTimedOut} answered this response (the pipeline then has nothing left to say). */
+export function answeredTimedOut(res: http.ServerResponse): boolean {
+  return timedOut.has(res);
+}
+
 export function sendErrorToSocket(socket: Duplex, adapter: RegistryAdapter, error: GatewayError): void {
   if (!socket.writable) {
     socket.destroy();

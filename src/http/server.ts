@@ -18,7 +18,7 @@ import { createForwarder } from '../upstream/forward.js';
 import type { GatewayDeps } from './context.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createRequestHandler } from './pipeline.js';
-import { sendErrorToSocket } from './respond.js';
+import { answerTimedOut, sendErrorToSocket } from './respond.js';
 import { continueOnFirstRead } from './body.js';
 
 export interface Gateway {
@@ -78,7 +78,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     if (live.draining) res.setHeader('connection', 'close');
     pipeline(req, res);
   };
-  const server = http.createServer(handle);
+  // Node's default (5 min for a whole request) cut off slow uploads of large publishes. Node
+  // checks the limit every `connectionsCheckingInterval` (30 s by default), which would stretch
+  // a short limit by up to that much.
+  const requestTimeout = config.limits.requestTimeoutMs;
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(1_000, Math.floor(requestTimeout / 10)));
+  const server = http.createServer({ requestTimeout, connectionsCheckingInterval }, handle);
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => handle(continueOnFirstRead(req, res), res));
   server.on('clientError', (err: Error & { code?: string; reason?: string }, socket: Duplex) => answerClientError(live.deps, err, socket));
   return {
@@ -133,6 +138,12 @@ function answerClientError(deps: GatewayDeps, err: Error & { code?: string; reas
   // Mid-response (a later pipelined request failed to parse), raw bytes would corrupt the answer
   // in progress; Node's own handler checks the same private field.
   const inFlight = (socket as { _httpMessage?: unknown })._httpMessage;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && inFlight instanceof http.ServerResponse && !inFlight.headersSent) {
+    // The request is in the pipeline (its body still arriving, maybe already forwarded): it is
+    // answered through its own response, which the pipeline and the forwarder then see as done.
+    answerTimedOut(inFlight, deps.adapter, gatewayError('SG_REQUEST_TIMEOUT'), deps.config.publicUrl);
+    return;
+  }
   if (err.code === 'ECONNRESET' || !socket.writable || (inFlight !== undefined && inFlight !== null)) {
     socket.destroy();
     return;

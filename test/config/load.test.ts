@@ -130,7 +130,7 @@ test('every key left out takes the default documented in the schema', () => {
     reads: 'public',
     legacyTokens: 'pass',
     tokens: { prefix: 'sg_', registryName: 'scopegate', maxLifetimeMs: 365 * DAY, defaultLifetimeMs: 90 * DAY, allowNoExpiry: false, keepExpiredMs: 30 * DAY, remindBeforeMs: 3 * DAY },
-    limits: { publishJsonMaxBytes: MiB, publishBodyMaxBytes: 128 * MiB, apiBodyMaxBytes: 64 * 1024, jsonBodyMaxBytes: 10 * MiB },
+    limits: { publishJsonMaxBytes: MiB, publishBodyMaxBytes: 128 * MiB, apiBodyMaxBytes: 64 * 1024, jsonBodyMaxBytes: 10 * MiB, requestTimeoutMs: 600_000 },
     reminders: { webhookUrl: null, intervalMs: null },
     audit: { maxEntries: 100_000 },
     admin: { listen: { host: '127.0.0.1', port: 9090 }, key: null },

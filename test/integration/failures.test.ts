@@ -175,3 +175,49 @@ test('a client that goes away aborts the upstream request instead of leaving it 
     silent.close();
   }
 });
+
+describe('a client slower than limits.request_timeout', () => {
+  let gw: TestGateway;
+
+  before(async () => {
+    gw = await startGateway({ editYaml: (y) => y.replace(/^(\s*)request_timeout: .*$/m, '$1request_timeout: 2s') });
+  });
+  after(() => gw.close());
+
+  test('a publish still arriving after limits.request_timeout is answered 408 in cargo format, and the registry keeps nothing', async () => {
+    const { token } = await gw.createToken({ name: 'full', endpoint_scopes: ['publish-new', 'publish-update'] });
+    const body = cargoPublishBody({ name: 'dripped', vers: '0.1.0' }, Buffer.alloc(256 * 1024, 7));
+    let uploadFinished = false;
+    const res = await new Promise<{ status: number; text: string; early: boolean }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: gw.port, method: 'PUT', path: '/api/v1/crates/new', headers: { authorization: token, 'content-length': String(body.length) } }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => resolve({ status: answer.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), early: !uploadFinished }));
+      });
+      req.on('error', reject);
+      // 32 chunks 250 ms apart: 8 s in all, four times the limit.
+      let sent = 0;
+      const next = (): void => {
+        if (req.destroyed) return;
+        req.write(body.subarray(sent, sent + 8 * 1024));
+        sent += 8 * 1024;
+        if (sent < body.length) setTimeout(next, 250);
+        else {
+          uploadFinished = true;
+          req.end();
+        }
+      };
+      next();
+    });
+    assert.equal(res.status, 408, res.text);
+    assert.deepEqual(JSON.parse(res.text), cargoError('the request did not arrive in time, so nothing was forwarded; try again'));
+    assert.ok(res.early, 'answered while the upload was still arriving');
+    assert.deepEqual(gw.registry.indexLines('dripped'), []);
+    // One line for the request, saying what happened: the gateway's 408, no upstream answer.
+    const lines = gw.logLines().filter((l) => l['req.path'] === '/api/v1/crates/new');
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal(lines[0]!.status, 408);
+    assert.equal(lines[0]!['error.code'], 'SG_REQUEST_TIMEOUT');
+    assert.equal(lines[0]!['upstream.status'], undefined);
+  });
+});
