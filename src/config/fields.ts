@@ -94,6 +94,8 @@ export const httpBaseUrl: FieldParser<string> = (value, label) => {
   if (url.search !== '' || url.hash !== '') {
     return new Invalid(`${label} ${show(value)} has a query or fragment: expected a base URL, e.g. ${defs.httpUrl.examples.join(', ')}`);
   }
+  // Port 0 means "any free port" to a listener; as a destination it reaches nothing.
+  if (url.port === '0') return new Invalid(`${label} ${show(value)} has port 0: expected the port it listens on, e.g. ${defs.httpUrl.examples.join(', ')}`);
   return url.href.replace(/\/+$/, '');
 };
 

@@ -156,6 +156,7 @@ const invalidOverrides: { env: NodeJS.ProcessEnv; expected: string }[] = [
   { env: { SCOPEGATE_PUBLIC_URL: 'gw.test' }, expected: 'SCOPEGATE_PUBLIC_URL "gw.test" is not an http(s) URL: expected e.g. http://127.0.0.1:8000, https://crates.example.com' },
   { env: { SCOPEGATE_UPSTREAM: 'http://svc:hunter2@registry.test' }, expected: 'SCOPEGATE_UPSTREAM has a user or password in it: put none in a URL; a credential for the registry goes in upstream.auth: static with upstream.credential_env' },
   { env: { SCOPEGATE_PUBLIC_URL: 'https://user@gw.test' }, expected: 'SCOPEGATE_PUBLIC_URL has a user or password in it: put none in a URL; a credential for the registry goes in upstream.auth: static with upstream.credential_env' },
+  { env: { SCOPEGATE_UPSTREAM: 'http://127.0.0.1:0' }, expected: 'SCOPEGATE_UPSTREAM "http://127.0.0.1:0" has port 0: expected the port it listens on, e.g. http://127.0.0.1:8000, https://crates.example.com' },
   { env: { SCOPEGATE_UPSTREAM: 'http://registry.test/?x=1' }, expected: 'SCOPEGATE_UPSTREAM "http://registry.test/?x=1" has a query or fragment: expected a base URL, e.g. http://127.0.0.1:8000, https://crates.example.com' },
   { env: { REDIS_URL: '' }, expected: 'REDIS_URL "" is not a Redis URL: expected e.g. redis://127.0.0.1:6379/0, rediss://:secret@redis.internal:6380/1, memory' },
   { env: { REDIS_URL: 'redis://127.0.0.1:6379/abc' }, expected: 'REDIS_URL "redis://127.0.0.1:6379/abc" names database "abc": expected a database number, e.g. redis://127.0.0.1:6379/0' },
