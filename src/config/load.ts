@@ -56,7 +56,11 @@ export async function loadConfig(options: { path?: string; env?: NodeJS.ProcessE
   try {
     bytes = await readFile(path);
   } catch (error) {
-    return failure([`${path} cannot be read (${(error as Error).message}): set ${CONFIG_PATH_VARIABLE} to the config file's path`]);
+    // Name where the path came from: a hint to set the variable misleads whoever passed --config.
+    const fix = options.path !== undefined ? 'check the path given (--config)'
+      : env[CONFIG_PATH_VARIABLE] !== undefined ? `set ${CONFIG_PATH_VARIABLE} (or serve's --config) to the config file's path`
+      : `run from the repository's root, or point ${CONFIG_PATH_VARIABLE} (or --config) at the config file`;
+    return failure([`${path} cannot be read (${(error as Error).message}): ${fix}`]);
   }
   const text = decodeUtf8(bytes, path);
   return typeof text === 'string' ? buildConfig(text, env, path) : failure(text.problems);

@@ -80,14 +80,24 @@ test('SCOPEGATE_CONFIG names the file to load when no path is given', async () =
   assert.ok(result.ok);
 });
 
-test('a missing config file is a problem that says how to point at the right one', async () => {
-  const result = await loadConfig({ path: '/nonexistent/scopegate.yaml', env: {} });
-  assert.deepEqual(result, {
-    ok: false,
-    problems: [
-      "/nonexistent/scopegate.yaml cannot be read (ENOENT: no such file or directory, open '/nonexistent/scopegate.yaml'): set SCOPEGATE_CONFIG to the config file's path",
-    ],
+test('a missing config file is a problem that says how to point at the right one, by where its path came from', async () => {
+  const missing = "/nonexistent/scopegate.yaml cannot be read (ENOENT: no such file or directory, open '/nonexistent/scopegate.yaml')";
+  assert.deepEqual(await loadConfig({ path: '/nonexistent/scopegate.yaml', env: {} }), {
+    ok: false, problems: [`${missing}: check the path given (--config)`],
   });
+  assert.deepEqual(await loadConfig({ env: { SCOPEGATE_CONFIG: '/nonexistent/scopegate.yaml' } }), {
+    ok: false, problems: [`${missing}: set SCOPEGATE_CONFIG (or serve's --config) to the config file's path`],
+  });
+  const elsewhere = process.cwd();
+  process.chdir('/');
+  try {
+    assert.deepEqual(await loadConfig({ env: {} }), {
+      ok: false,
+      problems: ["config/cargo.yaml cannot be read (ENOENT: no such file or directory, open 'config/cargo.yaml'): run from the repository's root, or point SCOPEGATE_CONFIG (or --config) at the config file"],
+    });
+  } finally {
+    process.chdir(elsewhere);
+  }
 });
 
 test('a config file that is not UTF-8 is reported where it stops being UTF-8, not as some other mistake', async () => {
