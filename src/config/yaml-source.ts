@@ -37,7 +37,8 @@ export function decodeUtf8(bytes: Uint8Array, sourceName: string): string | { pr
 /** Parses `text`; `sourceName` (usually the file's path) names it in messages. */
 export function parseYamlSource(text: string, sourceName: string): YamlSource | { problems: string[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // `merge`: YAML 1.1 merge keys (`<<: *defaults`), which operators reach for to share route fields.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const syntax = doc.errors.map((error) => {
     const { line, col } = lineCounter.linePos(error.pos[0]);
     // The library's own wording tells its callers to call another function.

@@ -184,6 +184,20 @@ test('sizes may be plain byte counts', () => {
   assert.equal(load(`${MINIMAL}limits: { api_body_max: 4096, publish_json_max: "2048" }\n`).limits.apiBodyMaxBytes, 4096);
 });
 
+test('YAML merge keys share route fields: a route written once, another that only changes what differs', () => {
+  const config = load(`
+public_url: http://gw.test
+upstream: { url: http://registry.test }
+routes:
+  - &yank { id: yank, method: DELETE, path: /api/v1/crates/:crate/:version/yank, scope: yank, crate: { from: path } }
+  - { <<: *yank, id: unyank, method: PUT, path: /api/v1/crates/:crate/:version/unyank }
+`);
+  assert.deepEqual(config.routes.routes.map((r) => [r.id, [...r.methods].join(','), r.need, r.crate?.from]), [
+    ['yank', 'DELETE', 'yank', 'path'],
+    ['unyank', 'PUT', 'yank', 'path'],
+  ]);
+});
+
 test('redis.url: memory selects the in-process store', () => {
   assert.equal(load(`${MINIMAL}redis: { url: memory }\n`).redis.url, 'memory');
 });
