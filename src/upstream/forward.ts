@@ -113,17 +113,22 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   // publish only once it has the whole upload, and an upload slower than `upstream.timeout` (a
   // large crate on a slow link) is progress, not silence. An upstream that stops reading stops
   // the chunks, and the timeout runs out as before.
+  // Only requests with a body are tracked: most (yank, owners, reads) have none, and are spared
+  // the map entry and the 'data' listener on the hot path.
   const restarts = new WeakMap<http.IncomingMessage, () => void>();
   proxy.on('proxyReq', (proxyReq, req) => {
     const expire = (): void => void proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'SG_TIMEOUT' }));
     let timer = setTimeout(expire, options.timeoutMs);
-    restarts.set(req, () => {
-      clearTimeout(timer);
-      timer = setTimeout(expire, options.timeoutMs);
-    });
+    const uploading = hasBody(req);
+    if (uploading) {
+      restarts.set(req, () => {
+        clearTimeout(timer);
+        timer = setTimeout(expire, options.timeoutMs);
+      });
+    }
     const clear = (): void => {
       clearTimeout(timer);
-      restarts.delete(req);
+      if (uploading) restarts.delete(req);
     };
     proxyReq.once('response', clear);
     proxyReq.once('close', clear);
@@ -155,11 +160,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       });
       // Listened to only now that the proxy has piped the body: a 'data' listener added earlier
       // would set it flowing before anything read it.
-      (request.body ?? req).on('data', () => restarts.get(req)?.());
+      if (hasBody(req)) (request.body ?? req).on('data', () => restarts.get(req)?.());
     });
   }
 
   return { agent, forward, close: () => { proxy.close(); agent.destroy(); } };
+}
+
+/** Whether a body follows the request's headers (as prepared for the upstream: a length or chunked). */
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 /**
