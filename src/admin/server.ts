@@ -158,8 +158,8 @@ async function listTokens(deps: AdminDeps, account: string | null): Promise<List
 }
 
 async function findToken(deps: AdminDeps, id: number): Promise<ListedToken> {
-  const found = (await deps.directory.listAll()).find((t) => t.record.id === id);
-  if (found === undefined) throw new AdminError(404, `no token with id ${id}`);
+  const found = await deps.directory.findListed(id);
+  if (found === null) throw new AdminError(404, `no token with id ${id}`);
   return found;
 }
 
