@@ -5,6 +5,12 @@
  * every worker's metrics over the cluster's IPC channel and sums them with prom-client's own
  * aggregation (counters and histograms summed; process metrics by the rule each one declares).
  *
+ * Counters and histograms stay monotonic when a worker is replaced: each worker counts from zero,
+ * so a plain sum would fall by the dead worker's counts, which Prometheus reads as a counter reset
+ * (and `rate()` as a spike). The primary keeps each worker's last report and, when the worker
+ * exits, folds its counters and histograms into a `retired` set that every later sum includes.
+ * What a worker counted after its last report is lost with it: never counted, never subtracted.
+ *
  * The messages are our own rather than prom-client's `AggregatorRegistry.clusterMetrics()`,
  * whose primary throws on an answer that arrives after its timeout (a stalled worker would take
  * the primary down); here a late or unknown answer is ignored.
@@ -35,6 +41,7 @@ function isMessage(value: unknown, type: string): value is Message {
 export function serveClusterMetrics(serving: (worker: Worker) => boolean): void {
   let next = 0;
   const collections = new Map<number, (worker: Worker, metrics: object[]) => void>();
+  const retirement = retiredTotals();
 
   const collect = (): Promise<string> => new Promise((resolve, reject) => {
     const id = next++;
@@ -51,13 +58,17 @@ export function serveClusterMetrics(serving: (worker: Worker) => boolean): void 
       clearTimeout(timer);
       collections.delete(id);
       // In a promise chain: a throw here would otherwise reach the primary's 'message' handler.
-      Promise.resolve().then(() => AggregatorRegistry.aggregate([...reports.values()]).metrics()).then(resolve, reject);
+      retirement.totals().then((retired) => AggregatorRegistry.aggregate([...reports.values(), retired]).metrics()).then(resolve, reject);
     });
     for (const worker of workers) worker.send({ type: COLLECT, id });
   });
 
+  cluster.on('exit', (worker: Worker) => retirement.retire(worker.id));
   cluster.on('message', (worker: Worker, message: unknown) => {
-    if (isMessage(message, REPORT)) collections.get(message.id)?.(worker, message.metrics ?? []);
+    if (isMessage(message, REPORT)) {
+      retirement.reported(worker.id, message.metrics ?? []);
+      collections.get(message.id)?.(worker, message.metrics ?? []);
+    }
     else if (isMessage(message, ASK)) {
       const { id } = message;
       collect().then(
@@ -66,6 +77,30 @@ export function serveClusterMetrics(serving: (worker: Worker) => boolean): void 
       );
     }
   });
+}
+
+/** Prometheus types whose values only grow (a histogram's buckets, sum and count are counters too). */
+const CUMULATIVE = new Set(['counter', 'histogram']);
+
+/**
+ * The counters and histograms of workers that exited, as of their last report, summed. Folded one
+ * exit at a time (in order, through one promise chain), so it stays one metric set however many
+ * workers come and go.
+ */
+function retiredTotals(): { reported(id: number, metrics: object[]): void; retire(id: number): void; totals(): Promise<object[]> } {
+  const last = new Map<number, object[]>();
+  let retired: Promise<object[]> = Promise.resolve([]);
+  return {
+    reported: (id, metrics) => { last.set(id, metrics); },
+    retire: (id) => {
+      const final = (last.get(id) ?? []).filter((m) => CUMULATIVE.has((m as { type?: string }).type ?? ''));
+      last.delete(id);
+      if (final.length === 0) return;
+      // A fold that fails keeps the totals so far: a scrape must not fail for ever after.
+      retired = retired.then((sum) => Promise.resolve().then(() => AggregatorRegistry.aggregate([sum, final]).getMetricsAsJSON() as Promise<object[]>).catch(() => sum));
+    },
+    totals: () => retired,
+  };
 }
 
 /**

@@ -10,14 +10,15 @@
  *   GET    /tokens/:id                 one token
  *   DELETE /tokens/:id                 revoke one token
  *   DELETE /accounts/:account/tokens   revoke every token of an account (a leak response)
- *   GET    /explain?method=M&path=P[&token_id=N][&crate=C]   what the gateway would decide
+ *   GET    /explain?method=M&path=P[&token_id=N][&crate=C][&accept=A]   what the gateway would decide
  */
-import { adapterFor } from '../registries/select.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from '../config/types.js';
 import { formatInstant } from '../core/denial.js';
-import { explainRequest } from '../core/explain.js';
+import { explainRequest, type Explanation, type RoutedExplanation } from '../core/explain.js';
+import type { Route } from '../core/route-table.js';
+import { explainContext } from '../http/explain-context.js';
 import type { GatewayMetrics } from '../http/metrics.js';
 import { renderToken } from '../http/token-api.js';
 import type { Logger } from '../log.js';
@@ -158,8 +159,8 @@ async function listTokens(deps: AdminDeps, account: string | null): Promise<List
 }
 
 async function findToken(deps: AdminDeps, id: number): Promise<ListedToken> {
-  const found = (await deps.directory.listAll()).find((t) => t.record.id === id);
-  if (found === undefined) throw new AdminError(404, `no token with id ${id}`);
+  const found = await deps.directory.findListed(id);
+  if (found === null) throw new AdminError(404, `no token with id ${id}`);
   return found;
 }
 
@@ -202,15 +203,20 @@ async function explain(deps: AdminDeps, query: URLSearchParams): Promise<Answer>
   const tokenId = query.get('token_id');
   if (tokenId !== null && !/^\d{1,15}$/.test(tokenId)) throw new AdminError(400, `token_id must be a token id (a positive whole number), got ${JSON.stringify(tokenId)}`);
   const token = tokenId === null ? null : (await findToken(deps, Number(tokenId))).record;
-  const config = deps.config();
   const explanation = explainRequest({
-    routes: config.routes, publicReads: config.reads === 'public', method, target,
+    ...explainContext(deps.config()), method, target, accept: query.get('accept') ?? undefined,
     publishCrate: query.get('crate') ?? undefined, token, now: (deps.clock ?? Date.now)(),
-    naming: adapterFor(config.registry).naming, pathRules: adapterFor(config.registry).pathRules,
   });
-  if (explanation.kind !== 'matched') return { status: 200, body: explanation };
-  const { route, ...rest } = explanation;
-  return { status: 200, body: { ...rest, route: { id: route.id, index: route.index, need: route.need } } };
+  return { status: 200, body: withRouteSummaries(explanation) };
+}
+
+/** The explanation as JSON, each compiled route shown as its id, index and need. */
+function withRouteSummaries(e: Explanation): unknown {
+  const summary = (route: Route) => ({ id: route.id, index: route.index, need: route.need });
+  const routed = (r: RoutedExplanation): unknown => (r.kind === 'no-route' ? r : { ...r, route: summary(r.route) });
+  if (e.kind === 'by-body') return { ...e, cases: e.cases.map((c) => ({ operation: c.operation, outcome: routed(c.outcome) })) };
+  if (e.kind === 'matched' || e.kind === 'crate-invalid' || e.kind === 'no-route') return routed(e);
+  return e;
 }
 
 function renderListed({ record, remindedAt }: ListedToken): Record<string, unknown> {

@@ -78,3 +78,16 @@ export function publishProbeMatters(token: Pick<TokenRecord, 'endpointScopes'>):
   if (scopes === null) return false;
   return scopes.includes('publish-new') !== scopes.includes('publish-update');
 }
+
+/** A `read` route under `reads: public`: answered without a token (DESIGN §4). */
+export function isPublicRead(need: RouteNeed, publicReads: boolean): boolean {
+  return need === 'read' && publicReads;
+}
+
+/**
+ * On a public read, whether a scopegate token that came along is swapped for its upstream
+ * credential (a valid token) or ignored, the read then going out anonymously (revoked, expired).
+ */
+export function publicReadUsesToken(token: TokenView, now: number): boolean {
+  return decide({ need: 'read', crate: null, token, now }).verdict === 'allow';
+}

@@ -43,7 +43,7 @@ export const CATALOGUE = {
     (p) => `scopegate does not forward ${p.method} ${p.path}${p.operation ? ` (a \`${p.operation}\` request)` : ''}: no route in its table matches, and unmatched requests are denied`),
   SG_PAGE_NOT_FOUND: entry<{ method: string; path: string; tokensUrl: string }>(404, 'A request under `/tokens/` that is not one of the token page\'s files, or not a GET or HEAD (on npm, only a browser\'s page load and the page\'s assets are the page\'s: other `/tokens` requests are the package `tokens`\'s, and routed).',
     (p) => `the token page has nothing at ${p.method} ${p.path}; it is at ${p.tokensUrl}`),
-  SG_PATH_INVALID: entry<{ why: string }>(400, 'The request path is ambiguous or unsafe (`..`, encoded `/`, bad escapes).',
+  SG_PATH_INVALID: entry<{ why: string }>(400, 'The request path is ambiguous or unsafe (`..`, encoded `/`, bad escapes, or a look-alike of a path the gateway serves itself, such as `/index/config.json/`).',
     (p) => `the request path is invalid: ${p.why}`),
   SG_CRATE_NAME_INVALID: entry<{ name: string }>(400, 'The crate name is not 1–64 ASCII letters, digits, `-`, `_`, starting with a letter.',
     (p) => `\`${p.name}\` is not a valid crate name: use 1 to 64 ASCII letters, digits, \`-\` or \`_\`, starting with a letter`),

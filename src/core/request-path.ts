@@ -33,10 +33,19 @@ export interface PathRules {
    * encoded `/`, and any `@` segment that does not make a `@scope/name`, is still refused.
    */
   readonly scopedPackageSegments: boolean;
+  /**
+   * Paths the gateway treats specially (cargo's `/index/config.json`, served rewritten) and so
+   * serves only when requested exactly. A look-alike that an upstream may well read as the same
+   * resource — a trailing or doubled `/` (nginx merges slashes, many routers ignore a trailing
+   * one), a `;parameter` on a segment (Java servers strip it), another letter case (a
+   * case-insensitive file system) — is refused: routed as any other index file, it would be
+   * forwarded and answered unrewritten. Lower-case, as written by the adapter.
+   */
+  readonly exactPaths: readonly string[];
 }
 
-/** No exceptions (cargo). */
-export const STRICT_PATH_RULES: PathRules = Object.freeze({ scopedPackageSegments: false });
+/** No exceptions. */
+export const STRICT_PATH_RULES: PathRules = Object.freeze({ scopedPackageSegments: false, exactPaths: Object.freeze([]) });
 
 const KEEP = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
 const SCOPED_NAME = /^@[^/]+\/[^/]+$/;
@@ -73,8 +82,16 @@ export function normaliseRequestTarget(target: string, rules: PathRules = STRICT
     segments = joined;
   }
   const path = '/' + segments.map((s) => s.replaceAll('/', '%2F')).join('/');
+  const lookalike = rules.exactPaths.length === 0 ? undefined : lookalikeOf(path, segments, rules.exactPaths);
+  if (lookalike !== undefined) return { ok: false, why: `\`${lookalike}\` is served only at exactly that path (no trailing or doubled \`/\`, \`;parameter\` or other letter case)` };
   const forwardPath = '/' + segments.map(encodeSegment).join('/');
   return { ok: true, path, segments, forwardPath, query };
+}
+
+/** The exact path this one is a look-alike of (equal once `;params`, empty segments and case are dropped), if any. */
+function lookalikeOf(path: string, segments: readonly string[], exactPaths: readonly string[]): string | undefined {
+  const canonical = '/' + segments.map((s) => s.replace(/;.*$/s, '')).filter((s) => s !== '').join('/').toLowerCase();
+  return exactPaths.find((exact) => canonical === exact && path !== exact);
 }
 
 /**

@@ -8,9 +8,10 @@
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import type { CrateName } from '../core/crate-pattern.js';
-import { decide, publishProbeMatters } from '../core/decide.js';
+import { decide, isPublicRead, publicReadUsesToken, publishProbeMatters } from '../core/decide.js';
 import { denialError } from '../core/denial.js';
 import { gatewayError } from '../core/errors.js';
+import { gatewayAnswer, servesRegistryConfig } from '../core/gateway-answers.js';
 import { normaliseRequestTarget } from '../core/request-path.js';
 import { maskTokens } from '../core/token-format.js';
 import type { RouteMatch } from '../core/route-table.js';
@@ -26,8 +27,8 @@ import { logRequest } from '../log.js';
 import { observeRequest } from './observe.js';
 import { readPublishCrate } from './publish-step.js';
 import { answeredTimedOut, sendError } from './respond.js';
-import { handleTokenApi, isTokenApiPath } from './token-api.js';
-import { isTokenPageRequest, serveTokenPage } from './web.js';
+import { handleTokenApi } from './token-api.js';
+import { serveTokenPage } from './web.js';
 
 /**
  * Resolves in the check phase of the current event-loop turn (`setImmediate`): after every request
@@ -103,11 +104,12 @@ async function run(ctx: RequestContext): Promise<void> {
   if (framing !== null) throw new Rejection(gatewayError('SG_BODY_FRAMING', { why: framing }), 'body-framing');
   const target = normaliseRequestTarget(ctx.req.url ?? '', ctx.deps.adapter.pathRules);
   if (!target.ok) throw new Rejection(gatewayError('SG_PATH_INVALID', { why: target.why }), 'path-invalid');
-  if (isTokenApiPath(target.path)) return handleTokenApi(ctx, target.path, target.query);
-  if (isTokenPageRequest(target.path, ctx.req.method ?? '', ctx.req.headers.accept, ctx.deps.adapter.packagesAtRoot)) return serveTokenPage(ctx, target.path);
+  const own = gatewayAnswer(ctx.req.method ?? '', target.path, ctx.req.headers.accept, ctx.deps.adapter.packagesAtRoot);
+  if (own?.kind === 'token-api') return handleTokenApi(ctx, own.action, target.path, target.query);
+  if (own?.kind === 'token-page') return serveTokenPage(ctx, target.path);
   const match = classifyRoute(ctx, target.path, target.segments);
   const upstreamPath = target.forwardPath + target.query;
-  if (match.route.need === 'read' && ctx.deps.config.reads === 'public') {
+  if (isPublicRead(match.route.need, ctx.deps.config.reads === 'public')) {
     return forwardAllowed(ctx, target.path, upstreamPath, await publicReadCredential(ctx), 'public-read');
   }
   const caller = await identifyCaller(ctx);
@@ -152,7 +154,7 @@ async function publicReadCredential(ctx: RequestContext): Promise<string | null>
   try {
     const caller = await identifyCaller(ctx);
     if (caller.kind === 'legacy') return caller.value;
-    if (caller.kind === 'token' && decide({ need: 'read', crate: null, token: caller.record, now: ctx.now }).verdict === 'allow') {
+    if (caller.kind === 'token' && publicReadUsesToken(caller.record, ctx.now)) {
       return upstreamCredential(ctx.deps, caller);
     }
   } catch (e) {
@@ -224,7 +226,7 @@ async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: s
   ctx.log.reason ??= reason;
   ctx.decidedAt = performance.now();
   await afterPollPhase(ctx);
-  if (path === ctx.deps.adapter.configPath && ctx.req.method === 'GET') return serveRegistryConfig(ctx, upstreamPath, credential);
+  if (servesRegistryConfig(ctx.req.method ?? '', path, ctx.deps.adapter.configPath)) return serveRegistryConfig(ctx, upstreamPath, credential);
   return forwardRequest(ctx, upstreamPath, credential, body, warning, settle);
 }
 

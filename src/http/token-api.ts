@@ -5,6 +5,7 @@
  * the operator issues them (CLI, admin API) and this API only lists, shows and revokes them.
  */
 import { gatewayError } from '../core/errors.js';
+import type { TokenApiAction } from '../core/gateway-answers.js';
 import { formatInstant } from '../core/denial.js';
 import type { TokenRecord } from '../core/token-record.js';
 import { decide } from '../core/decide.js';
@@ -15,29 +16,25 @@ import { createToken } from './token-create.js';
 import { identifyAccount } from './identity.js';
 import { sendEmpty, sendJson } from './respond.js';
 
-const TOKENS = '/api/v1/me/tokens';
-const CURRENT = '/api/v1/tokens/current';
 const DAY_MS = 86_400_000;
 
-export function isTokenApiPath(path: string): boolean {
-  return path === TOKENS || path.startsWith(`${TOKENS}/`) || path === CURRENT;
-}
-
-export async function handleTokenApi(ctx: RequestContext, path: string, query: string): Promise<void> {
+/** `action`: the operation the path and method name (core/gateway-answers.ts, which `explain` reads too). */
+export async function handleTokenApi(ctx: RequestContext, action: TokenApiAction | null, path: string, query: string): Promise<void> {
   const method = ctx.req.method ?? '';
   ctx.log['route.id'] = 'token-api';
   ctx.log.verdict = 'allow';
+  if (action === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
   try {
-    if (path === TOKENS && method === 'PUT') return await createToken(ctx);
-    if (path === TOKENS && method === 'GET') return await listTokens(ctx, query);
-    if (path === CURRENT && method === 'DELETE') return await revokeCurrent(ctx);
-    const id = /^\/api\/v1\/me\/tokens\/(\d{1,15})$/.exec(path)?.[1];
-    if (id !== undefined && method === 'GET') return await showToken(ctx, Number(id));
-    if (id !== undefined && method === 'DELETE') return await revokeToken(ctx, Number(id));
+    switch (action.action) {
+      case 'create': return await createToken(ctx);
+      case 'list': return await listTokens(ctx, query);
+      case 'revoke-current': return await revokeCurrent(ctx);
+      case 'show': return await showToken(ctx, action.id);
+      case 'revoke': return await revokeToken(ctx, action.id);
+    }
   } catch (e) {
     throw storeRejection(e);
   }
-  throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
 }
 
 /** The JSON shape crates.io returns for a token (never the plaintext, never the credential). */

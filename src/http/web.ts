@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { gatewayError } from '../core/errors.js';
+import { isTokenPagePath, TOKEN_PAGE_ASSETS } from '../core/gateway-answers.js';
 import type { TokenPagePolicy } from '../web/policy.js';
 import { tokensUrl } from './authenticate.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
@@ -28,8 +29,6 @@ const COMPILED = new URL('../', import.meta.url);
 const SOURCES = new URL('../../../src/', import.meta.url);
 const ENTRY = 'web/tokens-page.js';
 const STYLES = 'web/tokens.css';
-const PAGE_PATHS = new Set(['/tokens', '/tokens/', '/tokens/new']);
-const ASSETS_PREFIX = '/tokens/assets/';
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 const SECURITY_HEADERS = {
@@ -47,25 +46,6 @@ interface TokenPage {
   readonly html: string;
 }
 
-function isTokenPagePath(path: string): boolean {
-  return path === '/tokens' || path.startsWith('/tokens/');
-}
-
-/**
- * Whether the gateway answers this request with its token page rather than routing it. Where
- * packages sit at the root (npm), `/tokens` is also the package `tokens`: `PUT /tokens` publishes
- * it, `GET /tokens` is its packument, `/tokens/-/…` its tarballs, and the page once answered them
- * all (404 or HTML), so that package could not be used through the gateway. There the page keeps
- * only a browser's page load (an Accept naming `text/html`, which npm never sends) and its asset
- * files (`/tokens/assets/<build>/…`, deeper than any npm path under a package but a tarball's
- * `/-/`).
- */
-export function isTokenPageRequest(path: string, method: string, accept: string | undefined, packagesAtRoot: boolean): boolean {
-  if (!isTokenPagePath(path)) return false;
-  if (!packagesAtRoot || path.startsWith(ASSETS_PREFIX)) return true;
-  return (method === 'GET' || method === 'HEAD') && PAGE_PATHS.has(path) && /\btext\/html\b/i.test(accept ?? '');
-}
-
 let loaded: Promise<TokenPage> | undefined;
 
 export async function serveTokenPage(ctx: RequestContext, path: string): Promise<void> {
@@ -74,7 +54,7 @@ export async function serveTokenPage(ctx: RequestContext, path: string): Promise
   ctx.log.verdict = 'allow';
   if (method === 'GET' || method === 'HEAD') {
     const page = await (loaded ??= loadTokenPage());
-    if (PAGE_PATHS.has(path)) return send(ctx, 'text/html; charset=utf-8', renderPage(page, ctx.deps, ctx.now), 'no-store');
+    if (isTokenPagePath(path)) return send(ctx, 'text/html; charset=utf-8', renderPage(page, ctx.deps, ctx.now), 'no-store');
     const asset = path.startsWith(page.base) ? page.assets.get(path.slice(page.base.length)) : undefined;
     if (asset !== undefined) return send(ctx, asset.type, asset.body, 'public, max-age=31536000, immutable');
   }
@@ -111,7 +91,7 @@ async function loadTokenPage(): Promise<TokenPage> {
   assets.set(STYLES, { body: await readFile(new URL(STYLES, SOURCES)), type: TYPES['.css']! });
   const build = createHash('sha256');
   for (const [path, asset] of [...assets].sort(([a], [b]) => a.localeCompare(b))) build.update(path).update('\0').update(asset.body);
-  return { base: `${ASSETS_PREFIX}${build.digest('hex').slice(0, 16)}/`, assets, html: await readFile(new URL('web/tokens.html', SOURCES), 'utf8') };
+  return { base: `${TOKEN_PAGE_ASSETS}${build.digest('hex').slice(0, 16)}/`, assets, html: await readFile(new URL('web/tokens.html', SOURCES), 'utf8') };
 }
 
 /** Adds a compiled module (path relative to `dist/src/`) and, recursively, every module it imports. */

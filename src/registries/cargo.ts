@@ -8,6 +8,8 @@ import { describeDuplicateKey, parseStrictJson } from '../core/strict-json.js';
 import type { ConfigRewriteContext, PublishHead, RegistryAdapter } from './registry.js';
 
 const INDEX_PREFIX = '/index';
+/** The sparse index's config, served rewritten (forward-step.ts). */
+const CONFIG_PATH = `${INDEX_PREFIX}/config.json`;
 
 /**
  * cargo's `make_dep_path` (wire-facts §1.5): lower-cased; 1 → `1/n`, 2 → `2/n`, 3 → `3/c/n`,
@@ -193,7 +195,8 @@ export function cargoPublishFailedDespiteStatus(_contentType: string | undefined
 export const cargoAdapter: RegistryAdapter = Object.freeze({
   name: 'cargo',
   naming: cargoNaming,
-  pathRules: STRICT_PATH_RULES,
+  // config.json is served rewritten (forward-step.ts); a look-alike must not reach the upstream.
+  pathRules: Object.freeze({ ...STRICT_PATH_RULES, exactPaths: Object.freeze([CONFIG_PATH]) }),
   // Every cargo path starts with a fixed segment (`/api`, `/index`, the `dl` path).
   packagesAtRoot: false,
   // cargo needs no Host: the gateway rewrites `dl`/`api` in the index's config.json instead.
@@ -211,7 +214,7 @@ export const cargoAdapter: RegistryAdapter = Object.freeze({
   existencePaths: (crate: CrateName) => [...new Set(separatorSpellings(crate).map(indexFilePath))],
   isExistenceEntry: isIndexEntryOf,
   readPublishHead: readCargoPublishHead,
-  configPath: `${INDEX_PREFIX}/config.json`,
+  configPath: CONFIG_PATH,
   rewriteConfig: rewriteCargoConfig,
   sampleDownloadPath,
   addPublishWarning: addCargoPublishWarning,

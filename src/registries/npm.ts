@@ -32,7 +32,7 @@ export function npmForwardHeaders(publicUrl: string): Readonly<Record<string, st
 export const npmAdapter: RegistryAdapter = Object.freeze({
   name: 'npm',
   naming: npmNaming,
-  pathRules: Object.freeze({ scopedPackageSegments: true }),
+  pathRules: Object.freeze({ scopedPackageSegments: true, exactPaths: Object.freeze([]) }),
   packagesAtRoot: true,
   forwardHeaders: npmForwardHeaders,
   bodyOperations: NPM_BODY_OPERATIONS,

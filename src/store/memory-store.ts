@@ -100,6 +100,11 @@ export class MemoryTokenStore implements TokenStore, TokenDirectory {
     return this.listed([...this.hashById.keys()].sort((a, b) => b - a));
   }
 
+  async findListed(id: number): Promise<ListedToken | null> {
+    this.assertOpen();
+    return this.listed([id])[0] ?? null;
+  }
+
   async listExpiring(from: number, to: number): Promise<ListedToken[]> {
     const all = await this.listAll();
     return all

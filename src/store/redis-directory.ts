@@ -59,6 +59,17 @@ export class RedisTokenDirectory implements TokenDirectory {
     return this.fetch(ids.sort((a, b) => Number(b) - Number(a)));
   }
 
+  /**
+   * `token-id:<id>` → hash, then the record: two commands, one key each. (The admin API's
+   * `GET /tokens/:id` once filtered a full listing: ~1.8 s at 40,000 tokens.)
+   */
+  async findListed(id: number): Promise<ListedToken | null> {
+    const hash = await this.call('GET token-id', () => this.client.get(`${this.prefix}token-id:${id}`));
+    if (hash === null) return null;
+    const fields = await this.call('HGETALL token', () => this.client.hgetall(this.tokenKey(hash)));
+    return Object.keys(fields).length === 0 ? null : this.listedFrom(fields, String(id));
+  }
+
   async listExpiring(from: number, to: number): Promise<ListedToken[]> {
     const ids = await this.call('ZRANGEBYSCORE token-expiry', () => this.client.zrangebyscore(expiryIndexKey(this.prefix), from, to));
     return this.fetch(ids);
@@ -99,11 +110,16 @@ export class RedisTokenDirectory implements TokenDirectory {
         await this.call('ZREM token-expiry', () => this.client.zrem(expiryIndexKey(this.prefix), member));
         return null;
       }
-      const record = parseTokenRecord(fields, this.naming);
-      if (record === null || String(record.id) !== member) return null;
-      const reminded = fields.reminded_at;
-      return { record, remindedAt: reminded !== undefined && /^\d+$/.test(reminded) ? Number(reminded) : null };
+      return this.listedFrom(fields, member);
     }));
+  }
+
+  /** The stored hash as a listed token, if it parses and is the token with id `member`. */
+  private listedFrom(fields: Record<string, string>, member: string): ListedToken | null {
+    const record = parseTokenRecord(fields, this.naming);
+    if (record === null || String(record.id) !== member) return null;
+    const reminded = fields.reminded_at;
+    return { record, remindedAt: reminded !== undefined && /^\d+$/.test(reminded) ? Number(reminded) : null };
   }
 
   private tokenKey(hash: string): string {

@@ -21,6 +21,8 @@ export interface ListedToken {
 export interface TokenDirectory {
   /** Every stored token of every account, newest (highest id) first. */
   listAll(): Promise<ListedToken[]>;
+  /** One stored token by id (revoked ones too), or null; read directly, never through a listing. */
+  findListed(id: number): Promise<ListedToken | null>;
   /** Stored tokens with `from <= expiredAt <= to`, soonest first. */
   listExpiring(from: number, to: number): Promise<ListedToken[]>;
   /**

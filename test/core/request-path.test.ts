@@ -61,7 +61,7 @@ describe('normaliseRequestTarget', () => {
  * npm's exception (PathRules.scopedPackageSegments): `@scope/name` is one segment, whether sent as
  * `@scope%2Fname` (npm) or `@scope/name` (Verdaccio accepts both), and is always forwarded encoded.
  */
-const NPM: PathRules = { scopedPackageSegments: true };
+const NPM: PathRules = { scopedPackageSegments: true, exactPaths: [] };
 const npmRows: { name: string; input: string; expected: NormalisedPath }[] = [
   { name: 'an unscoped package path is unchanged', input: '/left-pad', expected: ok('/left-pad', ['left-pad'], '/left-pad') },
   { name: 'npm\'s `@scope%2fname` is one segment, forwarded with the slash still encoded', input: '/@acme%2fweb', expected: ok('/@acme%2Fweb', ['@acme/web'], '/@acme%2Fweb') },
@@ -91,5 +91,25 @@ describe('normaliseRequestTarget with npm\'s scoped-package segments', () => {
   it('without the exception (cargo) the same scoped path is refused', () => assert.deepEqual(normaliseRequestTarget('/@acme%2fweb'), SLASH));
   it('without the exception a raw `@scope/name` stays two segments', () => {
     assert.deepEqual(normaliseRequestTarget('/@acme/web'), ok('/@acme/web', ['@acme', 'web'], '/@acme/web'));
+  });
+});
+
+/** cargo's exact path (PathRules.exactPaths): config.json is served rewritten, so only at exactly that path. */
+describe('normaliseRequestTarget with cargo\'s exact config.json path', () => {
+  const LOOKALIKE = refused('`/index/config.json` is served only at exactly that path (no trailing or doubled `/`, `;parameter` or other letter case)');
+  const rows: { name: string; input: string; expected: NormalisedPath }[] = [
+    { name: 'the exact path is read as always', input: '/index/config.json', expected: ok('/index/config.json', ['index', 'config.json'], '/index/config.json') },
+    { name: 'the exact path with a query is too', input: '/index/config.json?x=1', expected: ok('/index/config.json', ['index', 'config.json'], '/index/config.json', '?x=1') },
+    { name: 'a trailing `/` is refused', input: '/index/config.json/', expected: LOOKALIKE },
+    { name: 'a `;parameter` is refused', input: '/index/config.json;x', expected: LOOKALIKE },
+    { name: 'an encoded `;parameter` is refused', input: '/index/config.json%3Bx', expected: LOOKALIKE },
+    { name: 'a `;parameter` on the directory is refused', input: '/index;a/config.json', expected: LOOKALIKE },
+    { name: 'a doubled `/` inside is refused', input: '/index//config.json', expected: LOOKALIKE },
+    { name: 'another letter case is refused', input: '/index/Config.JSON', expected: LOOKALIKE },
+    { name: 'another index file is not a look-alike', input: '/index/co/nf/config', expected: ok('/index/co/nf/config', ['index', 'co', 'nf', 'config'], '/index/co/nf/config') },
+  ];
+  for (const row of rows) it(row.name, async () => {
+    const { cargoAdapter } = await import('../../src/registries/cargo.js');
+    assert.deepEqual(normaliseRequestTarget(row.input, cargoAdapter.pathRules), row.expected);
   });
 });

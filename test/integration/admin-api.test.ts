@@ -164,6 +164,44 @@ describe('revoking an account while one of its tokens cannot be written', () => 
   });
 });
 
+describe('showing one token', () => {
+  /** Calls per command since the last CONFIG RESETSTAT (`INFO commandstats`). */
+  const commandCalls = async (client: { info(section: string): Promise<string> }): Promise<Map<string, number>> =>
+    new Map([...(await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+
+  test('GET /tokens/:id reads that token\'s two keys, never a listing of every token, and answers as the listing does', async () => {
+    const redis = await startRedisServer();
+    const own = await startGateway({ env: { REDIS_URL: redis.url } });
+    const client = createRedisClient({ url: redis.url, commandTimeoutMs: 1_000 });
+    clients.push(client);
+    let api: AdminApi | null = null;
+    try {
+      const made: { id: number }[] = [];
+      for (const name of ['s1', 's2', 's3']) made.push(await own.createToken({ name, endpoint_scopes: ['yank'] }));
+      await waitForReady(client, 2_000);
+      api = (await startAdminApi({ ...depsFor(own, KEY), directory: new RedisTokenDirectory(client, { keyPrefix: own.config.redis.keyPrefix }) }))!;
+      const show = (id: number) => fetch(`http://127.0.0.1:${api!.port}/tokens/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+      const listing = (await (await fetch(`http://127.0.0.1:${api.port}/tokens`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { tokens: { id: number }[] };
+      const listed = listing.tokens;
+      assert.ok(Array.isArray(listed), JSON.stringify(listing));
+      await client.config('RESETSTAT');
+      const res = await show(made[1]!.id);
+      const calls = await commandCalls(client);
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { token: listed.find((t) => t.id === made[1]!.id) });
+      assert.equal(calls.get('zrange') ?? 0, 0, `no listing: ${JSON.stringify([...calls])}`);
+      assert.deepEqual([calls.get('get'), calls.get('hgetall')], [1, 1], JSON.stringify([...calls]));
+      await client.config('RESETSTAT');
+      assert.equal((await show(999_999)).status, 404);
+      assert.deepEqual([(await commandCalls(client)).get('zrange') ?? 0, (await commandCalls(client)).get('hgetall') ?? 0], [0, 0], 'an unknown id: one GET');
+    } finally {
+      await api?.close();
+      await own.close();
+      await redis.stop();
+    }
+  });
+});
+
 describe('probes and metrics', () => {
   test('healthz is always 200; readyz is 200 while Redis answers and 503 when it does not', async () => {
     assert.deepEqual(await (await get('/healthz', null)).json(), { status: 'ok' });

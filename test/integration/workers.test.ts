@@ -59,16 +59,15 @@ test('workers: 2 serves requests from two worker processes, neither of them the 
   assert.ok(!pids.has(gw.child.pid!), 'the primary only supervises');
 });
 
+/** Searches answered so far, from one scrape on a new connection (the primary hands each to a worker in turn). */
+async function searches(): Promise<number> {
+  const res = await rawRequest(gw.adminPort(), 'GET', '/metrics', { authorization: `Bearer ${ADMIN_KEY}` });
+  assert.equal(res.status, 200, res.text);
+  return res.text.split('\n').filter((l) => l.startsWith('scopegate_requests_total{route="search"'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
 test('/metrics counts the requests of every worker, whichever worker the scrape reaches', async () => {
-  const admin = gw.adminPort();
-  /** Searches answered so far, from one scrape on a new connection (the primary hands each to a worker in turn). */
-  const searches = async (): Promise<number> => {
-    const res = await rawRequest(admin, 'GET', '/metrics', { authorization: `Bearer ${ADMIN_KEY}` });
-    assert.equal(res.status, 200, res.text);
-    const total = res.text.split('\n').filter((l) => l.startsWith('scopegate_requests_total{route="search"'))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-    return total;
-  };
   const pids = await answeringPids(10);
   assert.equal(pids.size, 2, 'both workers served searches');
   const scrapes: number[] = [];
@@ -108,6 +107,20 @@ test('a worker that dies is replaced, and requests keep being served', async () 
   const pids = await answeringPids(20);
   assert.equal(pids.size, 2);
   assert.ok(!pids.has(victim!));
+});
+
+test('summed counters never go down when a worker is replaced: its counts are kept, not dropped', async () => {
+  const [victim] = await answeringPids(10);
+  const before = await searches();
+  assert.ok(before >= 10, `before: ${before}`);
+  const started = listening(gw.logLines());
+  process.kill(victim!, 'SIGKILL');
+  await waitFor(() => listening(gw.logLines()) > started, 10_000);
+  // Prometheus reads any fall in a counter as a reset; the victim's searches must still be in the sum.
+  const after = await searches();
+  assert.ok(after >= before, `the sum fell from ${before} to ${after} when worker ${victim} was replaced`);
+  await answeringPids(4);
+  assert.equal(await searches(), after + 4);
 });
 
 test('workers run with the gateway\'s Node flags and malloc settings even when the primary was started without them', async () => {

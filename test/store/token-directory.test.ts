@@ -53,6 +53,16 @@ for (const [name, make] of Object.entries(makers)) {
       assert.ok(all.every((t) => t.remindedAt === null));
     });
 
+    it('findListed returns one token by id, revoked or reminded too, and null for an unknown id', async () => {
+      const a = await s.store.create(newRecord({ account: 'alice', expiredAt: NOW + HOUR }), HOUR);
+      await s.store.create(newRecord({ account: 'bob', expiredAt: null }), HOUR);
+      await s.store.revoke(a.id, NOW, HOUR);
+      assert.equal(await s.directory.claimReminder(a.hash, 'run', NOW, NOW + 60_000), false, 'revoked: no reminder');
+      const listed = (await s.directory.listAll()).find((t) => t.record.id === a.id);
+      assert.deepEqual(await s.directory.findListed(a.id), listed);
+      assert.equal(await s.directory.findListed(a.id + 1000), null);
+    });
+
     it('listExpiring returns the tokens expiring in the window, soonest first, never the never-expiring', async () => {
       const late = await s.store.create(newRecord({ expiredAt: NOW + 5 * HOUR }), HOUR);
       const soon = await s.store.create(newRecord({ expiredAt: NOW + HOUR }), HOUR);
