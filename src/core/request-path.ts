@@ -90,6 +90,10 @@ export function normaliseRequestTarget(target: string, rules: PathRules = STRICT
 
 /** The exact path this one is a look-alike of (equal once `;params`, empty segments and case are dropped), if any. */
 function lookalikeOf(path: string, segments: readonly string[], exactPaths: readonly string[]): string | undefined {
+  const lower = path.toLowerCase();
+  // Every request passes here: a look-alike keeps the exact path's last segment, so most paths
+  // are ruled out by one search instead of a canonical form built segment by segment.
+  if (!exactPaths.some((exact) => lower.includes(exact.slice(exact.lastIndexOf('/') + 1)))) return undefined;
   const canonical = '/' + segments.map((s) => s.replace(/;.*$/s, '')).filter((s) => s !== '').join('/').toLowerCase();
   return exactPaths.find((exact) => canonical === exact && path !== exact);
 }
