@@ -104,7 +104,9 @@ async function run(ctx: RequestContext): Promise<void> {
   if (framing !== null) throw new Rejection(gatewayError('SG_BODY_FRAMING', { why: framing }), 'body-framing');
   const target = normaliseRequestTarget(ctx.req.url ?? '', ctx.deps.adapter.pathRules);
   if (!target.ok) throw new Rejection(gatewayError('SG_PATH_INVALID', { why: target.why }), 'path-invalid');
-  const own = gatewayAnswer(ctx.req.method ?? '', target.path, ctx.req.headers.accept, ctx.deps.adapter.packagesAtRoot);
+  const { adapter, config } = ctx.deps;
+  const logout = adapter.logoutPath === null ? null : { path: adapter.logoutPath, prefix: config.tokens.prefix };
+  const own = gatewayAnswer(ctx.req.method ?? '', target.path, ctx.req.headers.accept, adapter.packagesAtRoot, logout);
   if (own?.kind === 'token-api') return handleTokenApi(ctx, own.action, target.path, target.query);
   if (own?.kind === 'token-page') return serveTokenPage(ctx, target.path);
   const match = classifyRoute(ctx, target.path, target.segments);

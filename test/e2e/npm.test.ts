@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { cleanupNpm, makeNpmPackage, runNpm, type NpmResult } from '../support/npm-cli.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cleanupNpm, makeNpmHome, makeNpmPackage, runNpm, type NpmResult } from '../support/npm-cli.js';
 import { startNpmGateway, type NpmGateway } from '../support/npm-gateway.js';
 import { npmPublishBody } from '../support/npm-publish-body.js';
 
@@ -206,6 +208,21 @@ describe('through the gateway', () => {
     const result = await npm(['whoami'], await token(['read']));
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.trim(), 'alice');
+  });
+
+  test('npm logout revokes the token at the gateway, so npm then forgets it, and never prints it', async () => {
+    const t = await token(['publish-update']);
+    const home = await makeNpmHome();
+    const result = await runNpm(['logout'], { registryUrl: gw.url, token: t, home });
+    assert.equal(result.code, 0, `npm logout failed:\n${result.stderr}`);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(t), 'npm printed the token');
+    assert.ok(!(await readFile(join(home, 'npmrc'), 'utf8')).includes(t), 'the token is still in the user config');
+    assert.deepEqual(gw.registry.requests.filter((r) => r.url.startsWith('/-/user/')).map((r) => r.url), [], 'the logout reached Verdaccio');
+    const name = pkgName('logout');
+    await seed(name, '1.0.0');
+    const reused = await npm(['dist-tag', 'add', `${name}@1.0.0`, 'beta'], t);
+    assert.notEqual(reused.code, 0, 'the token still works after npm logout');
+    assert.match(reused.stderr, /npm error 403 403 Forbidden - PUT \S+ - authentication failed/);
   });
 
   test('Verdaccio never received a scopegate token', () => {
