@@ -168,7 +168,8 @@ async function publicReadCredential(ctx: RequestContext): Promise<string | null>
 function classifyRoute(ctx: RequestContext, path: string, segments: readonly string[]): RouteMatch {
   const method = ctx.req.method ?? '';
   const match = ctx.deps.config.routes.match(method, segments);
-  if (match === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
+  // The path is echoed to the client, whose terminal or CI log must not show a token pasted into it.
+  if (match === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: maskTokens(path, ctx.deps.config.tokens.prefix) }), 'route-unknown');
   ctx.log['route.id'] = match.route.id;
   ctx.log['scope.need'] = match.route.need;
   return match;

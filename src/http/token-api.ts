@@ -11,7 +11,7 @@ import type { TokenRecord } from '../core/token-record.js';
 import { decide } from '../core/decide.js';
 import { denialError } from '../core/denial.js';
 import { identifyCaller, lookUp, storeRejection, tokensUrl } from './authenticate.js';
-import { readCredential } from '../core/token-format.js';
+import { maskTokens, readCredential } from '../core/token-format.js';
 import { hashToken } from '../store/token-secret.js';
 import { Rejection, type RequestContext } from './context.js';
 import { createToken } from './token-create.js';
@@ -25,7 +25,7 @@ export async function handleTokenApi(ctx: RequestContext, action: TokenApiAction
   const method = ctx.req.method ?? '';
   ctx.log['route.id'] = 'token-api';
   ctx.log.verdict = 'allow';
-  if (action === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
+  if (action === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: maskTokens(path, ctx.deps.config.tokens.prefix) }), 'route-unknown');
   try {
     switch (action.action) {
       case 'create': return await createToken(ctx);
