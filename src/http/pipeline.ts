@@ -8,7 +8,7 @@
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import type { CrateName } from '../core/crate-pattern.js';
-import { decide, isPublicRead, publicReadUsesToken, publishProbeMatters } from '../core/decide.js';
+import { decide, isPublicRead, publishProbeMatters } from '../core/decide.js';
 import { denialError } from '../core/denial.js';
 import { gatewayError } from '../core/errors.js';
 import { gatewayAnswer, servesRegistryConfig } from '../core/gateway-answers.js';
@@ -112,7 +112,8 @@ async function run(ctx: RequestContext): Promise<void> {
   const match = classifyRoute(ctx, target.path, target.segments);
   const upstreamPath = target.forwardPath + target.query;
   if (isPublicRead(match.route.need, ctx.deps.config.reads === 'public')) {
-    return forwardAllowed(ctx, target.path, upstreamPath, await publicReadCredential(ctx), 'public-read');
+    const { credential, refused } = await publicReadCredential(ctx);
+    return forwardAllowed(ctx, target.path, upstreamPath, credential, 'public-read', undefined, null, undefined, refused);
   }
   const caller = await identifyCaller(ctx);
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
@@ -145,21 +146,26 @@ function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | nu
 }
 
 /**
- * A public read needs no token, but cargo sends one on some (`cargo owner --list`), and a registry
- * may want it there. A valid scopegate token is swapped for its upstream credential; anything else
- * (no token, a bad one, Redis down) reads anonymously, as it could without a token. The scopegate
- * token itself is never forwarded.
+ * A public read needs no token, but cargo sends one on some (`cargo owner --list`), npm on all, and
+ * a registry may want it there. A valid scopegate token is swapped for its upstream credential;
+ * anything else (no token, a bad one, Redis down) reads anonymously, as it could without a token.
+ * The scopegate token itself is never forwarded. `refused`: why the presented token was not used
+ * (expired, revoked, malformed), for when the registry refuses the anonymous read in its stead.
  */
-async function publicReadCredential(ctx: RequestContext): Promise<string | null> {
-  const anonymous = upstreamCredential(ctx.deps, { kind: 'none' });
+async function publicReadCredential(ctx: RequestContext): Promise<{ credential: string | null; refused?: Rejection }> {
+  const anonymous = { credential: upstreamCredential(ctx.deps, { kind: 'none' }) };
   if (ctx.req.headers.authorization === undefined) return anonymous;
   try {
     const caller = await identifyCaller(ctx);
-    if (caller.kind === 'legacy') return caller.value;
-    if (caller.kind === 'token' && publicReadUsesToken(caller.record, ctx.now)) {
-      return upstreamCredential(ctx.deps, caller);
+    if (caller.kind === 'legacy') return { credential: caller.value };
+    if (caller.kind === 'token') {
+      // publicReadUsesToken's decision (core/decide.ts, which explain reports), kept whole for its reason.
+      const decision = decide({ need: 'read', crate: null, token: caller.record, now: ctx.now });
+      if (decision.verdict === 'allow') return { credential: upstreamCredential(ctx.deps, caller) };
+      return { ...anonymous, refused: new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps), noun: ctx.deps.adapter.naming.noun }), decision.reason) };
     }
   } catch (e) {
+    if (e instanceof Rejection && e.error.status !== 503) return { ...anonymous, refused: e };
     if (!(e instanceof Rejection) && !(storeRejection(e) instanceof Rejection)) throw e;
   }
   return anonymous;
@@ -224,13 +230,14 @@ function authorise(ctx: RequestContext, caller: Extract<Caller, { kind: 'token' 
   }
 }
 
-async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>): Promise<void> {
+/** `refused`: a presented token read anonymously (publicReadCredential), answered instead of the registry's 401 or 403. */
+async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>, refused?: Rejection): Promise<void> {
   ctx.log.verdict ??= 'allow';
   ctx.log.reason ??= reason;
   ctx.decidedAt = performance.now();
   await afterPollPhase(ctx);
-  if (servesRegistryConfig(ctx.req.method ?? '', path, ctx.deps.adapter.configPath)) return serveRegistryConfig(ctx, upstreamPath, credential);
-  return forwardRequest(ctx, upstreamPath, credential, body, warning, settle);
+  if (servesRegistryConfig(ctx.req.method ?? '', path, ctx.deps.adapter.configPath)) return serveRegistryConfig(ctx, upstreamPath, credential, refused);
+  return forwardRequest(ctx, upstreamPath, credential, body, warning, settle, refused);
 }
 
 function answerRejection(ctx: RequestContext, e: unknown): void {

@@ -138,6 +138,26 @@ describe('npm publish', () => {
   });
 });
 
+describe('npm install of a package only users may read (`@private/*`)', () => {
+  // npm sends its token on every read; on a public read the gateway reads anonymously for a token
+  // it refuses, which Verdaccio answers 401 with `WWW-Authenticate`, so npm would hide the reason.
+  test('works with a read token, and an expired one gets npm\'s print of the expiry, not "your token seems to be invalid"', async () => {
+    const name = `@private/e2e-install-${++unique}`;
+    await seed(name, '1.0.0');
+    const reader = await token(['read'], ['@private/*']);
+    const installed = await npm(['install', `${name}@1.0.0`], reader);
+    assert.equal(installed.code, 0, installed.stderr);
+    gw.setNow(EXPIRY);
+    try {
+      const refused = await npm(['install', `${name}@1.0.0`], reader);
+      assert.notEqual(refused.code, 0, 'npm installed with an expired token');
+      assert.ok(refused.stderr.split('\n').some((l) => l.startsWith(`npm error 403 403 Forbidden - GET ${gw.url}/`) && l.endsWith(` - ${EXPIRED_MESSAGE(gw)}`)), refused.stderr);
+    } finally {
+      gw.setNow(null);
+    }
+  });
+});
+
 describe('npm dist-tag', () => {
   test('add needs publish-update: allowed with it; refused with yank, another scope\'s pattern, or when expired', async () => {
     const name = pkgName('tags');
