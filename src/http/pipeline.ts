@@ -113,6 +113,10 @@ async function run(ctx: RequestContext): Promise<void> {
   const upstreamPath = target.forwardPath + target.query;
   if (isPublicRead(match.route.need, ctx.deps.config.reads === 'public')) {
     const { credential, refused } = await publicReadCredential(ctx);
+    // The registry's "who am I" (the identity probe's path, npm's `/-/whoami`) answers an anonymous
+    // read as nobody, with a 200 (Verdaccio: `{}`, which npm reports as "need auth … npm adduser"):
+    // for a token the gateway refused, only the refusal is a true answer.
+    if (refused !== undefined && target.path === ctx.deps.config.upstream.identity.path) throw refused;
     return forwardAllowed(ctx, target.path, upstreamPath, credential, 'public-read', undefined, null, undefined, refused);
   }
   const caller = await identifyCaller(ctx);

@@ -230,6 +230,18 @@ describe('through the gateway', () => {
     assert.equal(result.stdout.trim(), 'alice');
   });
 
+  test('npm whoami with an expired token prints the expiry, not "need auth … npm adduser"', async () => {
+    const t = await token(['read']);
+    gw.setNow(EXPIRY);
+    try {
+      const result = await npm(['whoami'], t);
+      assert.notEqual(result.code, 0);
+      assert.ok(result.stderr.split('\n').some((l) => l.startsWith(`npm error 403 403 Forbidden - GET ${gw.url}/-/whoami - ${EXPIRED_MESSAGE(gw)}`)), result.stderr);
+    } finally {
+      gw.setNow(null);
+    }
+  });
+
   test('npm logout revokes the token at the gateway, so npm then forgets it, and never prints it', async () => {
     const t = await token(['publish-update']);
     const home = await makeNpmHome();
