@@ -207,6 +207,24 @@ describe('npm deprecate', () => {
   });
 });
 
+describe('npm deprecate with "" (un-deprecate)', () => {
+  test('needs publish-update: allowed with it; refused with yank, another scope\'s pattern, or when expired', async () => {
+    const name = pkgName('undeprecate');
+    await seed(name, '1.0.0', '1.1.0');
+    const [right, wrongScope, wrongPattern, expiring] = await Promise.all([token(['publish-update']), token(['yank']), token(['publish-update'], ['@other/*']), token(['publish-update'])]);
+    await assertAllowed(() => npm(['deprecate', `${name}@1.0.0`, 'use 1.1.0'], right));
+    const undeprecate = (t: string): Promise<NpmResult> => npm(['deprecate', `${name}@1.0.0`, ''], t);
+    await assertAllRefused('PUT', {
+      wrongScope: () => undeprecate(wrongScope), wrongScopeMessage: missing('publish-update'),
+      wrongPattern: () => undeprecate(wrongPattern), wrongPatternMessage: otherScope(name),
+      expired: () => undeprecate(expiring),
+    });
+    assert.equal((await stored(name)).versions['1.0.0']?.deprecated, 'use 1.1.0');
+    await assertAllowed(() => undeprecate(right));
+    assert.ok(!(await stored(name)).versions['1.0.0']?.deprecated, 'still deprecated');
+  });
+});
+
 describe('npm unpublish', () => {
   test('pkg@version needs yank: allowed with it; refused with publish-update, another scope\'s pattern, or when expired', async () => {
     const name = pkgName('unpublish');
@@ -220,6 +238,21 @@ describe('npm unpublish', () => {
     });
     await assertAllowed(() => unpublish(right));
     assert.deepEqual(Object.keys((await stored(name)).versions), ['1.1.0']);
+  });
+
+  test('pkg --force (the whole package) needs yank: allowed with it; refused with publish-update, another scope\'s pattern, or when expired', async () => {
+    const name = pkgName('unpublish-all');
+    await seed(name, '1.0.0', '1.1.0');
+    const [right, wrongScope, wrongPattern, expiring] = await Promise.all([token(['yank']), token(['publish-update']), token(['yank'], ['@other/*']), token(['yank'])]);
+    const unpublish = (t: string): Promise<NpmResult> => npm(['unpublish', name, '--force'], t);
+    await assertAllRefused('DELETE', {
+      wrongScope: () => unpublish(wrongScope), wrongScopeMessage: missing('yank'),
+      wrongPattern: () => unpublish(wrongPattern), wrongPatternMessage: otherScope(name),
+      expired: () => unpublish(expiring),
+    });
+    await assertAllowed(() => unpublish(right));
+    const gone = await fetch(`${gw.registry.directUrl}/${name.replace('/', '%2f')}`, { headers: { authorization: gw.registry.credential('alice') } });
+    assert.equal(gone.status, 404);
   });
 });
 
