@@ -84,6 +84,8 @@ export const CATALOGUE = {
     () => 'tokens on this registry are issued by its operator (`scopegate token create --account NAME`), not through the token API; to list or revoke tokens, sign in with an unscoped scopegate token the operator issued to your account'),
   SG_TOKEN_CURRENT_NOT_SCOPEGATE: entry<{ prefix: string }>(400, '`DELETE /api/v1/tokens/current` was called with a credential that is not a scopegate token.',
     (p) => `token not provided: only a scopegate token (starting with \`${p.prefix}\`) can revoke itself`),
+  SG_TOKEN_LOGOUT_MISMATCH: entry(400, '`DELETE /-/user/token/<token>` (`npm logout`, npm only) named a token other than the one in its Authorization header.',
+    () => 'this logout names another token than the one it was sent with, so nothing was revoked; log out with the token itself'),
   SG_TOKEN_NOT_FOUND: entry(404, 'No token with that id belongs to the caller.', () => 'Not Found'),
   SG_IDENTITY_REJECTED: entry<{ status: number }>(403, 'The upstream registry did not accept the credential used to manage tokens.',
     (p) => `the registry did not accept this credential (its identity check answered ${p.status}${p.status === 200 ? ' without a login' : ''}); use a credential the registry itself accepts`),

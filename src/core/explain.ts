@@ -17,6 +17,7 @@ export interface ExplainRegistry {
   readonly naming: PackageNaming;
   readonly pathRules?: PathRules;
   readonly packagesAtRoot?: boolean;
+  readonly logoutPath?: string | null;
   readonly configPath?: string | null;
   readonly bodyOperations?: readonly string[];
 }
@@ -41,6 +42,8 @@ export interface ExplainInput {
   readonly now: number;
   /** The registry's parts; cargo's name rules and no exceptions when omitted. */
   readonly registry?: ExplainRegistry;
+  /** `tokens.prefix`: which logouts (`registry.logoutPath`) name a token of the gateway's. */
+  readonly tokenPrefix?: string;
 }
 
 /** One verdict; `when` says on what it depends (publish-new vs publish-update), else null. */
@@ -90,7 +93,8 @@ export function explainRequest(input: ExplainInput): Explanation {
   const registry = input.registry ?? { naming: cargoNaming };
   const target = normaliseRequestTarget(input.target, registry.pathRules);
   if (!target.ok) return { kind: 'path-invalid', why: target.why };
-  const answer = gatewayAnswer(method, target.path, input.accept, registry.packagesAtRoot ?? false);
+  const logout = registry.logoutPath != null && input.tokenPrefix !== undefined ? { path: registry.logoutPath, prefix: input.tokenPrefix } : null;
+  const answer = gatewayAnswer(method, target.path, input.accept, registry.packagesAtRoot ?? false, logout);
   if (answer !== null) return { kind: 'gateway', path: target.path, answer };
   const match = input.routes.match(method, target.segments);
   if (match === null) return { kind: 'no-route', method, path: target.path };

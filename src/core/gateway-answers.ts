@@ -14,7 +14,7 @@ export const TOKEN_PAGE_ASSETS = '/tokens/assets/';
 
 /** The token API's operations (DESIGN §3); `id` for those on one token. */
 export type TokenApiAction =
-  | { readonly action: 'create' | 'list' | 'revoke-current' }
+  | { readonly action: 'create' | 'list' | 'revoke-current' | 'logout' }
   | { readonly action: 'show' | 'revoke'; readonly id: number };
 
 /** A request the gateway answers itself, never forwarded. */
@@ -59,9 +59,25 @@ export function isTokenPageRequest(path: string, method: string, accept: string 
   return (method === 'GET' || method === 'HEAD') && PAGE_PATHS.has(path) && /\btext\/html\b/i.test(accept ?? '');
 }
 
+/**
+ * The client's logout of one of the gateway's own tokens (`logout.path` + a token starting with
+ * `logout.prefix`; npm logout, `DELETE /-/user/token/<token>`): the token API's to answer. Any
+ * other credential's logout is routed, and matches no route: never forwarded either.
+ */
+function isLogout(path: string, logout: LogoutPath | null): boolean {
+  return logout !== null && path.startsWith(logout.path) && path.slice(logout.path.length).startsWith(logout.prefix);
+}
+
+/** The registry adapter's `logoutPath` and the configured token prefix. */
+export interface LogoutPath {
+  readonly path: string;
+  readonly prefix: string;
+}
+
 /** What the gateway answers itself for this (normalised) request, or null: it is routed. */
-export function gatewayAnswer(method: string, path: string, accept: string | undefined, packagesAtRoot: boolean): GatewayAnswer | null {
+export function gatewayAnswer(method: string, path: string, accept: string | undefined, packagesAtRoot: boolean, logout: LogoutPath | null = null): GatewayAnswer | null {
   if (isTokenApiPath(path)) return { kind: 'token-api', action: tokenApiAction(method, path) };
+  if (isLogout(path, logout)) return { kind: 'token-api', action: method === 'DELETE' ? { action: 'logout' } : null };
   if (isTokenPageRequest(path, method, accept, packagesAtRoot)) return { kind: 'token-page' };
   return null;
 }

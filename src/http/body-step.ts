@@ -13,6 +13,7 @@ import { gatewayError } from '../core/errors.js';
 import type { RouteMatch } from '../core/route-table.js';
 import { describeDuplicateKey, parseStrictJson } from '../core/strict-json.js';
 import type { TokenRecord } from '../core/token-record.js';
+import { maskTokens } from '../core/token-format.js';
 import type { BodyClassification } from '../registries/registry.js';
 import { tokensUrl } from './authenticate.js';
 import { BodyTooLargeError, readBody } from './body.js';
@@ -31,7 +32,7 @@ export async function routeByBody(ctx: RequestContext, target: RoutedTarget, mat
   const valid = decide({ need: 'read', crate: null, token, now: ctx.now });
   if (valid.verdict === 'deny') throw new Rejection(denialError(valid, { tokensUrl: tokensUrl(ctx.deps), noun: adapter.naming.noun }), valid.reason);
   const method = ctx.req.method ?? '';
-  const unrecognised = (why: string): Rejection => new Rejection(gatewayError('SG_BODY_UNRECOGNISED', { method, path: target.path, why }), 'body-unrecognised');
+  const unrecognised = (why: string): Rejection => new Rejection(gatewayError('SG_BODY_UNRECOGNISED', { method, path: maskTokens(target.path, config.tokens.prefix), why }), 'body-unrecognised');
   const encoding = ctx.req.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw unrecognised(`its Content-Encoding is \`${encoding}\`; send the JSON uncompressed`);
   const bytes = await readWholeBody(ctx, config.limits.jsonBodyMaxBytes);
@@ -51,7 +52,7 @@ export async function routeByBody(ctx: RequestContext, target: RoutedTarget, mat
   if (outcome.kind === 'needs-state') throw new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'body-classifier-asked-twice');
   const { operation } = outcome;
   const routed = config.routes.match(method, target.segments, operation);
-  if (routed === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: target.path, operation }), `route-unknown: ${operation}`);
+  if (routed === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: maskTokens(target.path, config.tokens.prefix), operation }), `route-unknown: ${operation}`);
   ctx.log['route.id'] = routed.route.id;
   ctx.log['scope.need'] = routed.route.need;
   // The bytes read are exactly what is forwarded, so their length is the Content-Length, and they

@@ -3,9 +3,9 @@ import type { Readable } from 'node:stream';
 import { gatewayError } from '../core/errors.js';
 import { expiresSoon, expiryWarning } from '../core/expiry-reminder.js';
 import type { TokenRecord } from '../core/token-record.js';
-import type { ResponseRewrite, UpstreamAnswer } from '../upstream/forward.js';
+import type { ForwardRequest, ResponseRewrite, UpstreamAnswer } from '../upstream/forward.js';
 import { Rejection, type RequestContext } from './context.js';
-import { answeredTimedOut, sendJsonText } from './respond.js';
+import { answeredTimedOut, sendError, sendJsonText } from './respond.js';
 
 /** The publish answer is buffered (for a warning, or to tell a failure) only up to this size; a larger one passes unchanged. */
 const PUBLISH_ANSWER_MAX = 64 * 1024;
@@ -19,8 +19,31 @@ export function publishWarning(ctx: RequestContext, token: TokenRecord): string 
   return expiresSoon(token, ctx.now, config.tokens.remindBeforeMs) ? expiryWarning(token, ctx.now, config.publicUrl) : null;
 }
 
+/** Upstream statuses that refuse a read for want of a user: answered by {@link refusedInstead}. */
+const REFUSES_ANONYMOUS = new Set([401, 403]);
+
+/**
+ * `refused`: why the token the client presented was not used (it was read anonymously instead).
+ * Should the registry refuse that anonymous read, the client gets the token's refusal rather than
+ * the registry's, which would be misleading: `this action requires authentication` to a cargo user
+ * who sent a token, npm's "your authentication token seems to be invalid" with no reason.
+ */
+function refusedInstead(ctx: RequestContext, refused: Rejection | undefined): ForwardRequest['replace'] {
+  if (refused === undefined) return undefined;
+  return (status) => {
+    if (!REFUSES_ANONYMOUS.has(status)) return null;
+    return () => {
+      ctx.log['upstream.status'] = status;
+      ctx.log.verdict = 'deny';
+      ctx.log.reason = `${refused.reason} (read anonymously; the registry refused it)`;
+      ctx.log['error.code'] = refused.error.code;
+      sendError(ctx.res, ctx.deps.adapter, refused.error, ctx.log['req.path'], ctx.deps.config.publicUrl);
+    };
+  };
+}
+
 /** `settle`: runs when the upstream has answered, before the client sees it (ForwardRequest.settle). */
-export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>): Promise<void> {
+export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>, refused?: Rejection): Promise<void> {
   const { addPublishWarning: add, publishFailedDespiteStatus } = ctx.deps.adapter;
   const warns = warning !== null && add !== undefined;
   // A settled answer is also read (bounded) when the registry may report a failure with a 2xx
@@ -34,7 +57,7 @@ export async function forwardRequest(ctx: RequestContext, upstreamPath: string, 
     },
   };
   const headers = ctx.deps.adapter.forwardHeaders(ctx.deps.config.publicUrl);
-  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body, rewrite, headers, settle });
+  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body, rewrite, headers, settle, replace: refusedInstead(ctx, refused) });
   if (answeredTimedOut(ctx.res)) {
     // The gateway's own 408 finished the response, not an upstream answer (server.ts).
     ctx.log['error.code'] = 'SG_REQUEST_TIMEOUT';
@@ -43,7 +66,7 @@ export async function forwardRequest(ctx: RequestContext, upstreamPath: string, 
   }
   switch (outcome.kind) {
     case 'answered':
-      ctx.log['upstream.status'] = outcome.status;
+      ctx.log['upstream.status'] ??= outcome.status;
       return;
     case 'client-gone':
       ctx.log['upstream.error'] = 'client closed the connection; upstream request aborted';
@@ -59,13 +82,14 @@ export async function forwardRequest(ctx: RequestContext, upstreamPath: string, 
  * Serves the registry's config document with `dl`/`api` rewritten to the gateway, so that every
  * later cargo request comes back through it (wire-facts §1.5 "Gateway implication").
  */
-export async function serveRegistryConfig(ctx: RequestContext, upstreamPath: string, credential: string | null): Promise<void> {
+export async function serveRegistryConfig(ctx: RequestContext, upstreamPath: string, credential: string | null, refused?: Rejection): Promise<void> {
   const { upstream, adapter, config } = ctx.deps;
   const answer = await upstream.get(upstreamPath, credential, config.upstream.timeoutMs).catch((e: Error) => {
     const timedOut = /no answer within/.test(e.message);
     throw new Rejection(gatewayError(timedOut ? 'SG_UPSTREAM_TIMEOUT' : 'SG_UPSTREAM_UNREACHABLE'), `upstream-config: ${e.message}`);
   });
   ctx.log['upstream.status'] = answer.status;
+  if (refused !== undefined && REFUSES_ANONYMOUS.has(answer.status)) throw refused;
   if (answer.status !== 200) {
     ctx.res.writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     ctx.res.end(answer.body);

@@ -8,7 +8,7 @@
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import type { CrateName } from '../core/crate-pattern.js';
-import { decide, isPublicRead, publicReadUsesToken, publishProbeMatters } from '../core/decide.js';
+import { decide, isPublicRead, publishProbeMatters } from '../core/decide.js';
 import { denialError } from '../core/denial.js';
 import { gatewayError } from '../core/errors.js';
 import { gatewayAnswer, servesRegistryConfig } from '../core/gateway-answers.js';
@@ -104,13 +104,20 @@ async function run(ctx: RequestContext): Promise<void> {
   if (framing !== null) throw new Rejection(gatewayError('SG_BODY_FRAMING', { why: framing }), 'body-framing');
   const target = normaliseRequestTarget(ctx.req.url ?? '', ctx.deps.adapter.pathRules);
   if (!target.ok) throw new Rejection(gatewayError('SG_PATH_INVALID', { why: target.why }), 'path-invalid');
-  const own = gatewayAnswer(ctx.req.method ?? '', target.path, ctx.req.headers.accept, ctx.deps.adapter.packagesAtRoot);
+  const { adapter, config } = ctx.deps;
+  const logout = adapter.logoutPath === null ? null : { path: adapter.logoutPath, prefix: config.tokens.prefix };
+  const own = gatewayAnswer(ctx.req.method ?? '', target.path, ctx.req.headers.accept, adapter.packagesAtRoot, logout);
   if (own?.kind === 'token-api') return handleTokenApi(ctx, own.action, target.path, target.query);
   if (own?.kind === 'token-page') return serveTokenPage(ctx, target.path);
   const match = classifyRoute(ctx, target.path, target.segments);
   const upstreamPath = target.forwardPath + target.query;
   if (isPublicRead(match.route.need, ctx.deps.config.reads === 'public')) {
-    return forwardAllowed(ctx, target.path, upstreamPath, await publicReadCredential(ctx), 'public-read');
+    const { credential, refused } = await publicReadCredential(ctx);
+    // The registry's "who am I" (the identity probe's path, npm's `/-/whoami`) answers an anonymous
+    // read as nobody, with a 200 (Verdaccio: `{}`, which npm reports as "need auth … npm adduser"):
+    // for a token the gateway refused, only the refusal is a true answer.
+    if (refused !== undefined && target.path === ctx.deps.config.upstream.identity.path) throw refused;
+    return forwardAllowed(ctx, target.path, upstreamPath, credential, 'public-read', undefined, null, undefined, refused);
   }
   const caller = await identifyCaller(ctx);
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
@@ -143,21 +150,26 @@ function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | nu
 }
 
 /**
- * A public read needs no token, but cargo sends one on some (`cargo owner --list`), and a registry
- * may want it there. A valid scopegate token is swapped for its upstream credential; anything else
- * (no token, a bad one, Redis down) reads anonymously, as it could without a token. The scopegate
- * token itself is never forwarded.
+ * A public read needs no token, but cargo sends one on some (`cargo owner --list`), npm on all, and
+ * a registry may want it there. A valid scopegate token is swapped for its upstream credential;
+ * anything else (no token, a bad one, Redis down) reads anonymously, as it could without a token.
+ * The scopegate token itself is never forwarded. `refused`: why the presented token was not used
+ * (expired, revoked, malformed), for when the registry refuses the anonymous read in its stead.
  */
-async function publicReadCredential(ctx: RequestContext): Promise<string | null> {
-  const anonymous = upstreamCredential(ctx.deps, { kind: 'none' });
+async function publicReadCredential(ctx: RequestContext): Promise<{ credential: string | null; refused?: Rejection }> {
+  const anonymous = { credential: upstreamCredential(ctx.deps, { kind: 'none' }) };
   if (ctx.req.headers.authorization === undefined) return anonymous;
   try {
     const caller = await identifyCaller(ctx);
-    if (caller.kind === 'legacy') return caller.value;
-    if (caller.kind === 'token' && publicReadUsesToken(caller.record, ctx.now)) {
-      return upstreamCredential(ctx.deps, caller);
+    if (caller.kind === 'legacy') return { credential: caller.value };
+    if (caller.kind === 'token') {
+      // publicReadUsesToken's decision (core/decide.ts, which explain reports), kept whole for its reason.
+      const decision = decide({ need: 'read', crate: null, token: caller.record, now: ctx.now });
+      if (decision.verdict === 'allow') return { credential: upstreamCredential(ctx.deps, caller) };
+      return { ...anonymous, refused: new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps), noun: ctx.deps.adapter.naming.noun }), decision.reason) };
     }
   } catch (e) {
+    if (e instanceof Rejection && e.error.status !== 503) return { ...anonymous, refused: e };
     if (!(e instanceof Rejection) && !(storeRejection(e) instanceof Rejection)) throw e;
   }
   return anonymous;
@@ -166,7 +178,8 @@ async function publicReadCredential(ctx: RequestContext): Promise<string | null>
 function classifyRoute(ctx: RequestContext, path: string, segments: readonly string[]): RouteMatch {
   const method = ctx.req.method ?? '';
   const match = ctx.deps.config.routes.match(method, segments);
-  if (match === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
+  // The path is echoed to the client, whose terminal or CI log must not show a token pasted into it.
+  if (match === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: maskTokens(path, ctx.deps.config.tokens.prefix) }), 'route-unknown');
   ctx.log['route.id'] = match.route.id;
   ctx.log['scope.need'] = match.route.need;
   return match;
@@ -221,13 +234,14 @@ function authorise(ctx: RequestContext, caller: Extract<Caller, { kind: 'token' 
   }
 }
 
-async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>): Promise<void> {
+/** `refused`: a presented token read anonymously (publicReadCredential), answered instead of the registry's 401 or 403. */
+async function forwardAllowed(ctx: RequestContext, path: string, upstreamPath: string, credential: string | null, reason: string, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>, refused?: Rejection): Promise<void> {
   ctx.log.verdict ??= 'allow';
   ctx.log.reason ??= reason;
   ctx.decidedAt = performance.now();
   await afterPollPhase(ctx);
-  if (servesRegistryConfig(ctx.req.method ?? '', path, ctx.deps.adapter.configPath)) return serveRegistryConfig(ctx, upstreamPath, credential);
-  return forwardRequest(ctx, upstreamPath, credential, body, warning, settle);
+  if (servesRegistryConfig(ctx.req.method ?? '', path, ctx.deps.adapter.configPath)) return serveRegistryConfig(ctx, upstreamPath, credential, refused);
+  return forwardRequest(ctx, upstreamPath, credential, body, warning, settle, refused);
 }
 
 function answerRejection(ctx: RequestContext, e: unknown): void {

@@ -10,7 +10,9 @@ import { formatInstant } from '../core/denial.js';
 import type { TokenRecord } from '../core/token-record.js';
 import { decide } from '../core/decide.js';
 import { denialError } from '../core/denial.js';
-import { identifyCaller, storeRejection, tokensUrl } from './authenticate.js';
+import { identifyCaller, lookUp, storeRejection, tokensUrl } from './authenticate.js';
+import { maskTokens, readCredential } from '../core/token-format.js';
+import { hashToken } from '../store/token-secret.js';
 import { Rejection, type RequestContext } from './context.js';
 import { createToken } from './token-create.js';
 import { identifyAccount } from './identity.js';
@@ -23,12 +25,13 @@ export async function handleTokenApi(ctx: RequestContext, action: TokenApiAction
   const method = ctx.req.method ?? '';
   ctx.log['route.id'] = 'token-api';
   ctx.log.verdict = 'allow';
-  if (action === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path }), 'route-unknown');
+  if (action === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: maskTokens(path, ctx.deps.config.tokens.prefix) }), 'route-unknown');
   try {
     switch (action.action) {
       case 'create': return await createToken(ctx);
       case 'list': return await listTokens(ctx, query);
       case 'revoke-current': return await revokeCurrent(ctx);
+      case 'logout': return await logout(ctx, path.slice((ctx.deps.adapter.logoutPath ?? '').length));
       case 'show': return await showToken(ctx, action.id);
       case 'revoke': return await revokeToken(ctx, action.id);
     }
@@ -100,4 +103,25 @@ async function revokeCurrent(ctx: RequestContext): Promise<void> {
   await ctx.deps.store.revoke(caller.record.id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
   ctx.deps.audit.append({ ts: ctx.now, event: 'token.revoked', token: caller.record.id, account: caller.record.account, via: 'api', req: ctx.log['req.id'] });
   sendEmpty(ctx.res, 204);
+}
+
+/**
+ * The client's logout (npm logout: `DELETE /-/user/token/<token>`) ★: revokes the token it names,
+ * which must be the one it was sent with (npm sends both). A token already unknown, revoked or
+ * malformed has nothing left to revoke, and the logout still succeeds (the answer is the same for
+ * all, so it confirms no token's existence): npm then removes it from the user's config. The
+ * answer is Verdaccio's own, `{"ok":"Logged out"}`.
+ */
+async function logout(ctx: RequestContext, named: string): Promise<void> {
+  // npm sends `Bearer <token>`; cargo-style raw tokens are accepted too (token-format.ts).
+  const sent = (ctx.req.headers.authorization?.trim() ?? '').replace(/^bearer\s+/i, '');
+  if (sent !== named) throw new Rejection(gatewayError('SG_TOKEN_LOGOUT_MISMATCH'), 'logout-token-mismatch');
+  const presented = readCredential(named, ctx.deps.config.tokens.prefix);
+  const record = presented.kind === 'scopegate' ? await lookUp(ctx.deps, hashToken(presented.token)) : null;
+  if (record !== null && record.revokedAt === null) {
+    await ctx.deps.store.revoke(record.id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
+    ctx.log['token.id'] = record.id;
+    ctx.deps.audit.append({ ts: ctx.now, event: 'token.revoked', token: record.id, account: record.account, via: 'api', req: ctx.log['req.id'] });
+  }
+  sendJson(ctx.res, 200, { ok: 'Logged out' });
 }

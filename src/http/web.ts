@@ -18,6 +18,7 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { gatewayError } from '../core/errors.js';
 import { isTokenPagePath, TOKEN_PAGE_ASSETS } from '../core/gateway-answers.js';
+import { maskTokens } from '../core/token-format.js';
 import type { TokenPagePolicy } from '../web/policy.js';
 import { tokensUrl } from './authenticate.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
@@ -58,7 +59,7 @@ export async function serveTokenPage(ctx: RequestContext, path: string): Promise
     const asset = path.startsWith(page.base) ? page.assets.get(path.slice(page.base.length)) : undefined;
     if (asset !== undefined) return send(ctx, asset.type, asset.body, 'public, max-age=31536000, immutable');
   }
-  throw new Rejection(gatewayError('SG_PAGE_NOT_FOUND', { method, path, tokensUrl: tokensUrl(ctx.deps) }), 'page-not-found');
+  throw new Rejection(gatewayError('SG_PAGE_NOT_FOUND', { method, path: maskTokens(path, ctx.deps.config.tokens.prefix), tokensUrl: tokensUrl(ctx.deps) }), 'page-not-found');
 }
 
 function send(ctx: RequestContext, type: string, body: string | Buffer, cacheControl: string): void {

@@ -199,6 +199,7 @@ export const cargoAdapter: RegistryAdapter = Object.freeze({
   pathRules: Object.freeze({ ...STRICT_PATH_RULES, exactPaths: Object.freeze([CONFIG_PATH]) }),
   // Every cargo path starts with a fixed segment (`/api`, `/index`, the `dl` path).
   packagesAtRoot: false,
+  logoutPath: null,
   // cargo needs no Host: the gateway rewrites `dl`/`api` in the index's config.json instead.
   forwardHeaders: () => ({}),
   // cargo's operations are told apart by method and path alone (wire-facts §4 item 6).

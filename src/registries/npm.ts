@@ -34,6 +34,8 @@ export const npmAdapter: RegistryAdapter = Object.freeze({
   naming: npmNaming,
   pathRules: Object.freeze({ scopedPackageSegments: true, exactPaths: Object.freeze([]) }),
   packagesAtRoot: true,
+  /** npm logout (`lib/commands/logout.js`) forgets the token only once this DELETE succeeds. */
+  logoutPath: '/-/user/token/',
   forwardHeaders: npmForwardHeaders,
   bodyOperations: NPM_BODY_OPERATIONS,
   classifyBody: classifyNpmBody,

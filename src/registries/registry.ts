@@ -46,6 +46,12 @@ export interface RegistryAdapter {
    */
   readonly packagesAtRoot: boolean;
   /**
+   * The client's logout, `DELETE <logoutPath><its token>` (npm's `/-/user/token/`), which the
+   * gateway answers for its own tokens by revoking them; null where the client has none (cargo
+   * logout is local only).
+   */
+  readonly logoutPath: string | null;
+  /**
    * Headers every forwarded request carries, replacing the client's (npm: `Host` and
    * `X-Forwarded-*` from `public_url`, so the registry writes tarball URLs that point at the
    * gateway). A `host` here is sent instead of the upstream's own.

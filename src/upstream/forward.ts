@@ -54,6 +54,12 @@ export interface ForwardRequest {
    * body is handed over only when a `rewrite` buffers it anyway.
    */
   readonly settle?: (answer: UpstreamAnswer) => Promise<void>;
+  /**
+   * Asked with the upstream's status before anything of its answer reaches the client: a function
+   * returned writes the client's answer instead, and the upstream's body is discarded. null: the
+   * answer goes through as usual.
+   */
+  readonly replace?: (status: number) => (() => void) | null;
 }
 
 /** The upstream's answer as {@link ForwardRequest.settle} sees it. */
@@ -147,8 +153,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         // Ask for an uncompressed answer: a compressed one could not be rewritten.
         delete req.headers['accept-encoding'];
       }
-      if (request.rewrite !== undefined || request.settle !== undefined) {
-        handled.set(req, { rewrite: request.rewrite, settle: request.settle });
+      if (request.rewrite !== undefined || request.settle !== undefined || request.replace !== undefined) {
+        handled.set(req, { rewrite: request.rewrite, settle: request.settle, replace: request.replace });
         opts.selfHandleResponse = true;
       }
       proxy.web(req, res, opts, (err: Error & { code?: string }) => {
@@ -214,14 +220,20 @@ export function onGateway(location: string, upstreamBase: string, publicUrl: str
 interface AnswerHandling {
   readonly rewrite: ResponseRewrite | undefined;
   readonly settle: ((answer: UpstreamAnswer) => Promise<void>) | undefined;
+  readonly replace: ((status: number) => (() => void) | null) | undefined;
 }
 
 /**
  * Settles, then writes the answer: unchanged and streamed, or (with a rewrite) buffered (bounded),
  * rewritten, and written with a recomputed Content-Length.
  */
-function answerHandled(proxyRes: http.IncomingMessage, res: http.ServerResponse, { rewrite, settle }: AnswerHandling): void {
+function answerHandled(proxyRes: http.IncomingMessage, res: http.ServerResponse, { rewrite, settle, replace }: AnswerHandling): void {
   const status = proxyRes.statusCode ?? 502;
+  const instead = replace?.(status) ?? null;
+  if (instead !== null) {
+    proxyRes.resume();
+    return instead();
+  }
   const contentType = proxyRes.headers['content-type'];
   /** Runs `then` once settled; the upstream's body waits unread (paused) meanwhile. */
   const settled = (body: Buffer | null, then: () => void): void => {

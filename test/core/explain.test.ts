@@ -105,6 +105,13 @@ describe('explain with the shipped npm config, as the proxy reads it', () => {
     return explainRequest({ ...explainContext(loaded.config), ...(options.legacy ? { legacyTokens: options.legacy } : {}), method, target, accept: options.accept, token: options.t ?? null, now: NOW });
   };
 
+  it('npm logout of a scopegate token is the token API\'s; of any other credential, no route', async () => {
+    const kind = (e: Explanation): string => (e.kind === 'gateway' && e.answer.kind === 'token-api' ? `token-api ${e.answer.action?.action ?? null}` : e.kind);
+    assert.equal(kind(await npm('DELETE', `/-/user/token/sg_${'a'.repeat(38)}`)), 'token-api logout');
+    assert.equal(kind(await npm('GET', `/-/user/token/sg_${'a'.repeat(38)}`)), 'token-api null');
+    assert.equal(kind(await npm('DELETE', '/-/user/token/abc')), 'no-route');
+  });
+
   it('`PUT /<package>` depends on the body: each operation gets its own route and verdict', async () => {
     const e = await npm('PUT', '/@acme%2fwidget', { t: token(['publish-update']) });
     assert.equal(e.kind, 'by-body');

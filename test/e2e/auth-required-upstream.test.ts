@@ -47,3 +47,18 @@ test('real cargo publishes and fetches a dependency through the gateway with sco
   assert.equal(download?.headers.authorization, 'alice-upstream-secret', 'the download went upstream with the owner\'s credential');
   for (const r of gw.registry.requests) assert.ok(!JSON.stringify(r.headers).includes('sg_'), `${r.method} ${r.url} carried a scopegate token`);
 });
+
+test('an expired token: cargo prints its expiry, not the registry\'s 401 to the anonymous read made instead', async () => {
+  const cargoHome = await makeCargoHome(`sparse+${gw.url}/index/`);
+  const expiry = Math.floor((Date.now() + 86_400_000) / 1000) * 1000;
+  const reader = (await gw.createToken({ name: 'expiring', endpoint_scopes: ['read'], expired_at: new Date(expiry).toISOString() })).token;
+  const user = await makeCrate('private-e2e-late', '0.1.0', { dependencies: { 'private-e2e-base': '{ version = "0.1.0", registry = "gw" }' } });
+  gw.setNow(expiry + 1000);
+  try {
+    const fetched = await runCargo(['fetch'], { cargoHome, cwd: user, token: reader });
+    assert.notEqual(fetched.code, 0);
+    assert.match(fetched.stderr, /got 403\s+body:\s+\{"errors":\[\{"detail":"this token expired at [0-9T:-]+Z; create a new one at http:\/\/127\.0\.0\.1:\d+\/tokens"\}\]\}/);
+  } finally {
+    gw.setNow(null);
+  }
+});

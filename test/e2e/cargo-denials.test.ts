@@ -45,6 +45,8 @@ const OPS = {
   yank: { args: (c) => ['yank', '--registry', 'gw', c, '--version', '1.0.0'], write: (c) => `DELETE /api/v1/crates/${c}/1.0.0/yank` },
   unyank: { args: (c) => ['yank', '--registry', 'gw', c, '--version', '1.0.0', '--undo'], write: (c) => `PUT /api/v1/crates/${c}/1.0.0/unyank` },
   'owner-add': { args: (c) => ['owner', '--registry', 'gw', '--add', 'bob', c], write: (c) => `PUT /api/v1/crates/${c}/owners` },
+  // A read: what must not reach the registry is the token, which assertRefused checks on every request.
+  'owner-list': { args: (c) => ['owner', '--registry', 'gw', '--list', c], write: () => 'nothing is written' },
 } satisfies Record<string, Op>;
 
 /**
@@ -108,6 +110,29 @@ describe('cargo shows the gateway\'s refusal and the registry never sees the wri
       gw.setNow(null);
     }
     assert.equal(gw.registry.indexLines(crate)[0]?.yanked, true);
+  });
+
+  // cargo sends its token on `owner --list`, a public read: the gateway reads anonymously for a
+  // token it refuses, and the registry (which wants a user there) refuses that read. cargo must
+  // print why the token was refused, not the registry's "this action requires authentication".
+  test('an expired or revoked token on cargo owner --list gets its own refusal, not the registry\'s anonymous one', async () => {
+    const crate = await seeded('list-expired');
+    const expiry = Math.floor((Date.now() + 3 * DAY) / 1000) * 1000;
+    const expiring = await token(['change-owners'], null, new Date(expiry).toISOString());
+    const list = OPS['owner-list'];
+    try {
+      gw.setNow(expiry - 1000);
+      const listed = await runCargo(list.args(crate), { cargoHome, token: expiring });
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(listed.stdout.trim(), 'alice');
+      gw.setNow(expiry + DAY);
+      await assertRefused(list, crate, expiring, `this token expired at ${new Date(expiry).toISOString().replace('.000Z', 'Z')}; create a new one at ${gw.url}/tokens`);
+    } finally {
+      gw.setNow(null);
+    }
+    const revoked = await token(['yank']);
+    assert.equal((await fetch(`${gw.url}/api/v1/tokens/current`, { method: 'DELETE', headers: { authorization: revoked } })).status, 204);
+    await assertRefused(list, crate, revoked, 'authentication failed');
   });
 
   test('a token revoked with DELETE /api/v1/tokens/current is refused with authentication failed', async () => {

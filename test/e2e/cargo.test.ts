@@ -142,6 +142,38 @@ describe('cargo through the gateway, with tokens that hold the right scope', () 
     assertCargoWentThroughGateway();
   });
 
+  test('a crate depending on another crate of the registry publishes (the dependency verified through the gateway), and resolves', async () => {
+    const base = crateName('dep-base');
+    const mid = crateName('dep-mid');
+    const publisher = await token(['publish-new']);
+    succeeded(await publish(base, '0.1.0', publisher));
+    // Without --no-verify: cargo builds the package, downloading the dependency through the gateway.
+    const midDir = await makeCrate(mid, '0.1.0', { dependencies: { [base]: '{ version = "0.1.0", registry = "gw" }' } });
+    succeeded(await runCargo(['publish', '--registry', 'gw', '--allow-dirty'], { cargoHome, token: publisher, cwd: midDir }));
+    // The same registry's dependency carries no `registry` in the index (registry-index.md).
+    assert.deepEqual(gw.registry.indexLines(mid)[0]?.deps.map((d) => [d.name, d.req, d.registry]), [[base, '^0.1.0', undefined]]);
+    const app = await makeCrate(crateName('dep-app'), '0.1.0', { publish: false, dependencies: { [mid]: '{ version = "0.1.0", registry = "gw" }' } });
+    succeeded(await cargo(['generate-lockfile'], undefined, app));
+    const lock = await readFile(join(app, 'Cargo.lock'), 'utf8');
+    for (const name of [base, mid]) assert.match(lock, new RegExp(`name = "${name}"\\nversion = "0\\.1\\.0"\\nsource = "sparse\\+${gw.url}/index/"`));
+    assertCargoWentThroughGateway();
+  });
+
+  test('cargo login stores a token that then works, and cargo logout forgets it', async () => {
+    const name = crateName('login');
+    succeeded(await publish(name, '0.1.0', await token(['publish-new'])));
+    const home = await makeCargoHome(`sparse+${gw.url}/index/`);
+    const yank = await token(['yank']);
+    succeeded(await runCargo(['login', '--registry', 'gw'], { cargoHome: home, input: `${yank}\n` }));
+    assert.match(await readFile(join(home, 'credentials.toml'), 'utf8'), new RegExp(`token = "${yank}"`));
+    succeeded(await runCargo(['yank', '--registry', 'gw', `${name}@0.1.0`], { cargoHome: home }));
+    assert.equal(gw.registry.indexLines(name)[0]?.yanked, true);
+    succeeded(await runCargo(['logout', '--registry', 'gw'], { cargoHome: home }));
+    const after = await runCargo(['yank', '--undo', '--registry', 'gw', `${name}@0.1.0`], { cargoHome: home });
+    assert.notEqual(after.code, 0);
+    assert.match(after.stderr, /no token found for `gw`/);
+  });
+
   test('a crate depending on a published crate fetches it through the rewritten dl URL', async () => {
     const base = crateName('base');
     succeeded(await publish(base, '0.1.0', await token(['publish-new'])));

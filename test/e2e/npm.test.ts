@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { cleanupNpm, makeNpmPackage, runNpm, type NpmResult } from '../support/npm-cli.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cleanupNpm, makeNpmHome, makeNpmPackage, runNpm, type NpmResult } from '../support/npm-cli.js';
 import { startNpmGateway, type NpmGateway } from '../support/npm-gateway.js';
 import { npmPublishBody } from '../support/npm-publish-body.js';
 
@@ -136,6 +138,26 @@ describe('npm publish', () => {
   });
 });
 
+describe('npm install of a package only users may read (`@private/*`)', () => {
+  // npm sends its token on every read; on a public read the gateway reads anonymously for a token
+  // it refuses, which Verdaccio answers 401 with `WWW-Authenticate`, so npm would hide the reason.
+  test('works with a read token, and an expired one gets npm\'s print of the expiry, not "your token seems to be invalid"', async () => {
+    const name = `@private/e2e-install-${++unique}`;
+    await seed(name, '1.0.0');
+    const reader = await token(['read'], ['@private/*']);
+    const installed = await npm(['install', `${name}@1.0.0`], reader);
+    assert.equal(installed.code, 0, installed.stderr);
+    gw.setNow(EXPIRY);
+    try {
+      const refused = await npm(['install', `${name}@1.0.0`], reader);
+      assert.notEqual(refused.code, 0, 'npm installed with an expired token');
+      assert.ok(refused.stderr.split('\n').some((l) => l.startsWith(`npm error 403 403 Forbidden - GET ${gw.url}/`) && l.endsWith(` - ${EXPIRED_MESSAGE(gw)}`)), refused.stderr);
+    } finally {
+      gw.setNow(null);
+    }
+  });
+});
+
 describe('npm dist-tag', () => {
   test('add needs publish-update: allowed with it; refused with yank, another scope\'s pattern, or when expired', async () => {
     const name = pkgName('tags');
@@ -185,6 +207,24 @@ describe('npm deprecate', () => {
   });
 });
 
+describe('npm deprecate with "" (un-deprecate)', () => {
+  test('needs publish-update: allowed with it; refused with yank, another scope\'s pattern, or when expired', async () => {
+    const name = pkgName('undeprecate');
+    await seed(name, '1.0.0', '1.1.0');
+    const [right, wrongScope, wrongPattern, expiring] = await Promise.all([token(['publish-update']), token(['yank']), token(['publish-update'], ['@other/*']), token(['publish-update'])]);
+    await assertAllowed(() => npm(['deprecate', `${name}@1.0.0`, 'use 1.1.0'], right));
+    const undeprecate = (t: string): Promise<NpmResult> => npm(['deprecate', `${name}@1.0.0`, ''], t);
+    await assertAllRefused('PUT', {
+      wrongScope: () => undeprecate(wrongScope), wrongScopeMessage: missing('publish-update'),
+      wrongPattern: () => undeprecate(wrongPattern), wrongPatternMessage: otherScope(name),
+      expired: () => undeprecate(expiring),
+    });
+    assert.equal((await stored(name)).versions['1.0.0']?.deprecated, 'use 1.1.0');
+    await assertAllowed(() => undeprecate(right));
+    assert.ok(!(await stored(name)).versions['1.0.0']?.deprecated, 'still deprecated');
+  });
+});
+
 describe('npm unpublish', () => {
   test('pkg@version needs yank: allowed with it; refused with publish-update, another scope\'s pattern, or when expired', async () => {
     const name = pkgName('unpublish');
@@ -199,6 +239,21 @@ describe('npm unpublish', () => {
     await assertAllowed(() => unpublish(right));
     assert.deepEqual(Object.keys((await stored(name)).versions), ['1.1.0']);
   });
+
+  test('pkg --force (the whole package) needs yank: allowed with it; refused with publish-update, another scope\'s pattern, or when expired', async () => {
+    const name = pkgName('unpublish-all');
+    await seed(name, '1.0.0', '1.1.0');
+    const [right, wrongScope, wrongPattern, expiring] = await Promise.all([token(['yank']), token(['publish-update']), token(['yank'], ['@other/*']), token(['yank'])]);
+    const unpublish = (t: string): Promise<NpmResult> => npm(['unpublish', name, '--force'], t);
+    await assertAllRefused('DELETE', {
+      wrongScope: () => unpublish(wrongScope), wrongScopeMessage: missing('yank'),
+      wrongPattern: () => unpublish(wrongPattern), wrongPatternMessage: otherScope(name),
+      expired: () => unpublish(expiring),
+    });
+    await assertAllowed(() => unpublish(right));
+    const gone = await fetch(`${gw.registry.directUrl}/${name.replace('/', '%2f')}`, { headers: { authorization: gw.registry.credential('alice') } });
+    assert.equal(gone.status, 404);
+  });
 });
 
 describe('through the gateway', () => {
@@ -206,6 +261,33 @@ describe('through the gateway', () => {
     const result = await npm(['whoami'], await token(['read']));
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.trim(), 'alice');
+  });
+
+  test('npm whoami with an expired token prints the expiry, not "need auth … npm adduser"', async () => {
+    const t = await token(['read']);
+    gw.setNow(EXPIRY);
+    try {
+      const result = await npm(['whoami'], t);
+      assert.notEqual(result.code, 0);
+      assert.ok(result.stderr.split('\n').some((l) => l.startsWith(`npm error 403 403 Forbidden - GET ${gw.url}/-/whoami - ${EXPIRED_MESSAGE(gw)}`)), result.stderr);
+    } finally {
+      gw.setNow(null);
+    }
+  });
+
+  test('npm logout revokes the token at the gateway, so npm then forgets it, and never prints it', async () => {
+    const t = await token(['publish-update']);
+    const home = await makeNpmHome();
+    const result = await runNpm(['logout'], { registryUrl: gw.url, token: t, home });
+    assert.equal(result.code, 0, `npm logout failed:\n${result.stderr}`);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(t), 'npm printed the token');
+    assert.ok(!(await readFile(join(home, 'npmrc'), 'utf8')).includes(t), 'the token is still in the user config');
+    assert.deepEqual(gw.registry.requests.filter((r) => r.url.startsWith('/-/user/')).map((r) => r.url), [], 'the logout reached Verdaccio');
+    const name = pkgName('logout');
+    await seed(name, '1.0.0');
+    const reused = await npm(['dist-tag', 'add', `${name}@1.0.0`, 'beta'], t);
+    assert.notEqual(reused.code, 0, 'the token still works after npm logout');
+    assert.match(reused.stderr, /npm error 403 403 Forbidden - PUT \S+ - authentication failed/);
   });
 
   test('Verdaccio never received a scopegate token', () => {

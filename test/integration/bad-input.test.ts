@@ -100,6 +100,15 @@ test('a route not in the table is denied and not forwarded', async () => {
     'scopegate does not forward DELETE /api/v1/crates/foo: no route in its table matches, and unmatched requests are denied');
 });
 
+test('a token pasted into an unrouted path is not echoed back in the refusal (the client prints it)', async () => {
+  for (const path of [`/api/v1/tokens/${yankToken}`, `/index-${yankToken}/config.json`]) {
+    const res = await rawRequest(gw.port, 'GET', path);
+    assert.equal(res.status, 404);
+    assert.ok(!res.text.includes(yankToken), `the refusal echoes the token: ${res.text}`);
+    assert.deepEqual(JSON.parse(res.text), cargoError(`scopegate does not forward GET ${path.replace(yankToken, 'sg_[redacted]')}: no route in its table matches, and unmatched requests are denied`));
+  }
+});
+
 test('a publish body whose length fields do not add up is refused before forwarding', async () => {
   const good = cargoPublishBody({ name: 'framing', vers: '1.0.0' });
   const bad = Buffer.concat([good, Buffer.from('extra')]);

@@ -343,3 +343,30 @@ describe('the token API checks patterns by npm\'s rules', () => {
     assert.deepEqual(res.json, npmError('the registry did not accept this credential (its identity check answered 200 without a login); use a credential the registry itself accepts'));
   });
 });
+
+describe('npm logout (DELETE /-/user/token/<token>)', () => {
+  test('names a token other than the one it is sent with: refused, and neither token is revoked', async () => {
+    const [mine, other] = await Promise.all([
+      gw.createToken({ name: 'logout-mine', endpoint_scopes: ['publish-update'], crate_scopes: ['@acme/*'] }),
+      gw.createToken({ name: 'logout-other', endpoint_scopes: ['publish-update'], crate_scopes: ['@acme/*'] }),
+    ]);
+    const refused = await send('DELETE', `/-/user/token/${other.token}`, bearer(mine.token));
+    assert.deepEqual([refused.status, refused.json], [400, npmError('this logout names another token than the one it was sent with, so nothing was revoked; log out with the token itself')]);
+    assert.deepEqual(refused.seen, []);
+    for (const t of [mine, other]) assert.equal((await gw.store.findById(t.id))?.revokedAt, null);
+  });
+
+  test('with the token it names: revoked at once; a second logout with it, or a malformed one, still succeeds', async () => {
+    const { token, id } = await gw.createToken({ name: 'logout', endpoint_scopes: ['publish-update'], crate_scopes: ['@acme/*'] });
+    for (let i = 0; i < 2; i++) {
+      const out = await send('DELETE', `/-/user/token/${token}`, bearer(token));
+      assert.deepEqual([out.status, out.json, out.seen], [200, { ok: 'Logged out' }, []]);
+    }
+    assert.notEqual((await gw.store.findById(id))?.revokedAt, null);
+    const used = await send('PUT', '/-/package/@acme%2fweb/dist-tags/beta', bearer(token), '"1.0.0"');
+    assert.deepEqual([used.status, used.json], [403, npmError('authentication failed')]);
+    const garbage = `sg_${'x'.repeat(38)}`;
+    const malformed = await send('DELETE', `/-/user/token/${garbage}`, bearer(garbage));
+    assert.deepEqual([malformed.status, malformed.json, malformed.seen], [200, { ok: 'Logged out' }, []]);
+  });
+});

@@ -14,6 +14,8 @@ export interface CargoEnv {
   cwd?: string;
   /** Sent as the `gw` registry's token via `CARGO_REGISTRIES_GW_TOKEN`. */
   token?: string;
+  /** Written to cargo's stdin (`cargo login` reads the token there); otherwise stdin is closed. */
+  input?: string;
 }
 
 /** What a cargo run produced. `code` is -1 when cargo was killed by the timeout. */
@@ -103,14 +105,15 @@ export function runCargo(args: string[], env: CargoEnv): Promise<CargoResult> {
     const child = spawn('cargo', args, {
       cwd: env.cwd ?? env.cargoHome,
       env: cargoEnvironment(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [env.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: CARGO_TIMEOUT_MS,
       killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
+    child.stdout!.on('data', (chunk: Buffer) => void (stdout += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
+    if (env.input !== undefined) child.stdin!.end(env.input);
     child.on('error', (err) => resolve({ code: -1, stdout, stderr: `${stderr}${err.message}` }));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });

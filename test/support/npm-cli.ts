@@ -41,12 +41,18 @@ export async function makeNpmPackage(name: string, version: string): Promise<str
   return dir;
 }
 
+/** A directory for {@link runNpm}'s `home`, so a test can read the user config (`npmrc`) npm left behind. */
+export function makeNpmHome(): Promise<string> {
+  return makeTempDir('scopegate-npm-home-');
+}
+
 /**
  * Runs `npm <args>` against `registryUrl` (the gateway) with `token` as the registry's
- * `_authToken`, so npm sends `Authorization: Bearer <token>` on every request.
+ * `_authToken`, so npm sends `Authorization: Bearer <token>` on every request. Its user config is
+ * `<home>/npmrc`, in a fresh `home` unless one is given.
  */
-export async function runNpm(args: readonly string[], options: { registryUrl: string; token?: string; cwd?: string }): Promise<NpmResult> {
-  const home = await makeTempDir('scopegate-npm-home-');
+export async function runNpm(args: readonly string[], options: { registryUrl: string; token?: string; cwd?: string; home?: string }): Promise<NpmResult> {
+  const home = options.home ?? (await makeNpmHome());
   const host = new URL(options.registryUrl).host;
   const userconfig = join(home, 'npmrc');
   const lines = [`registry=${options.registryUrl}/`];

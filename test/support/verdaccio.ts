@@ -46,14 +46,15 @@ const START_TIMEOUT_MS = 30_000;
 /**
  * Reads are open to all (`$all`, as many private registries run), so that with `reads: public` a
  * denied token's read still works anonymously and the write that follows shows the gateway's
- * message; publishing and unpublishing need a user.
+ * message; publishing and unpublishing need a user. `@private/*` packages are the exception: only
+ * users may read them (Verdaccio answers anyone else 401 with `WWW-Authenticate`).
  */
 function verdaccioConfig(port: number): string {
   return [
     'storage: ./storage',
     'auth: { htpasswd: { file: ./htpasswd, max_users: 100 } }',
     'uplinks: {}',
-    "packages: { '**': { access: $all, publish: $authenticated, unpublish: $authenticated } }",
+    "packages: { '@private/*': { access: $authenticated, publish: $authenticated, unpublish: $authenticated }, '**': { access: $all, publish: $authenticated, unpublish: $authenticated } }",
     'security: { api: { jwt: { sign: { expiresIn: 7d } } } }',
     'log: { type: stdout, format: json, level: error }',
     `listen: 127.0.0.1:${port}`,
