@@ -67,7 +67,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 /**
  * Runs `n` requests, `batch` at a time, each batch to its end (answered, then logged), and returns
- * µs of CPU each. Answers are written in the check phase (pipeline.ts `afterPollPhase`), so waiting
+ * µs of CPU each. Answers are written in the check phase (batching.ts `afterPollPhase`), so waiting
  * one turn after calling the handler would read a response not yet answered. One at a time, every
  * request pays a log write(2) of its own (log-writer.ts flushes once per loop turn); under load
  * requests arrive in batches and share it, as they do here with `batch` > 1.

@@ -3,6 +3,8 @@
  * record. Unknown and revoked tokens are refused alike, here (`authentication failed`); Redis trouble is
  * a 503, never an allow.
  */
+import { decide } from '../core/decide.js';
+import { denialError } from '../core/denial.js';
 import { gatewayError } from '../core/errors.js';
 import { readCredential } from '../core/token-format.js';
 import type { TokenRecord } from '../core/token-record.js';
@@ -84,4 +86,30 @@ export function upstreamCredential(deps: GatewayDeps, caller: Caller): string | 
   const credential = sealed === null ? null : deps.credentials.open(sealed, caller.plaintext, caller.record.hash);
   if (credential === null) throw new Rejection(gatewayError('SG_CREDENTIAL_UNREADABLE', { tokensUrl: tokensUrl(deps) }), 'credential-unreadable');
   return credential;
+}
+
+/**
+ * A public read needs no token, but cargo sends one on some (`cargo owner --list`), npm on all, and
+ * a registry may want it there. A valid scopegate token is swapped for its upstream credential;
+ * anything else (no token, a bad one, Redis down) reads anonymously, as it could without a token.
+ * The scopegate token itself is never forwarded. `refused`: why the presented token was not used
+ * (expired, revoked, malformed), for when the registry refuses the anonymous read in its stead.
+ */
+export async function publicReadCredential(ctx: RequestContext): Promise<{ credential: string | null; refused?: Rejection }> {
+  const anonymous = { credential: upstreamCredential(ctx.deps, { kind: 'none' }) };
+  if (ctx.req.headers.authorization === undefined) return anonymous;
+  try {
+    const caller = await identifyCaller(ctx);
+    if (caller.kind === 'legacy') return { credential: caller.value };
+    if (caller.kind === 'token') {
+      // publicReadUsesToken's decision (core/decide.ts, which explain reports), kept whole for its reason.
+      const decision = decide({ need: 'read', crate: null, token: caller.record, now: ctx.now });
+      if (decision.verdict === 'allow') return { credential: upstreamCredential(ctx.deps, caller) };
+      return { ...anonymous, refused: new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps), noun: ctx.deps.adapter.naming.noun }), decision.reason) };
+    }
+  } catch (e) {
+    if (e instanceof Rejection && e.error.status !== 503) return { ...anonymous, refused: e };
+    if (!(e instanceof Rejection) && !(storeRejection(e) instanceof Rejection)) throw e;
+  }
+  return anonymous;
 }

@@ -62,7 +62,7 @@ export interface RequestContext {
   readonly res: http.ServerResponse;
   readonly log: RequestLog;
   readonly now: number;
-  /** The event-loop turn the request arrived in (pipeline.ts `afterPollPhase`). */
+  /** The event-loop turn the request arrived in (batching.ts `afterPollPhase`). */
   readonly arrivedInTurn: number;
   /** `performance.now()` when the verdict was reached (for the decision-latency metric). */
   decidedAt?: number;

@@ -17,7 +17,8 @@ import { maskTokens } from '../core/token-format.js';
 import type { RouteMatch } from '../core/route-table.js';
 import type { RouteNeed } from '../core/scope.js';
 import type { UpstreamAnswer } from '../upstream/forward.js';
-import { identifyCaller, lazyCredential, storeRejection, tokensUrl, upstreamCredential, type Caller } from './authenticate.js';
+import { identifyCaller, lazyCredential, publicReadCredential, storeRejection, tokensUrl, type Caller } from './authenticate.js';
+import { afterPollPhase, loopTurns } from './batching.js';
 import { framingProblem, stillAwaitingContinue } from './body.js';
 import { routeByBody } from './body-step.js';
 import { claimCreation, packageExists, recordAcceptedPublish, recordDeletedPackage } from './existence-step.js';
@@ -29,38 +30,6 @@ import { readPublishCrate } from './publish-step.js';
 import { answeredTimedOut, sendError } from './respond.js';
 import { handleTokenApi } from './token-api.js';
 import { serveTokenPage } from './web.js';
-
-/**
- * Resolves in the check phase of the current event-loop turn (`setImmediate`): after every request
- * whose bytes arrived in the same poll phase has been read, routed and decided. Their upstream
- * requests and answers then go out together rather than one by one as each is decided, so the
- * upstream and the clients are woken once per batch instead of once per request. Measured with
- * `npm run bench` (bench/RESULTS.md, "Batching"): gateway CPU per allowed request (cache on)
- * ~197 → ~150 µs, per denial ~80 → ~41 µs. A lone request waits for nothing: the check phase
- * follows the poll phase it arrived in. Exported for its test.
- */
-export function afterPollPhase(ctx: RequestContext): Promise<void> | void {
-  // A request that has already waited on I/O (a Redis lookup) is answered in a later turn,
-  // together with the others whose replies came in the same read: no second wait.
-  if (ctx.arrivedInTurn !== loopTurns.count) return;
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Counts check phases that followed a request's arrival (one `setImmediate` per turn, not per request). Exported for its test. */
-export const loopTurns = {
-  count: 0,
-  marked: false,
-  mark(): number {
-    if (!loopTurns.marked) {
-      loopTurns.marked = true;
-      setImmediate(() => {
-        loopTurns.count++;
-        loopTurns.marked = false;
-      });
-    }
-    return loopTurns.count;
-  },
-};
 
 /** `currentDeps` is read once per request, so a reload never changes a request half-way. */
 export function createRequestHandler(currentDeps: () => GatewayDeps): http.RequestListener {
@@ -147,32 +116,6 @@ function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | nu
   if (need === 'publish' || need === 'publish-new') return recordAcceptedPublish(ctx, crate);
   if (ctx.deps.adapter.deletesPackage?.(ctx.req.method ?? '', segments) === true) return recordDeletedPackage(ctx, crate);
   return undefined;
-}
-
-/**
- * A public read needs no token, but cargo sends one on some (`cargo owner --list`), npm on all, and
- * a registry may want it there. A valid scopegate token is swapped for its upstream credential;
- * anything else (no token, a bad one, Redis down) reads anonymously, as it could without a token.
- * The scopegate token itself is never forwarded. `refused`: why the presented token was not used
- * (expired, revoked, malformed), for when the registry refuses the anonymous read in its stead.
- */
-async function publicReadCredential(ctx: RequestContext): Promise<{ credential: string | null; refused?: Rejection }> {
-  const anonymous = { credential: upstreamCredential(ctx.deps, { kind: 'none' }) };
-  if (ctx.req.headers.authorization === undefined) return anonymous;
-  try {
-    const caller = await identifyCaller(ctx);
-    if (caller.kind === 'legacy') return { credential: caller.value };
-    if (caller.kind === 'token') {
-      // publicReadUsesToken's decision (core/decide.ts, which explain reports), kept whole for its reason.
-      const decision = decide({ need: 'read', crate: null, token: caller.record, now: ctx.now });
-      if (decision.verdict === 'allow') return { credential: upstreamCredential(ctx.deps, caller) };
-      return { ...anonymous, refused: new Rejection(denialError(decision, { tokensUrl: tokensUrl(ctx.deps), noun: ctx.deps.adapter.naming.noun }), decision.reason) };
-    }
-  } catch (e) {
-    if (e instanceof Rejection && e.error.status !== 503) return { ...anonymous, refused: e };
-    if (!(e instanceof Rejection) && !(storeRejection(e) instanceof Rejection)) throw e;
-  }
-  return anonymous;
 }
 
 function classifyRoute(ctx: RequestContext, path: string, segments: readonly string[]): RouteMatch {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { RequestContext } from '../../src/http/context.js';
-import { afterPollPhase, loopTurns } from '../../src/http/pipeline.js';
+import { afterPollPhase, loopTurns } from '../../src/http/batching.js';
 
 /** Resumes in the poll phase, where a request's bytes arrive (an fs callback is an I/O callback). */
 const pollPhase = (): Promise<void> => new Promise((resolve) => stat('.', () => resolve()));
