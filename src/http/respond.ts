@@ -43,6 +43,16 @@ export function sendEmpty(res: http.ServerResponse, status: number): void {
  * response object, so the bytes are written to the socket, which is then closed (after a parse
  * error the connection's framing is lost). Same body and headers as {@link sendError}.
  */
+export function sendErrorToSocket(socket: Duplex, adapter: RegistryAdapter, error: GatewayError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = adapter.errorBody(error.message);
+  socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\ncache-control: no-store\r\n`
+    + `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
 const timedOut = new WeakSet<http.ServerResponse>();
 
 /**
@@ -62,14 +72,4 @@ export function answerTimedOut(res: http.ServerResponse, adapter: RegistryAdapte
 /** Whether {@link answerTimedOut} answered this response (the pipeline then has nothing left to say). */
 export function answeredTimedOut(res: http.ServerResponse): boolean {
   return timedOut.has(res);
-}
-
-export function sendErrorToSocket(socket: Duplex, adapter: RegistryAdapter, error: GatewayError): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = adapter.errorBody(error.message);
-  socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\ncache-control: no-store\r\n`
-    + `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
