@@ -64,9 +64,7 @@ export class RedisTokenDirectory implements TokenDirectory {
    * `GET /tokens/:id` once filtered a full listing: ~1.8 s at 40,000 tokens.)
    */
   async findListed(id: number): Promise<ListedToken | null> {
-    const hash = await this.call('GET token-id', () => this.client.get(`${this.prefix}token-id:${id}`));
-    if (hash === null) return null;
-    const fields = await this.call('HGETALL token', () => this.client.hgetall(this.tokenKey(hash)));
+    const fields = await this.readById(String(id));
     return Object.keys(fields).length === 0 ? null : this.listedFrom(fields, String(id));
   }
 
@@ -104,14 +102,19 @@ export class RedisTokenDirectory implements TokenDirectory {
 
   private async fetchBatch(ids: readonly string[]): Promise<(ListedToken | null)[]> {
     return Promise.all(ids.map(async (member): Promise<ListedToken | null> => {
-      const hash = await this.call('GET token-id', () => this.client.get(`${this.prefix}token-id:${member}`));
-      const fields = hash === null ? {} : await this.call('HGETALL token', () => this.client.hgetall(this.tokenKey(hash)));
+      const fields = await this.readById(member);
       if (Object.keys(fields).length === 0) {
         await this.call('ZREM token-expiry', () => this.client.zrem(expiryIndexKey(this.prefix), member));
         return null;
       }
       return this.listedFrom(fields, member);
     }));
+  }
+
+  /** The record's fields for a token id (`token-id:<id>` → hash → record); none when either is gone. */
+  private async readById(member: string): Promise<Record<string, string>> {
+    const hash = await this.call('GET token-id', () => this.client.get(`${this.prefix}token-id:${member}`));
+    return hash === null ? {} : this.call('HGETALL token', () => this.client.hgetall(this.tokenKey(hash)));
   }
 
   /** The stored hash as a listed token, if it parses and is the token with id `member`. */
