@@ -87,7 +87,8 @@ const CLAIM_MIN_MS = 5 * 60_000;
  * and the second would add a version to the crate the first created. A publish that finished
  * before the claim was taken is seen by the probe (or the index-lag record, written before the
  * claim is released); one still under way holds the claim, and this one is refused (409). Claimed
- * in Redis, so across processes and hosts; a Redis failure refuses (503). Resolves with the release.
+ * in Redis, so across processes and hosts; a Redis failure refuses (503). Resolves with the release,
+ * which may be called more than once.
  */
 export async function claimCreation(ctx: RequestContext, crate: CrateName): Promise<() => Promise<void>> {
   const { published, config, adapter } = ctx.deps;
@@ -99,11 +100,10 @@ export async function claimCreation(ctx: RequestContext, crate: CrateName): Prom
     throw storeRejection(e);
   }
   if (!claimed) throw new Rejection(gatewayError('SG_PUBLISH_IN_PROGRESS', { crate, noun: adapter.naming.noun }), 'publish-in-progress');
-  return async () => {
-    try {
-      await published.release(crate, owner);
-    } catch (e) {
-      ctx.log['published.error'] = (e as Error).message;
-    }
-  };
+  let released: Promise<void> | undefined;
+  // Once only: the publish's settle step releases it before the client sees the answer, and the
+  // pipeline's `finally` covers the requests that never reach settle (refused, upstream failed).
+  return () => released ??= published.release(crate, owner).catch((e: unknown) => {
+    ctx.log['published.error'] = (e as Error).message;
+  });
 }

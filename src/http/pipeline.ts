@@ -103,17 +103,25 @@ async function run(ctx: RequestContext): Promise<void> {
   try {
     authorise(ctx, caller, need, crate, need !== routed.match.route.need);
     const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
-    await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, settleAfter(ctx, routed.match.route.need, crate, target.segments));
+    await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, settleAfter(ctx, routed.match.route.need, crate, target.segments, release));
   } finally {
     await release?.();
   }
 }
 
-/** What the gateway records once the upstream has accepted the request: a publish, or a deleted package. */
-function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | null, segments: readonly string[]): ((answer: UpstreamAnswer) => Promise<void>) | undefined {
+/**
+ * What the gateway records once the upstream has answered, before the client sees it: an accepted
+ * publish, or a deleted package. A creation claim is released there too, after the record: a
+ * client that has its answer finds the claim gone, and the request's log line and audit entry,
+ * written when the pipeline returns, wait on no Redis call made after the answer was sent.
+ */
+function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | null, segments: readonly string[], release?: () => Promise<void>): ((answer: UpstreamAnswer) => Promise<void>) | undefined {
   if (crate === null) return undefined;
   // Whoever publishes (any token), the crate may be new, and the index will not say so for a while.
-  if (need === 'publish' || need === 'publish-new') return recordAcceptedPublish(ctx, crate);
+  if (need === 'publish' || need === 'publish-new') {
+    const record = recordAcceptedPublish(ctx, crate);
+    return release === undefined ? record : async (answer) => { await record(answer); await release(); };
+  }
   if (ctx.deps.adapter.deletesPackage?.(ctx.req.method ?? '', segments) === true) return recordDeletedPackage(ctx, crate);
   return undefined;
 }

@@ -60,7 +60,7 @@ describe('the audit stream', () => {
 
   test('scopegate audit filters by token, account, crate and verdict', async () => {
     const { token, id } = await gw.createToken({ name: 'cli-audit', endpoint_scopes: ['publish-new'], crate_scopes: ['audit*'] });
-    await publish(token, 'audit-other');
+    assert.equal((await publish(token, 'audit-other')).status, 200);
     await rawRequest(gw.port, 'DELETE', '/api/v1/crates/audit-other/1.0.0/yank', { authorization: token });
     await gw.audit.flush();
     const config = await writeConfig(withKeyPrefix(gw.config.redis.keyPrefix));

@@ -11,6 +11,7 @@ import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
 import { cargoError, startGateway, USERS, type TestGateway } from '../support/gateway.js';
 import { uniquePrefix } from '../support/redis-server.js';
+import type { PublishedCrates } from '../../src/store/published-crates.js';
 
 function publish(gw: TestGateway, token: string, name: string, vers: string): Promise<{ status: number; json: unknown }> {
   return fetch(`${gw.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: token }, body: new Uint8Array(cargoPublishBody({ name, vers })) })
@@ -64,5 +65,44 @@ describe('two gateways on one Redis with index_lag: 0s, in front of a registry w
     assert.deepEqual(res.json, cargoError('this token does not have the `publish-update` scope (`cached-new` already exists); create a token with that scope'));
     assert.equal(upstreamPuts(registry), puts, 'a denied publish reached the upstream');
     assert.deepEqual(registry.indexLines('cached-new').map((l) => l.vers), ['0.1.0']);
+  });
+});
+
+describe('a publish-new-only token\'s creation claim, on a Redis slow to release it', () => {
+  const RELEASE_DELAY_MS = 300;
+  let gw: TestGateway;
+  let released = 0;
+  before(async () => {
+    gw = await startGateway({
+      wrapPublished: (published) => Object.assign(Object.create(published) as PublishedCrates, {
+        release: async (name: string, owner: string) => {
+          await new Promise((resolve) => setTimeout(resolve, RELEASE_DELAY_MS));
+          await published.release(name, owner);
+          released++;
+        },
+      }),
+    });
+  });
+  after(() => gw.close());
+
+  test('is released, and the publish logged and audited, before the client has the answer', async () => {
+    const { token, id } = await gw.createToken({ name: 'new only', endpoint_scopes: ['publish-new'] });
+    const res = await publish(gw, token, 'claimed-crate', '0.1.0');
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.equal(released, 1, 'the claim was still held when the client had its answer');
+    const line = gw.logLines().find((l) => l['req.path'] === '/api/v1/crates/new');
+    assert.equal(line?.status, 200, 'no log line for the publish when its answer arrived');
+    await gw.audit.flush();
+    const decisions = (await gw.audit.read({ event: 'decision' }, 10)).map((e) => [e.route, e.verdict, e.token, e.crate]);
+    assert.deepEqual(decisions, [['publish', 'allow', id, 'claimed-crate']]);
+  });
+
+  test('is released once when the publish is refused upstream, and the crate stays new', async () => {
+    const { token } = await gw.createToken({ name: 'new only, refused', endpoint_scopes: ['publish-new'] });
+    const before = released;
+    assert.equal((await publish(gw, token, 'refused-crate', '1.0')).status, 400);
+    assert.equal(released, before + 1);
+    assert.equal((await publish(gw, token, 'refused-crate', '1.0.0')).status, 200);
+    assert.equal(released, before + 2);
   });
 });

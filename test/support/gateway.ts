@@ -15,7 +15,7 @@ import { RedisTokenStore } from '../../src/store/redis-store.js';
 import { withTokenCache } from '../../src/store/revocation-feed.js';
 import type { TokenStore } from '../../src/store/token-store.js';
 import { RedisAuditLog, type AuditLog } from '../../src/store/audit-log.js';
-import { RedisPublishedCrates } from '../../src/store/published-crates.js';
+import { RedisPublishedCrates, type PublishedCrates } from '../../src/store/published-crates.js';
 import { startCargoRegistry, type CargoRegistry } from './cargo-registry.js';
 import { freePort, sharedRedisUrl, uniquePrefix } from './redis-server.js';
 
@@ -67,6 +67,8 @@ export interface GatewayOptions {
   readonly feedRedisUrl?: string;
   /** Accepted publishes are remembered here instead of on the token store's Redis (to take it down alone). */
   readonly publishedRedisUrl?: string;
+  /** Wraps the store of accepted publishes and creation claims (to slow or watch its calls). */
+  readonly wrapPublished?: (published: PublishedCrates) => PublishedCrates;
   /** Use this registry instead of starting one. */
   readonly registry?: CargoRegistry;
   /**
@@ -113,7 +115,8 @@ export async function startGatewayOn<R extends TestUpstream>(
   const store = withTokenCache(new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix, naming }), feedConfig, client, logger);
   const audit = new RedisAuditLog(client, { keyPrefix: config.redis.keyPrefix, maxEntries: config.audit.maxEntries });
   const publishedClient = options.publishedRedisUrl === undefined ? client : createRedisClient({ url: options.publishedRedisUrl, commandTimeoutMs: config.redis.commandTimeoutMs });
-  const published = new RedisPublishedCrates(publishedClient, { keyPrefix: config.redis.keyPrefix, naming });
+  const redisPublished = new RedisPublishedCrates(publishedClient, { keyPrefix: config.redis.keyPrefix, naming });
+  const published = options.wrapPublished?.(redisPublished) ?? redisPublished;
   let now: number | null = null;
   const gateway = createGateway(config, { store, published, audit, logger, clock: () => now ?? Date.now() });
   await gateway.listen();
