@@ -60,6 +60,8 @@ export interface ForwardRequest {
    * answer goes through as usual.
    */
   readonly replace?: (status: number) => (() => void) | null;
+  /** Headers that replace the upstream's on a 401 answer (the gateway's own login challenge). */
+  readonly challenge?: Readonly<Record<string, string>>;
 }
 
 /** The upstream's answer as {@link ForwardRequest.settle} sees it. */
@@ -103,10 +105,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   // socket idle timeout set here races with the keep-alive agent's own socket timeout.
   // Requests whose answer is rewritten or settled first (http-proxy-3's per-call `selfHandleResponse`).
   const handled = new WeakMap<http.IncomingMessage, AnswerHandling>();
+  const challenges = new WeakMap<http.IncomingMessage, Readonly<Record<string, string>>>();
   const upstreamBase = options.upstreamUrl.replace(/\/+$/, '');
   proxy.on('proxyRes', (proxyRes, req, res) => {
     const location = proxyRes.headers.location;
     if (location !== undefined) proxyRes.headers.location = onGateway(location, upstreamBase, options.publicUrl());
+    if (proxyRes.statusCode === 401) Object.assign(proxyRes.headers, challenges.get(req));
     // The proxy copies the upstream's `Connection` (or adds `keep-alive`) onto the answer, which
     // would override the `close` a shutting-down gateway sets (server.ts).
     if (options.closing?.() === true) proxyRes.headers.connection = 'close';
@@ -144,6 +148,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     prepareHeaders(req, request.credential);
     Object.assign(req.headers, request.headers);
     req.url = request.path;
+    if (request.challenge !== undefined) challenges.set(req, request.challenge);
     return new Promise((resolve) => {
       res.once('finish', () => resolve({ kind: 'answered', status: res.statusCode }));
       res.once('close', () => { if (!res.writableFinished) resolve({ kind: 'client-gone' }); });
