@@ -48,17 +48,24 @@ export async function packageExists(ctx: RequestContext, crate: CrateName, crede
  * accepted it, `crate` counts as existing, before the client sees the answer, so its next
  * request, to any process, finds it so. A failure to record it is logged on the request's line;
  * the publish itself stands (the upstream has it), and the index catches up within its lag.
+ *
+ * `claim`, the creation claim this publish holds (publish-new-only tokens), ends here, after the
+ * record: the record takes over from it. When the record fails the claim is kept until its TTL,
+ * not released: released, the next publish-new-only publish would hear "new" from an index
+ * that does not show this publish yet, and add a version to the crate this one created.
  */
-export function recordAcceptedPublish(ctx: RequestContext, crate: CrateName): (answer: UpstreamAnswer) => Promise<void> {
+export function recordAcceptedPublish(ctx: RequestContext, crate: CrateName, claim?: CreationClaim): (answer: UpstreamAnswer) => Promise<void> {
   return async ({ status, contentType, body }) => {
     const { adapter, published, config } = ctx.deps;
-    if (status < 200 || status > 299) return;
-    if (body !== null && adapter.publishFailedDespiteStatus?.(contentType, body.toString('utf8')) === true) return;
+    if (status < 200 || status > 299) return claim?.release();
+    if (body !== null && adapter.publishFailedDespiteStatus?.(contentType, body.toString('utf8')) === true) return claim?.release();
     try {
       await published.remember(crate, config.upstream.indexLagMs);
     } catch (e) {
       ctx.log['published.error'] = (e as Error).message;
+      return claim?.keep();
     }
+    return claim?.release();
   };
 }
 
@@ -82,15 +89,24 @@ export function recordDeletedPackage(ctx: RequestContext, crate: CrateName): (an
 const CLAIM_MIN_MS = 5 * 60_000;
 
 /**
+ * A creation claim ({@link claimCreation}), ended once: by `release`, or by `keep`, which leaves it
+ * in Redis to lapse on its TTL. Calls after the first do nothing.
+ */
+export interface CreationClaim {
+  release(): Promise<void>;
+  keep(): void;
+}
+
+/**
  * Claims the creation of `crate` for a publish by a token that may create crates but not publish
  * to existing ones, before the probe is asked: two such publishes at once would both hear "new",
  * and the second would add a version to the crate the first created. A publish that finished
  * before the claim was taken is seen by the probe (or the index-lag record, written before the
- * claim is released); one still under way holds the claim, and this one is refused (409). Claimed
- * in Redis, so across processes and hosts; a Redis failure refuses (503). Resolves with the release,
- * which may be called more than once.
+ * claim is released, and without which it is kept: recordAcceptedPublish); one still under way
+ * holds the claim, and this one is refused (409). Claimed in Redis, so across processes and
+ * hosts; a Redis failure refuses (503).
  */
-export async function claimCreation(ctx: RequestContext, crate: CrateName): Promise<() => Promise<void>> {
+export async function claimCreation(ctx: RequestContext, crate: CrateName): Promise<CreationClaim> {
   const { published, config, adapter } = ctx.deps;
   const owner = randomUUID();
   let claimed: boolean;
@@ -100,10 +116,15 @@ export async function claimCreation(ctx: RequestContext, crate: CrateName): Prom
     throw storeRejection(e);
   }
   if (!claimed) throw new Rejection(gatewayError('SG_PUBLISH_IN_PROGRESS', { crate, noun: adapter.naming.noun }), 'publish-in-progress');
-  let released: Promise<void> | undefined;
-  // Once only: the publish's settle step releases it before the client sees the answer, and the
-  // pipeline's `finally` covers the requests that never reach settle (refused, upstream failed).
-  return () => released ??= published.release(crate, owner).catch((e: unknown) => {
-    ctx.log['published.error'] = (e as Error).message;
-  });
+  let ended: Promise<void> | undefined;
+  // Once only: the publish's settle step ends it before the client sees the answer, and the
+  // pipeline's `finally` releases it for the requests that never reach settle (refused, upstream failed).
+  return {
+    release: () => ended ??= published.release(crate, owner).catch((e: unknown) => {
+      ctx.log['published.error'] = (e as Error).message;
+    }),
+    keep: () => {
+      ended ??= Promise.resolve();
+    },
+  };
 }

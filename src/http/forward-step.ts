@@ -42,6 +42,16 @@ function refusedInstead(ctx: RequestContext, refused: Rejection | undefined): Fo
   };
 }
 
+/**
+ * The gateway's own login challenge for a 401 the registry answers (cargo: on the index), in place
+ * of the registry's: cargo shows its `login_url` in `cargo login`, and scopegate tokens come from
+ * the gateway's token page, not from the registry's login behind it. Undefined when the adapter has none.
+ */
+function loginChallenge(ctx: RequestContext): Readonly<Record<string, string>> | undefined {
+  const challenge = ctx.deps.adapter.errorHeaders(401, ctx.log['req.path'], ctx.deps.config.publicUrl);
+  return Object.keys(challenge).length > 0 ? challenge : undefined;
+}
+
 /** `settle`: runs when the upstream has answered, before the client sees it (ForwardRequest.settle). */
 export async function forwardRequest(ctx: RequestContext, upstreamPath: string, credential: string | null, body?: Readable, warning: string | null = null, settle?: (answer: UpstreamAnswer) => Promise<void>, refused?: Rejection): Promise<void> {
   const { addPublishWarning: add, publishFailedDespiteStatus } = ctx.deps.adapter;
@@ -57,7 +67,7 @@ export async function forwardRequest(ctx: RequestContext, upstreamPath: string, 
     },
   };
   const headers = ctx.deps.adapter.forwardHeaders(ctx.deps.config.publicUrl);
-  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body, rewrite, headers, settle, replace: refusedInstead(ctx, refused) });
+  const outcome = await ctx.deps.forwarder.forward(ctx.req, ctx.res, { path: upstreamPath, credential, body, rewrite, headers, settle, replace: refusedInstead(ctx, refused), challenge: loginChallenge(ctx) });
   if (answeredTimedOut(ctx.res)) {
     // The gateway's own 408 finished the response, not an upstream answer (server.ts).
     ctx.log['error.code'] = 'SG_REQUEST_TIMEOUT';
@@ -91,7 +101,8 @@ export async function serveRegistryConfig(ctx: RequestContext, upstreamPath: str
   ctx.log['upstream.status'] = answer.status;
   if (refused !== undefined && REFUSES_ANONYMOUS.has(answer.status)) throw refused;
   if (answer.status !== 200) {
-    ctx.res.writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    // A 401 here is cargo's cue to retry with its token (wire-facts §1.5): with the gateway's challenge.
+    ctx.res.writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(answer.status === 401 ? loginChallenge(ctx) : undefined) });
     ctx.res.end(answer.body);
     return;
   }

@@ -21,7 +21,7 @@ import { identifyCaller, lazyCredential, publicReadCredential, storeRejection, t
 import { afterPollPhase, loopTurns } from './batching.js';
 import { framingProblem, stillAwaitingContinue } from './body.js';
 import { routeByBody } from './body-step.js';
-import { claimCreation, packageExists, recordAcceptedPublish, recordDeletedPackage } from './existence-step.js';
+import { claimCreation, packageExists, recordAcceptedPublish, recordDeletedPackage, type CreationClaim } from './existence-step.js';
 import { Rejection, type GatewayDeps, type RequestContext } from './context.js';
 import { forwardRequest, publishWarning, serveRegistryConfig } from './forward-step.js';
 import { logRequest } from '../log.js';
@@ -99,28 +99,27 @@ async function run(ctx: RequestContext): Promise<void> {
   const credential = lazyCredential(ctx.deps, caller);
   const routed = match.route.body === null ? { match } : await routeByBody(ctx, target, match, caller.record, credential());
   const { crate, body = routed.body } = await readCrate(ctx, routed.match);
-  const { need, release } = await resolveNeed(ctx, routed.match.route.need, caller, crate, credential);
+  const { need, claim } = await resolveNeed(ctx, routed.match.route.need, caller, crate, credential);
   try {
     authorise(ctx, caller, need, crate, need !== routed.match.route.need);
     const warning = routed.match.route.crate?.from === 'publish-body' ? publishWarning(ctx, caller.record) : null;
-    await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, settleAfter(ctx, routed.match.route.need, crate, target.segments, release));
+    await forwardAllowed(ctx, target.path, upstreamPath, credential(), 'allowed', body, warning, settleAfter(ctx, routed.match.route.need, crate, target.segments, claim));
   } finally {
-    await release?.();
+    await claim?.release();
   }
 }
 
 /**
  * What the gateway records once the upstream has answered, before the client sees it: an accepted
- * publish, or a deleted package. A creation claim is released there too, after the record: a
- * client that has its answer finds the claim gone, and the request's log line and audit entry,
- * written when the pipeline returns, wait on no Redis call made after the answer was sent.
+ * publish, or a deleted package. A creation claim ends there too, after the record: a client that
+ * has its answer finds the claim gone (or kept, when the record failed), and the request's log line
+ * and audit entry, written when the pipeline returns, wait on no Redis call made after the answer was sent.
  */
-function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | null, segments: readonly string[], release?: () => Promise<void>): ((answer: UpstreamAnswer) => Promise<void>) | undefined {
+function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | null, segments: readonly string[], claim?: CreationClaim): ((answer: UpstreamAnswer) => Promise<void>) | undefined {
   if (crate === null) return undefined;
   // Whoever publishes (any token), the crate may be new, and the index will not say so for a while.
   if (need === 'publish' || need === 'publish-new') {
-    const record = recordAcceptedPublish(ctx, crate);
-    return release === undefined ? record : async (answer) => { await record(answer); await release(); };
+    return recordAcceptedPublish(ctx, crate, claim);
   }
   if (ctx.deps.adapter.deletesPackage?.(ctx.req.method ?? '', segments) === true) return recordDeletedPackage(ctx, crate);
   return undefined;
@@ -152,9 +151,9 @@ async function readCrate(ctx: RequestContext, match: RouteMatch): Promise<{ crat
 
 /**
  * `publish` becomes publish-new or publish-update by asking the upstream, only when that matters.
- * A token that may only create holds the creation claim (existence-step.ts) until `release`.
+ * A token that may only create holds the creation claim (existence-step.ts) until it is ended.
  */
-async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract<Caller, { kind: 'token' }>, crate: CrateName | null, credential: () => string | null): Promise<{ need: RouteNeed; release?: () => Promise<void> }> {
+async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract<Caller, { kind: 'token' }>, crate: CrateName | null, credential: () => string | null): Promise<{ need: RouteNeed; claim?: CreationClaim }> {
   if (need !== 'publish' || !publishProbeMatters(caller.record)) return { need };
   // Unreachable with a loaded table (compileRouteTable requires a crate source); fail closed anyway.
   if (crate === null) throw new Rejection(gatewayError('SG_INTERNAL_ERROR'), 'publish-route-without-crate');
@@ -162,18 +161,18 @@ async function resolveNeed(ctx: RequestContext, need: RouteNeed, caller: Extract
   // pattern still waits for the probe: crates.io reports a missing scope before a crate mismatch,
   // and which scope is missing is what the probe tells.) `read` checks exactly those two.
   authorise(ctx, caller, 'read', crate, false);
-  const release = caller.record.endpointScopes?.includes('publish-new') === true ? await claimCreation(ctx, crate) : undefined;
+  const claim = caller.record.endpointScopes?.includes('publish-new') === true ? await claimCreation(ctx, crate) : undefined;
   let exists: boolean;
   try {
     exists = await packageExists(ctx, crate, credential());
   } catch (e) {
-    await release?.();
+    await claim?.release();
     throw e;
   }
-  if (exists) await release?.();
+  if (exists) await claim?.release();
   const resolved = exists ? 'publish-update' : 'publish-new';
   ctx.log['scope.need'] = resolved;
-  return exists ? { need: resolved } : { need: resolved, release };
+  return exists ? { need: resolved } : { need: resolved, claim };
 }
 
 /** `probed`: the need came from the existence probe, so the message says why (new, or already exists). */

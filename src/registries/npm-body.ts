@@ -45,11 +45,14 @@ export function classifyNpmBody(request: BodyRequest): BodyClassification {
   if (!('versions' in body)) {
     const partial = classifyPartial(body, revision);
     if (partial.kind !== 'operation' || partial.operation !== 'owners') return partial;
-    // Verdaccio's normalizeMetadata gives a body without them empty `versions` and `dist-tags`,
-    // and changePackage then unpublishes every stored version and drops every tag: so an "owner
-    // change" is classified by that effect. (npm's own `{_id, _rev, maintainers}` has no `name`,
-    // which Verdaccio answers 422; with a `name` it wiped the package on the owners route.)
     if (request.state === undefined) return { kind: 'needs-state', path: `/${packageSegment(name)}?write=true`, crate: name };
+    // npm owner add / rm's own `{_id, _rev, maintainers}` has no `name`. Verdaccio's
+    // normalizeMetadata asserts `name` is the path's package before changing anything, so 6.8
+    // answers it 422 and changes nothing; a registry that keeps owners changes just those.
+    if (!('name' in body)) return classifyOwners(body.maintainers, request.state);
+    // With a `name`, normalizeMetadata gives the body empty `versions` and `dist-tags`, and
+    // changePackage then unpublishes every stored version and drops every tag: so this "owner
+    // change" is classified by that effect.
     return classifyChange({ ...body, versions: {}, 'dist-tags': {} }, request.state, null);
   }
   if (!isObject(body.versions)) return unrecognised('its `versions` is not an object');
@@ -75,6 +78,12 @@ function classifyPartial(body: Json, revision: boolean): BodyClassification {
     return other === undefined ? operation('owners') : unrecognised(`an owner change (\`maintainers\`) must not carry \`${other}\``);
   }
   return unrecognised('a body without `versions` is only a star (`users`) or, on `-rev`, an owner change (`maintainers`)');
+}
+
+/** npm owner add / rm: an owner change if it names other maintainers than the stored ones. */
+function classifyOwners(maintainers: unknown, state: unknown): BodyClassification {
+  if (!isObject(state)) return unrecognised('the registry has no such package to change');
+  return JSON.stringify(state.maintainers ?? null) === JSON.stringify(maintainers) ? unrecognised('it changes nothing') : operation('owners');
 }
 
 /**

@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
+import { createUploadAgent } from './upload-agent.js';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) plus `Expect` and `HTTP2-Settings`: never forwarded.
@@ -60,6 +61,8 @@ export interface ForwardRequest {
    * answer goes through as usual.
    */
   readonly replace?: (status: number) => (() => void) | null;
+  /** Headers that replace the upstream's on a 401 answer (the gateway's own login challenge). */
+  readonly challenge?: Readonly<Record<string, string>>;
 }
 
 /** The upstream's answer as {@link ForwardRequest.settle} sees it. */
@@ -97,16 +100,20 @@ export interface ForwarderOptions {
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 };
   const agent = new URL(options.upstreamUrl).protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  // Uploads go on connections of their own, where a registry's early answer is not lost.
+  const uploadAgent = createUploadAgent(options.upstreamUrl);
   // No `ws` option: the proxy must register no 'upgrade' listener (DESIGN §2, wire-facts §1.5).
   const proxy = createProxyServer({ target: options.upstreamUrl, agent, changeOrigin: true, xfwd: false });
   // `upstream.timeout` bounds the wait for response headers. A timer of our own, because a
   // socket idle timeout set here races with the keep-alive agent's own socket timeout.
   // Requests whose answer is rewritten or settled first (http-proxy-3's per-call `selfHandleResponse`).
   const handled = new WeakMap<http.IncomingMessage, AnswerHandling>();
+  const challenges = new WeakMap<http.IncomingMessage, Readonly<Record<string, string>>>();
   const upstreamBase = options.upstreamUrl.replace(/\/+$/, '');
   proxy.on('proxyRes', (proxyRes, req, res) => {
     const location = proxyRes.headers.location;
     if (location !== undefined) proxyRes.headers.location = onGateway(location, upstreamBase, options.publicUrl());
+    if (proxyRes.statusCode === 401) Object.assign(proxyRes.headers, challenges.get(req));
     // The proxy copies the upstream's `Connection` (or adds `keep-alive`) onto the answer, which
     // would override the `close` a shutting-down gateway sets (server.ts).
     if (options.closing?.() === true) proxyRes.headers.connection = 'close';
@@ -144,11 +151,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     prepareHeaders(req, request.credential);
     Object.assign(req.headers, request.headers);
     req.url = request.path;
+    if (request.challenge !== undefined) challenges.set(req, request.challenge);
     return new Promise((resolve) => {
       res.once('finish', () => resolve({ kind: 'answered', status: res.statusCode }));
       res.once('close', () => { if (!res.writableFinished) resolve({ kind: 'client-gone' }); });
-      const opts: { buffer?: Readable; selfHandleResponse?: boolean; changeOrigin?: boolean } = request.body ? { buffer: request.body } : {};
+      const opts: { buffer?: Readable; selfHandleResponse?: boolean; changeOrigin?: boolean; agent?: http.Agent } = request.body ? { buffer: request.body } : {};
       if (request.headers?.host !== undefined) opts.changeOrigin = false;
+      if (uploadAgent !== null && hasBody(req)) opts.agent = uploadAgent;
       if (request.rewrite !== undefined) {
         // Ask for an uncompressed answer: a compressed one could not be rewritten.
         delete req.headers['accept-encoding'];
@@ -170,7 +179,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     });
   }
 
-  return { agent, forward, close: () => { proxy.close(); agent.destroy(); } };
+  return { agent, forward, close: () => { proxy.close(); agent.destroy(); uploadAgent?.destroy(); } };
 }
 
 /** Whether a body follows the request's headers (as prepared for the upstream: a length or chunked). */

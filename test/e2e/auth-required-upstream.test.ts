@@ -25,11 +25,27 @@ after(async () => {
 test('config.json: anonymous gets the registry\'s 401; with a token, the rewritten config keeps auth-required', async () => {
   const anonymous = await rawRequest(gw.port, 'GET', '/index/config.json');
   assert.equal(anonymous.status, 401, anonymous.text);
+  // cargo's sparse-auth challenge, naming where scopegate tokens come from (wire-facts §1.5).
+  assert.equal(anonymous.headers['www-authenticate'], `Cargo login_url="${gw.url}/tokens"`);
   const { token } = await gw.createToken({ name: 'reader', endpoint_scopes: ['read'] });
   const authed = await rawRequest(gw.port, 'GET', '/index/config.json', { authorization: token });
   assert.equal(authed.status, 200, authed.text);
   assert.deepEqual(JSON.parse(authed.text), { dl: `${gw.url}/api/v1/crates`, api: gw.url, 'auth-required': true });
   assert.equal(gw.registry.requests.at(-1)!.headers.authorization, 'alice-upstream-secret');
+});
+
+test('an index file read anonymously: the registry\'s 401 names the gateway\'s token page, not the registry\'s own login', async () => {
+  const anonymous = await rawRequest(gw.port, 'GET', '/index/fo/o/foo');
+  assert.equal(anonymous.status, 401, anonymous.text);
+  assert.match(String(gw.registry.requests.at(-1)?.url), /^\/index\/fo\/o\/foo/);
+  assert.equal(anonymous.headers['www-authenticate'], `Cargo login_url="${gw.url}/tokens"`);
+});
+
+test('cargo login with no token asks for one from the gateway\'s token page, which the 401 on config.json names', async () => {
+  const cargoHome = await makeCargoHome(`sparse+${gw.url}/index/`);
+  const login = await runCargo(['login', '--registry', 'gw'], { cargoHome, input: '' });
+  assert.notEqual(login.code, 0);
+  assert.match(login.stderr, new RegExp(`^please paste the token found on ${gw.url}/tokens below$`, 'm'), login.stderr);
 });
 
 test('real cargo publishes and fetches a dependency through the gateway with scoped tokens', async () => {

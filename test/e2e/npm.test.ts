@@ -256,6 +256,41 @@ describe('npm unpublish', () => {
   });
 });
 
+describe('npm owner add', () => {
+  /** npm reports a failed owner change as `npm error Failed to update package: "<status> - PUT <url> - <message>"`. */
+  const ownerFailure = (result: NpmResult, status: string, name: string, message: string): void => {
+    assert.notEqual(result.code, 0, `npm did not fail:\n${result.stdout}${result.stderr}`);
+    const url = `${gw.url}/${name.replace('/', '%2f')}/-rev/`;
+    const line = result.stderr.split('\n').find((l) => l.startsWith(`npm error Failed to update package: "${status} - PUT ${url}`));
+    assert.ok(line?.endsWith(` - ${message}"`), `npm printed no ${status} from the owner change with "${message}":\n${result.stderr}`);
+  };
+
+  test('needs change-owners: forwarded with it (Verdaccio 6.8 then answers 422 itself); refused with publish-update, another scope\'s pattern, or when expired', async () => {
+    const name = pkgName('owner');
+    await seed(name, '1.0.0');
+    const [right, wrongScope, wrongPattern, expiring] = await Promise.all([token(['change-owners']), token(['publish-update']), token(['change-owners'], ['@other/*']), token(['change-owners'])]);
+    const ownerAdd = (t: string): Promise<NpmResult> => npm(['owner', 'add', 'bob', name], t);
+    const mark = gw.registry.requests.length;
+    ownerFailure(await ownerAdd(wrongScope), '403 Forbidden', name, missing('change-owners'));
+    ownerFailure(await ownerAdd(wrongPattern), '403 Forbidden', name, otherScope(name));
+    gw.setNow(EXPIRY);
+    try {
+      ownerFailure(await ownerAdd(expiring), '403 Forbidden', name, EXPIRED_MESSAGE(gw));
+    } finally {
+      gw.setNow(null);
+    }
+    assert.deepEqual(gw.registry.requests.slice(mark).filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.url}`), [], 'a refused write reached Verdaccio');
+    const allowedMark = gw.registry.requests.length;
+    ownerFailure(await ownerAdd(right), '422 Unprocessable Entity', name, 'bad incoming package data');
+    const writes = gw.registry.requests.slice(allowedMark).filter((r) => r.method !== 'GET');
+    assert.equal(writes.length, 1, 'the owner change did not reach Verdaccio');
+    assert.match(writes[0]!.url, new RegExp(`^/${name.replace('/', '%2F')}/-rev/`));
+    assert.equal(writes[0]!.headers.authorization, gw.registry.credential('alice'));
+    assert.deepEqual(Object.keys(JSON.parse(writes[0]!.body.toString('utf8')) as object), ['_id', '_rev', 'maintainers']);
+    assert.deepEqual(Object.keys((await stored(name)).versions), ['1.0.0']);
+  });
+});
+
 describe('through the gateway', () => {
   test('npm whoami names the token\'s owner', async () => {
     const result = await npm(['whoami'], await token(['read']));
@@ -278,11 +313,12 @@ describe('through the gateway', () => {
   test('npm logout revokes the token at the gateway, so npm then forgets it, and never prints it', async () => {
     const t = await token(['publish-update']);
     const home = await makeNpmHome();
+    const mark = gw.registry.requests.length;
     const result = await runNpm(['logout'], { registryUrl: gw.url, token: t, home });
     assert.equal(result.code, 0, `npm logout failed:\n${result.stderr}`);
     assert.ok(!`${result.stdout}${result.stderr}`.includes(t), 'npm printed the token');
     assert.ok(!(await readFile(join(home, 'npmrc'), 'utf8')).includes(t), 'the token is still in the user config');
-    assert.deepEqual(gw.registry.requests.filter((r) => r.url.startsWith('/-/user/')).map((r) => r.url), [], 'the logout reached Verdaccio');
+    assert.deepEqual(gw.registry.requests.slice(mark).filter((r) => r.url.startsWith('/-/user/')).map((r) => r.url), [], 'the logout reached Verdaccio');
     const name = pkgName('logout');
     await seed(name, '1.0.0');
     const reused = await npm(['dist-tag', 'add', `${name}@1.0.0`, 'beta'], t);

@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { indexFilePath } from '../../src/registries/cargo.js';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { startCargoRegistry, type CargoRegistry } from '../support/cargo-registry.js';
 import { cargoError, startGateway, USERS, type TestGateway } from '../support/gateway.js';
 import { startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server.js';
+import type { PublishedCrates } from '../../src/store/published-crates.js';
 
 const INDEX_LAG_MS = 1_500;
 
@@ -115,5 +117,51 @@ describe('the record of accepted publishes on a Redis that goes down', () => {
     assert.equal(res.status, 200);
     const line = gw.logLines().at(-1)!;
     assert.match(String(line['published.error']), /^redis SET published failed: /);
+  });
+});
+
+describe('a publish-new-only token\'s creation claim when the publish it covers cannot be recorded', () => {
+  let registry: CargoRegistry;
+  let redis: RedisServer;
+  let admin: Redis;
+  let gw: TestGateway;
+  let newOnly: string;
+
+  before(async () => {
+    registry = await startCargoRegistry({ users: { ...USERS }, indexLagMs: INDEX_LAG_MS });
+    redis = await startRedisServer();
+    admin = new Redis(redis.url);
+    // Real Redis trouble, from the moment the accepted publish is recorded: out of memory, Redis
+    // refuses writes (`SET published:…` fails) and still runs deletes (releasing the claim would work).
+    gw = await startGateway({
+      registry, publishedRedisUrl: redis.url,
+      wrapPublished: (published) => Object.assign(Object.create(published) as PublishedCrates, {
+        remember: async (name: string, ttlMs: number) => {
+          await admin.config('SET', 'maxmemory-policy', 'noeviction');
+          await admin.config('SET', 'maxmemory', '1');
+          await published.remember(name, ttlMs);
+        },
+      }),
+    });
+    newOnly = (await gw.createToken({ name: 'new only', endpoint_scopes: ['publish-new'] })).token;
+  });
+  after(async () => {
+    await gw.close();
+    admin.disconnect();
+    await registry.close();
+    await redis.stop();
+  });
+
+  test('is left to lapse, so another publish-new-only publish cannot pass the crate off as new while the index lags', async () => {
+    assert.equal((await publish(gw, newOnly, 'unrecorded', '0.1.0')).status, 200);
+    const line = gw.logLines().find((l) => l['req.path'] === '/api/v1/crates/new');
+    assert.match(String(line?.['published.error']), /^redis SET published failed: OOM /);
+    assert.equal(await admin.exists(`${gw.config.redis.keyPrefix}publishing:{unrecorded}`), 1, 'the claim was released');
+    await admin.config('SET', 'maxmemory', '0');
+    const puts = upstreamPuts(registry);
+    const res = await publish(gw, newOnly, 'unrecorded', '0.2.0');
+    assert.deepEqual(res, { status: 409, json: cargoError('another publish of `unrecorded`, a new crate, is still under way; try again once it has finished') });
+    await assertIndexLags(registry, 'unrecorded');
+    assert.equal(upstreamPuts(registry), puts, 'a refused publish reached the upstream');
   });
 });

@@ -263,11 +263,12 @@ describe('body classification', () => {
 });
 
 describe('what the gateway never forwards', () => {
-  test('npm login, npm token and user documents match no route, whatever the credential', async () => {
+  test('npm login, npm token and writes to user documents match no route, whatever the credential', async () => {
     const { token: unscoped } = await gw.createToken({ name: 'unscoped', endpoint_scopes: null });
     const requests: [string, string, unknown?][] = [
       ['PUT', '/-/user/org.couchdb.user:mallory', { name: 'mallory', password: 'x' }],
-      ['GET', '/-/user/org.couchdb.user:alice'],
+      ['PUT', '/-/user/org.couchdb.user:alice/-rev/1', { name: 'alice', password: 'x' }],
+      ['DELETE', '/-/user/org.couchdb.user:alice'],
       ['DELETE', '/-/user/token/abc'],
       ['GET', '/-/npm/v1/tokens'],
       ['POST', '/-/npm/v1/tokens', { password: 'x', readonly: false }],
@@ -283,6 +284,20 @@ describe('what the gateway never forwards', () => {
         assert.deepEqual(res.seen, [], `${method} ${path} reached Verdaccio`);
       }
     }
+  });
+
+  test('a user document (what npm owner add / rm reads first) is a read: forwarded with the token\'s credential, or anonymously without a token', async () => {
+    const { token: reader } = await gw.createToken({ name: 'reader', endpoint_scopes: ['read'] });
+    const mark = gw.registry.requests.length;
+    const read = await send('GET', '/-/user/org.couchdb.user:bob', bearer(reader));
+    assert.equal(read.status, 200, JSON.stringify(read.json));
+    assert.deepEqual(read.json, { ok: 'you are authenticated as \'alice\'' });
+    const anonymous = await send('GET', '/-/user/org.couchdb.user:bob', JSON_HEADERS);
+    assert.equal(anonymous.status, 200, JSON.stringify(anonymous.json));
+    const [withToken, without] = gw.registry.requests.slice(mark);
+    assert.deepEqual([withToken?.url, withToken?.headers.authorization], ['/-/user/org.couchdb.user:bob', gw.registry.credential('alice')]);
+    assert.deepEqual([without?.url, without?.headers.authorization], ['/-/user/org.couchdb.user:bob', undefined]);
+    assert.equal(gw.logLines().filter((l) => l['req.path'] === '/-/user/org.couchdb.user:bob' && l['route.id'] === 'user').length, 2);
   });
 
   test('a write without a token is a 401 without WWW-Authenticate, so npm prints the message', async () => {

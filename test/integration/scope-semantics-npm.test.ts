@@ -2,9 +2,10 @@
  * The shared scope-semantics suite against the npm adapter and a real Verdaccio (requests as npm
  * 11 sends them, wire-facts §3.3): publish is `PUT /<pkg>` with the tarball inside, yank is npm
  * unpublish's `PUT /<pkg>/-rev/<rev>` without the version, change-owners is the stored packument
- * with other `maintainers` through `-rev`. (npm owner's own `{_id, _rev, maintainers}` is
- * something Verdaccio 6.8 answers 422, or, given a `name`, applies as unpublishing every
- * version: scopegate classifies it as that, test/registries/npm-body.test.ts.)
+ * with other `maintainers` through `-rev`. (npm owner's own `{_id, _rev, maintainers}` is an
+ * owner change too, which Verdaccio 6.8 answers 422; given a `name`, Verdaccio applies it as
+ * unpublishing every version, and scopegate classifies it as that: test/registries/npm-body.test.ts,
+ * test/e2e/npm.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { npmError, startNpmGateway, type NpmGateway } from '../support/npm-gateway.js';

@@ -120,9 +120,20 @@ describe('PUT /<package>/-rev/<rev>: unpublish, owners or star; changes by diffe
       expected: unrecognised('it would unpublish versions and change stars and change maintainers; scopegate forwards one kind of change per request'),
     },
     {
-      name: 'the same body with the stored maintainers is an unpublish of every version (the yank scope, not change-owners)',
+      // Verdaccio 6.8 answers it 422 (normalizeMetadata asserts `name`), and changes nothing.
+      name: 'npm owner add/rm\'s own body (no `name`) naming other maintainers is an owner change',
+      request: put(REV, { _id: PKG, _rev: '7-abc', maintainers: [{ name: 'alice' }, {}] }, STORED),
+      expected: op('owners'),
+    },
+    {
+      name: 'npm owner add/rm\'s own body naming the stored maintainers changes nothing, and is refused',
       request: put(REV, { _id: PKG, _rev: '7-abc', maintainers: [{ name: 'bob' }] }, { ...STORED, users: {}, maintainers: [{ name: 'bob' }] }),
-      expected: op('unpublish'),
+      expected: unrecognised('it changes nothing'),
+    },
+    {
+      name: 'npm owner add/rm\'s own body for a package the registry does not have is refused',
+      request: put(REV, { _id: PKG, _rev: '7-abc', maintainers: [{ name: 'bob' }] }, null),
+      expected: unrecognised('the registry has no such package to change'),
     },
     { name: 'the stored packument with other maintainers is an owner change', request: put(REV, changed((d) => { d.maintainers = [{ name: 'bob' }]; }), STORED), expected: op('owners') },
     { name: 'an owner change carrying anything else is refused', request: put(REV, { _id: PKG, maintainers: [], 'dist-tags': {} }), expected: unrecognised('an owner change (`maintainers`) must not carry `dist-tags`') },
