@@ -10,8 +10,9 @@
  *   {@link ABANDON_AFTER_UNANSWERED} unanswered PINGs in a row the connection is dropped and a new
  *   one opened, since a frozen server never closes it: Sentinel is asked for the master again, a
  *   Cluster subscriber moves to another node;
- * - live again only once SUBSCRIBE is confirmed on a fresh connection, or the PING is answered
- *   again on the old one; the cache is emptied then, since revocations may have been missed.
+ * - live again only once SUBSCRIBE is confirmed on a fresh connection (a SUBSCRIBE that failed
+ *   is sent again at the next heartbeat), or the PING is answered again on the old one; the cache
+ *   is emptied then, since revocations may have been missed.
  *
  * Classic PUBLISH/SUBSCRIBE reaches every subscriber of a Redis Cluster through the cluster bus,
  * whichever node either side is connected to, so one channel serves standalone, Sentinel and
@@ -112,7 +113,12 @@ export class RedisRevocationFeed implements RevocationFeed {
 
   private async beat(): Promise<void> {
     const subscriber = this.subscriber;
-    if (!this.state.subscribed || subscriber.status !== 'ready') return;
+    if (subscriber.status !== 'ready') return;
+    // A SUBSCRIBE answered too late (after the command timeout: a Redis busy for a moment as the
+    // subscriber connected) or refused leaves a ready connection that is never marked subscribed,
+    // and nothing else would ask again until the connection happens to drop: the cache stayed
+    // bypassed for good. Asking again is harmless when the first one did take effect after all.
+    if (!this.state.subscribed) return this.subscribe(subscriber);
     try {
       await subscriber.ping();
     } catch {

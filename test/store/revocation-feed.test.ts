@@ -79,3 +79,43 @@ describe('revocation feed', () => {
     await waitUntil(() => revoked.includes('b'.repeat(64)), 'a message after the restart arrived');
   });
 });
+
+describe('revocation feed whose first SUBSCRIBE is answered too late', () => {
+  it('subscribes again at the next heartbeat instead of staying down on a connection that carries revocations', async () => {
+    const redis = await startRedisServer();
+    const channel = revocationChannel('sg-feed-late:');
+    const arrived: string[] = [];
+    let frozen = false;
+    const feed = new RedisRevocationFeed({
+      connect: () => {
+        const subscriber = createRedisClient({ url: redis.url, commandTimeoutMs: COMMAND_TIMEOUT_MS, subscriber: true });
+        // Registered before the feed's own 'ready' listener: Redis is frozen before the feed's
+        // SUBSCRIBE reaches it, and answers it only after the command timeout has passed.
+        subscriber.on('ready', () => {
+          if (frozen) return;
+          frozen = true;
+          void redis.pause(3 * COMMAND_TIMEOUT_MS);
+        });
+        return subscriber;
+      },
+      channel,
+      heartbeatMs: HEARTBEAT_MS,
+    });
+    feed.listen({ revoked: (hash) => arrived.push(hash), reset: () => {} });
+    const publisher = createRedisClient({ url: redis.url, commandTimeoutMs: 1_000 });
+    try {
+      await waitUntil(() => frozen, 'the subscriber connected');
+      await waitForReady(publisher, 2_000);
+      // The late SUBSCRIBE did take effect once Redis thawed: revocations reach this connection...
+      const deadline = performance.now() + 3_000;
+      while ((await publisher.publish(channel, 'c'.repeat(64))) === 0 && performance.now() < deadline) await sleep(10);
+      await waitUntil(() => arrived.includes('c'.repeat(64)), 'the message arrived');
+      // ...so the feed must not stay down (and the cache bypassed) for as long as it stays open.
+      await waitUntil(() => feed.live, 'the feed is live', 10 * HEARTBEAT_MS);
+    } finally {
+      publisher.disconnect();
+      await feed.close();
+      await redis.stop();
+    }
+  });
+});
