@@ -10,9 +10,10 @@
  *   {@link ABANDON_AFTER_UNANSWERED} unanswered PINGs in a row the connection is dropped and a new
  *   one opened, since a frozen server never closes it: Sentinel is asked for the master again, a
  *   Cluster subscriber moves to another node;
- * - live again only once SUBSCRIBE is confirmed on a fresh connection (a SUBSCRIBE that failed
- *   is sent again at the next heartbeat), or the PING is answered again on the old one; the cache
- *   is emptied then, since revocations may have been missed.
+ * - live again only once SUBSCRIBE is confirmed (on a ready connection not yet subscribed, each
+ *   heartbeat sends it again, and a failed one counts as an unanswered PING), or the PING is
+ *   answered again on the same connection; the cache is emptied then, since revocations may have
+ *   been missed.
  *
  * Classic PUBLISH/SUBSCRIBE reaches every subscriber of a Redis Cluster through the cluster bus,
  * whichever node either side is connected to, so one channel serves standalone, Sentinel and
@@ -100,29 +101,30 @@ export class RedisRevocationFeed implements RevocationFeed {
     this.subscriber = this.open();
   }
 
-  private async subscribe(subscriber: Redis): Promise<void> {
+  /** Sends SUBSCRIBE; true once it is confirmed on the current connection (the feed is then live). */
+  private async subscribe(subscriber: Redis): Promise<boolean> {
     try {
       await subscriber.subscribe(this.options.channel);
     } catch {
-      return; // not subscribed: stays down; the next reconnect tries again
+      return false; // not subscribed: stays down; the next heartbeat or reconnect tries again
     }
-    if (subscriber !== this.subscriber || subscriber.status !== 'ready') return;
+    if (subscriber !== this.subscriber || subscriber.status !== 'ready') return false;
     this.state.subscribed = true;
     this.up('subscribed');
+    return true;
   }
 
   private async beat(): Promise<void> {
     const subscriber = this.subscriber;
     if (subscriber.status !== 'ready') return;
-    // A SUBSCRIBE answered too late (after the command timeout: a Redis busy for a moment as the
-    // subscriber connected) or refused leaves a ready connection that is never marked subscribed,
-    // and nothing else would ask again until the connection happens to drop: the cache stayed
-    // bypassed for good. Asking again is harmless when the first one did take effect after all.
-    if (!this.state.subscribed) return this.subscribe(subscriber);
-    try {
-      await subscriber.ping();
-    } catch {
-      if (subscriber !== this.subscriber) return;
+    // Unsubscribed on a ready connection: its SUBSCRIBE was answered too late (after the command
+    // timeout) or refused, and nothing else would ask again until the connection happened to
+    // drop, so the cache stayed bypassed for good. Asking again is harmless if the first one did
+    // take effect after all; going unanswered counts as a missed heartbeat, so a connection to a
+    // server that froze just after connecting is given up on too.
+    const answered = this.state.subscribed ? await subscriber.ping().then(() => true, () => false) : await this.subscribe(subscriber);
+    if (subscriber !== this.subscriber) return;
+    if (!answered) {
       this.down('heartbeat unanswered');
       if (++this.state.unanswered >= ABANDON_AFTER_UNANSWERED) {
         subscriber.disconnect();
@@ -130,10 +132,10 @@ export class RedisRevocationFeed implements RevocationFeed {
       }
       return;
     }
-    if (subscriber === this.subscriber) this.state.unanswered = 0;
+    this.state.unanswered = 0;
     // Answered on the same connection after being marked down: nothing it carries was lost, but
     // empty the cache anyway (`up` does) rather than reason about what the outage was.
-    if (subscriber === this.subscriber && this.state.subscribed) this.up('heartbeat answered again');
+    if (this.state.subscribed) this.up('heartbeat answered again');
   }
 
   private up(why: string): void {

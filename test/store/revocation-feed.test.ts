@@ -119,3 +119,38 @@ describe('revocation feed whose first SUBSCRIBE is answered too late', () => {
     }
   });
 });
+
+describe('revocation feed whose Redis freezes between connecting and subscribing', () => {
+  it('gives the connection up after three unanswered SUBSCRIBEs and goes live on the next one', async () => {
+    const [frozen, next] = await Promise.all([startRedisServer(), startRedisServer()]);
+    const channel = revocationChannel('sg-feed-frozen:');
+    const arrived: string[] = [];
+    let connections = 0;
+    const feed = new RedisRevocationFeed({
+      connect: () => {
+        connections++;
+        if (connections > 1) return createRedisClient({ url: next.url, commandTimeoutMs: COMMAND_TIMEOUT_MS, subscriber: true });
+        const subscriber = createRedisClient({ url: frozen.url, commandTimeoutMs: COMMAND_TIMEOUT_MS, subscriber: true });
+        // Before the feed's own 'ready' listener: its SUBSCRIBE reaches a server that never answers.
+        subscriber.on('ready', () => frozen.freeze());
+        return subscriber;
+      },
+      channel,
+      heartbeatMs: HEARTBEAT_MS,
+    });
+    feed.listen({ revoked: (hash) => arrived.push(hash), reset: () => {} });
+    const publisher = createRedisClient({ url: next.url, commandTimeoutMs: 1_000 });
+    try {
+      await waitUntil(() => feed.live, 'the feed is live on another connection', 20 * HEARTBEAT_MS);
+      assert.equal(connections, 2);
+      await waitForReady(publisher, 2_000);
+      assert.equal(await publisher.publish(channel, 'd'.repeat(64)), 1);
+      await waitUntil(() => arrived.includes('d'.repeat(64)), 'the message arrived');
+    } finally {
+      publisher.disconnect();
+      frozen.thaw();
+      await feed.close();
+      await Promise.all([frozen.stop(), next.stop()]);
+    }
+  });
+});
