@@ -101,17 +101,18 @@ export class RedisRevocationFeed implements RevocationFeed {
     this.subscriber = this.open();
   }
 
-  /** Sends SUBSCRIBE; true once it is confirmed on the current connection (the feed is then live). */
-  private async subscribe(subscriber: Redis): Promise<boolean> {
+  /** Sends SUBSCRIBE; the feed is live once it is confirmed on the current connection. */
+  private async subscribe(subscriber: Redis): Promise<Heartbeat> {
     try {
       await subscriber.subscribe(this.options.channel);
-    } catch {
-      return false; // not subscribed: stays down; the next heartbeat or reconnect tries again
+    } catch (error) {
+      // Not subscribed: stays down; the next heartbeat or reconnect tries again.
+      return isErrorReply(error) ? 'answered' : 'unanswered';
     }
-    if (subscriber !== this.subscriber || subscriber.status !== 'ready') return false;
+    if (subscriber !== this.subscriber || subscriber.status !== 'ready') return 'unanswered';
     this.state.subscribed = true;
     this.up('subscribed');
-    return true;
+    return 'answered';
   }
 
   private async beat(): Promise<void> {
@@ -122,9 +123,9 @@ export class RedisRevocationFeed implements RevocationFeed {
     // drop, so the cache stayed bypassed for good. Asking again is harmless if the first one did
     // take effect after all; going unanswered counts as a missed heartbeat, so a connection to a
     // server that froze just after connecting is given up on too.
-    const answered = this.state.subscribed ? await subscriber.ping().then(() => true, () => false) : await this.subscribe(subscriber);
+    const heard = this.state.subscribed ? await ping(subscriber) : await this.subscribe(subscriber);
     if (subscriber !== this.subscriber) return;
-    if (!answered) {
+    if (heard === 'unanswered') {
       this.down('heartbeat unanswered');
       if (++this.state.unanswered >= ABANDON_AFTER_UNANSWERED) {
         subscriber.disconnect();
@@ -153,6 +154,19 @@ export class RedisRevocationFeed implements RevocationFeed {
     this.options.onChange?.(false, why);
   }
 }
+
+/**
+ * Whether the server answered. An error reply is an answer: the server is up and reading this
+ * connection (a Redis user may lack PING, or the channel: `acl-pubsub-default resetchannels`),
+ * and a new connection would be refused alike, so only silence counts against the connection.
+ */
+type Heartbeat = 'answered' | 'unanswered';
+
+function ping(subscriber: Redis): Promise<Heartbeat> {
+  return subscriber.ping().then(() => 'answered', (error: unknown) => (isErrorReply(error) ? 'answered' : 'unanswered'));
+}
+
+const isErrorReply = (error: unknown): boolean => error instanceof Error && error.name === 'ReplyError';
 
 /** The channel revocations are published on (one per key prefix, so deployments sharing a Redis stay apart). */
 export function revocationChannel(keyPrefix: string): string {

@@ -154,3 +154,56 @@ describe('revocation feed whose Redis freezes between connecting and subscribing
     }
   });
 });
+
+describe('revocation feed as a Redis user refused some commands', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedisServer();
+    const setup = createRedisClient({ url: redis.url, commandTimeoutMs: 1_000 });
+    await waitForReady(setup, 2_000);
+    // Redis 7's default for a new user: no channel at all (acl-pubsub-default resetchannels).
+    await setup.call('ACL', 'SETUSER', 'no-channel', 'on', '>pass', '~*', 'resetchannels', '+@all');
+    // A least-privilege user built up command by command, PING not among them.
+    await setup.call('ACL', 'SETUSER', 'no-ping', 'on', '>pass', '~*', '&*', '+@all', '-ping');
+    setup.disconnect();
+  });
+  after(() => redis.stop());
+
+  function feedAs(user: string, onChange: (live: boolean) => void = () => {}): { feed: RedisRevocationFeed; connections: () => number } {
+    let connections = 0;
+    const feed = new RedisRevocationFeed({
+      connect: () => {
+        connections++;
+        return createRedisClient({ url: redis.url.replace('//', `//${user}:pass@`), commandTimeoutMs: COMMAND_TIMEOUT_MS, subscriber: true });
+      },
+      channel: revocationChannel('sg-feed-refused:'),
+      heartbeatMs: HEARTBEAT_MS,
+      onChange,
+    });
+    return { feed, connections: () => connections };
+  }
+
+  it('keeps its connection when SUBSCRIBE is refused: a refusal is an answer, not a hung server', async () => {
+    const { feed, connections } = feedAs('no-channel');
+    try {
+      await sleep(10 * HEARTBEAT_MS);
+      assert.equal(feed.live, false, 'not subscribed, so not live');
+      assert.equal(connections(), 1, 'the connection was not given up on');
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('stays live when the heartbeat PING is refused: the server answered', async () => {
+    const changes: boolean[] = [];
+    const { feed, connections } = feedAs('no-ping', (live) => changes.push(live));
+    try {
+      await waitUntil(() => feed.live, 'the feed is live');
+      await sleep(10 * HEARTBEAT_MS);
+      assert.deepEqual(changes, [true], 'it never went down (each time emptying the cache)');
+      assert.equal(connections(), 1, 'the connection was not given up on');
+    } finally {
+      await feed.close();
+    }
+  });
+});
