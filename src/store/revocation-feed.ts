@@ -86,7 +86,7 @@ export class RedisRevocationFeed implements RevocationFeed {
       this.down('subscriber connection closed');
     });
     subscriber.on('end', () => {
-      if (subscriber === this.subscriber && !this.state.closed) this.replace();
+      if (subscriber === this.subscriber) this.replace();
     });
     subscriber.on('message', (channel: string, hash: string) => {
       if (channel === this.options.channel) this.listener?.revoked(hash);
@@ -96,6 +96,9 @@ export class RedisRevocationFeed implements RevocationFeed {
 
   /** Opens a new subscriber in place of the current one (closed, or given up on). */
   private replace(): void {
+    // Also reached from a heartbeat that was waiting when the feed was closed: a connection
+    // opened then would reconnect for ever, keeping the process alive.
+    if (this.state.closed) return;
     this.state.subscribed = false;
     this.state.unanswered = 0;
     this.subscriber = this.open();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import { createRedisClient, waitForReady } from '../../src/store/redis-client.js';
 import { RedisRevocationFeed, revocationChannel } from '../../src/store/revocation-feed.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
@@ -204,6 +205,40 @@ describe('revocation feed as a Redis user refused some commands', () => {
       assert.equal(connections(), 1, 'the connection was not given up on');
     } finally {
       await feed.close();
+    }
+  });
+});
+
+describe('revocation feed closed while its heartbeat waits on a hung Redis', () => {
+  it('opens no connection after close, even when that heartbeat was the one to give the connection up', async () => {
+    const redis = await startRedisServer();
+    const opened: Redis[] = [];
+    const heartbeatMs = 300;
+    const timeoutMs = 250;
+    const feed = new RedisRevocationFeed({
+      connect: () => {
+        const subscriber = createRedisClient({ url: redis.url, commandTimeoutMs: timeoutMs, subscriber: true });
+        opened.push(subscriber);
+        return subscriber;
+      },
+      channel: revocationChannel('sg-feed-closing:'),
+      heartbeatMs,
+    });
+    const unanswered = (): number => (feed as unknown as { state: { unanswered: number } }).state.unanswered;
+    try {
+      await waitUntil(() => feed.live, 'the feed is live');
+      redis.freeze();
+      await waitUntil(() => unanswered() === 2, 'two heartbeats went unanswered', 5_000);
+      // The third heartbeat starts heartbeatMs after the second, which failed timeoutMs after it
+      // started: close in the middle of the third one's wait.
+      await sleep(heartbeatMs - timeoutMs + timeoutMs / 2);
+      await feed.close();
+      await sleep(2 * timeoutMs);
+      assert.equal(opened.length, 1, 'no connection opened after close');
+    } finally {
+      redis.thaw();
+      for (const client of opened) client.disconnect();
+      await redis.stop();
     }
   });
 });
