@@ -110,7 +110,7 @@ export class RedisRevocationFeed implements RevocationFeed {
       await subscriber.subscribe(this.options.channel);
     } catch (error) {
       // Not subscribed: stays down; the next heartbeat or reconnect tries again.
-      return isErrorReply(error) ? 'answered' : 'unanswered';
+      return isRefusal(error) ? 'answered' : 'unanswered';
     }
     if (subscriber !== this.subscriber || subscriber.status !== 'ready') return 'unanswered';
     this.state.subscribed = true;
@@ -159,17 +159,19 @@ export class RedisRevocationFeed implements RevocationFeed {
 }
 
 /**
- * Whether the server answered. An error reply is an answer: the server is up and reading this
- * connection (a Redis user may lack PING, or the channel: `acl-pubsub-default resetchannels`),
- * and a new connection would be refused alike, so only silence counts against the connection.
+ * Whether the server answered. An ACL refusal (NOPERM) is an answer: the server is up and
+ * serving this connection (the Redis user may lack PING, or the channel: Redis 7's
+ * `acl-pubsub-default resetchannels`), and a new connection would be refused alike. Any other
+ * failure counts against the connection, other error replies included: `-BUSY` (a script
+ * running past busy-reply-threshold) comes from a server that serves nothing else meanwhile.
  */
 type Heartbeat = 'answered' | 'unanswered';
 
 function ping(subscriber: Redis): Promise<Heartbeat> {
-  return subscriber.ping().then(() => 'answered', (error: unknown) => (isErrorReply(error) ? 'answered' : 'unanswered'));
+  return subscriber.ping().then(() => 'answered', (error: unknown) => (isRefusal(error) ? 'answered' : 'unanswered'));
 }
 
-const isErrorReply = (error: unknown): boolean => error instanceof Error && error.name === 'ReplyError';
+const isRefusal = (error: unknown): boolean => error instanceof Error && error.name === 'ReplyError' && error.message.startsWith('NOPERM');
 
 /** The channel revocations are published on (one per key prefix, so deployments sharing a Redis stay apart). */
 export function revocationChannel(keyPrefix: string): string {

@@ -242,3 +242,29 @@ describe('revocation feed closed while its heartbeat waits on a hung Redis', () 
     }
   });
 });
+
+describe('revocation feed on a Redis busy running a script', () => {
+  it('goes down: a BUSY reply says the server is hung, unlike an ACL refusal', async () => {
+    const redis = await startRedisServer({ args: ['--busy-reply-threshold', '50'] });
+    const feed = new RedisRevocationFeed({
+      connect: () => createRedisClient({ url: redis.url, commandTimeoutMs: COMMAND_TIMEOUT_MS, subscriber: true }),
+      channel: revocationChannel('sg-feed-busy:'),
+      heartbeatMs: HEARTBEAT_MS,
+    });
+    const busy = createRedisClient({ url: redis.url, commandTimeoutMs: 10_000 });
+    try {
+      await waitUntil(() => feed.live, 'the feed is live');
+      await waitForReady(busy, 2_000);
+      // Runs for 2 s; past busy-reply-threshold every other client gets -BUSY at once.
+      const script = busy.eval("local t = redis.call('TIME') local s = t[1] + 2 while tonumber(redis.call('TIME')[1]) < s do end return 1", 0);
+      const downAfter = await waitUntil(() => !feed.live, 'the feed is down', 1_500);
+      assert.ok(downAfter < 1_000, `down after ${downAfter.toFixed(0)} ms`);
+      await script;
+      await waitUntil(() => feed.live, 'the feed is live again');
+    } finally {
+      busy.disconnect();
+      await feed.close();
+      await redis.stop();
+    }
+  });
+});
