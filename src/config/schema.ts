@@ -188,7 +188,7 @@ const cache = {
     ttl: duration('How long a cached record (or a cached "no such token") is used before Redis is asked again; bounds staleness should a revocation message ever be lost.', '10s', ['10s', '1m']),
     max_entries: {
       title: 'whole number',
-      description: 'Most records kept per process; the oldest go first.',
+      description: 'Most records kept per process; the oldest go first. "No such token" answers are kept apart, up to as many again (about 170 bytes each), so a flood of made-up tokens cannot push out the records of real ones.',
       type: 'integer',
       minimum: 1,
       default: 50000,

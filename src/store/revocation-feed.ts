@@ -10,8 +10,10 @@
  *   {@link ABANDON_AFTER_UNANSWERED} unanswered PINGs in a row the connection is dropped and a new
  *   one opened, since a frozen server never closes it: Sentinel is asked for the master again, a
  *   Cluster subscriber moves to another node;
- * - live again only once SUBSCRIBE is confirmed on a fresh connection, or the PING is answered
- *   again on the old one; the cache is emptied then, since revocations may have been missed.
+ * - live again only once SUBSCRIBE is confirmed (on a ready connection not yet subscribed, each
+ *   heartbeat sends it again, and a failed one counts as an unanswered PING), or the PING is
+ *   answered again on the same connection; the cache is emptied then, since revocations may have
+ *   been missed.
  *
  * Classic PUBLISH/SUBSCRIBE reaches every subscriber of a Redis Cluster through the cluster bus,
  * whichever node either side is connected to, so one channel serves standalone, Sentinel and
@@ -84,7 +86,7 @@ export class RedisRevocationFeed implements RevocationFeed {
       this.down('subscriber connection closed');
     });
     subscriber.on('end', () => {
-      if (subscriber === this.subscriber && !this.state.closed) this.replace();
+      if (subscriber === this.subscriber) this.replace();
     });
     subscriber.on('message', (channel: string, hash: string) => {
       if (channel === this.options.channel) this.listener?.revoked(hash);
@@ -94,29 +96,39 @@ export class RedisRevocationFeed implements RevocationFeed {
 
   /** Opens a new subscriber in place of the current one (closed, or given up on). */
   private replace(): void {
+    // Also reached from a heartbeat that was waiting when the feed was closed: a connection
+    // opened then would reconnect for ever, keeping the process alive.
+    if (this.state.closed) return;
     this.state.subscribed = false;
     this.state.unanswered = 0;
     this.subscriber = this.open();
   }
 
-  private async subscribe(subscriber: Redis): Promise<void> {
+  /** Sends SUBSCRIBE; the feed is live once it is confirmed on the current connection. */
+  private async subscribe(subscriber: Redis): Promise<Heartbeat> {
     try {
       await subscriber.subscribe(this.options.channel);
-    } catch {
-      return; // not subscribed: stays down; the next reconnect tries again
+    } catch (error) {
+      // Not subscribed: stays down; the next heartbeat or reconnect tries again.
+      return isRefusal(error) ? 'answered' : 'unanswered';
     }
-    if (subscriber !== this.subscriber || subscriber.status !== 'ready') return;
+    if (subscriber !== this.subscriber || subscriber.status !== 'ready') return 'unanswered';
     this.state.subscribed = true;
     this.up('subscribed');
+    return 'answered';
   }
 
   private async beat(): Promise<void> {
     const subscriber = this.subscriber;
-    if (!this.state.subscribed || subscriber.status !== 'ready') return;
-    try {
-      await subscriber.ping();
-    } catch {
-      if (subscriber !== this.subscriber) return;
+    if (subscriber.status !== 'ready') return;
+    // Unsubscribed on a ready connection: its SUBSCRIBE was answered too late (after the command
+    // timeout) or refused, and nothing else would ask again until the connection happened to
+    // drop, so the cache stayed bypassed for good. Asking again is harmless if the first one did
+    // take effect after all; going unanswered counts as a missed heartbeat, so a connection to a
+    // server that froze just after connecting is given up on too.
+    const heard = this.state.subscribed ? await ping(subscriber) : await this.subscribe(subscriber);
+    if (subscriber !== this.subscriber) return;
+    if (heard === 'unanswered') {
       this.down('heartbeat unanswered');
       if (++this.state.unanswered >= ABANDON_AFTER_UNANSWERED) {
         subscriber.disconnect();
@@ -124,10 +136,10 @@ export class RedisRevocationFeed implements RevocationFeed {
       }
       return;
     }
-    if (subscriber === this.subscriber) this.state.unanswered = 0;
+    this.state.unanswered = 0;
     // Answered on the same connection after being marked down: nothing it carries was lost, but
     // empty the cache anyway (`up` does) rather than reason about what the outage was.
-    if (subscriber === this.subscriber && this.state.subscribed) this.up('heartbeat answered again');
+    if (this.state.subscribed) this.up('heartbeat answered again');
   }
 
   private up(why: string): void {
@@ -145,6 +157,21 @@ export class RedisRevocationFeed implements RevocationFeed {
     this.options.onChange?.(false, why);
   }
 }
+
+/**
+ * Whether the server answered. An ACL refusal (NOPERM) is an answer: the server is up and
+ * serving this connection (the Redis user may lack PING, or the channel: Redis 7's
+ * `acl-pubsub-default resetchannels`), and a new connection would be refused alike. Any other
+ * failure counts against the connection, other error replies included: `-BUSY` (a script
+ * running past busy-reply-threshold) comes from a server that serves nothing else meanwhile.
+ */
+type Heartbeat = 'answered' | 'unanswered';
+
+function ping(subscriber: Redis): Promise<Heartbeat> {
+  return subscriber.ping().then(() => 'answered', (error: unknown) => (isRefusal(error) ? 'answered' : 'unanswered'));
+}
+
+const isRefusal = (error: unknown): boolean => error instanceof Error && error.name === 'ReplyError' && error.message.startsWith('NOPERM');
 
 /** The channel revocations are published on (one per key prefix, so deployments sharing a Redis stay apart). */
 export function revocationChannel(keyPrefix: string): string {

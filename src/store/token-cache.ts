@@ -30,6 +30,7 @@ export interface RevocationListener {
 
 export interface TokenCacheOptions {
   readonly ttlMs: number;
+  /** Most records kept; as many "no such token" answers again, kept apart. */
   readonly maxEntries: number;
   /** Monotonic milliseconds for the TTL; default `performance.now`. */
   readonly now?: () => number;
@@ -55,6 +56,12 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
   // Insertion order is age order: a refreshed entry is deleted and re-added, so the first key is
   // always the oldest and eviction is O(1) with no per-hit bookkeeping.
   private readonly entries = new Map<string, Entry>();
+  /**
+   * "No such token" answers, apart from the records and bounded on their own (also `maxEntries`):
+   * anyone can make up well-formed tokens (the checksum is public), and in the records' map a
+   * flood of them would push every real token's record out, sending each real request to Redis.
+   */
+  private readonly unknown = new Map<string, Entry>();
   /** Lookups in flight, so a burst of requests with one uncached token makes one round trip. */
   private readonly inFlight = new Map<string, Promise<TokenRecord | null>>();
   private generation = 0;
@@ -75,13 +82,13 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
       this.counts.bypassed++;
       return this.inner.findByHash(hash);
     }
-    const entry = this.entries.get(hash);
+    const entry = this.entries.get(hash) ?? this.unknown.get(hash);
     if (entry !== undefined) {
       if (entry.until > this.now()) {
         this.counts.hits++;
         return Promise.resolve(entry.record);
       }
-      this.entries.delete(hash);
+      this.forget(hash);
     }
     this.counts.misses++;
     return this.inFlight.get(hash) ?? this.fetch(hash);
@@ -134,7 +141,7 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
   /** {@link RevocationListener}: forget one token, and anything being fetched now. */
   revoked(hash: string): void {
     this.generation++;
-    this.entries.delete(hash);
+    this.forget(hash);
     // A request arriving from now on must not share a lookup sent before the revocation.
     this.inFlight.delete(hash);
   }
@@ -154,11 +161,12 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
   reset(): void {
     this.generation++;
     this.entries.clear();
+    this.unknown.clear();
     this.inFlight.clear();
   }
 
   get stats(): TokenCacheStats {
-    return { ...this.counts, size: this.entries.size, live: this.feed.live };
+    return { ...this.counts, size: this.entries.size + this.unknown.size, live: this.feed.live };
   }
 
   private async fetch(hash: string): Promise<TokenRecord | null> {
@@ -176,7 +184,13 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
 
   private keep(hash: string, record: TokenRecord | null): void {
     const now = this.now();
-    makeRoom(this.entries, now, this.options.maxEntries);
-    this.entries.set(hash, { record, until: now + this.options.ttlMs });
+    const entries = record === null ? this.unknown : this.entries;
+    makeRoom(entries, now, this.options.maxEntries);
+    entries.set(hash, { record, until: now + this.options.ttlMs });
+  }
+
+  private forget(hash: string): void {
+    this.entries.delete(hash);
+    this.unknown.delete(hash);
   }
 }

@@ -120,6 +120,27 @@ describe('one gateway with the token cache', () => {
   });
 });
 
+describe('one gateway with a small token cache, flooded with made-up tokens', () => {
+  const MAX_ENTRIES = 8;
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startGateway({ editYaml: withKeys({ 'cache.ttl': '1m', 'cache.max_entries': MAX_ENTRIES }) });
+    await waitUntil(() => cacheOf(gw).stats.live, 'the revocation feed is live');
+  });
+  after(() => gw.close());
+
+  test('well-formed unknown tokens, which anyone can make, do not push the real tokens\' records out', async () => {
+    const real = await Promise.all(Array.from({ length: MAX_ENTRIES / 2 }, (_, i) => gw.createToken({ name: `real-${i}`, endpoint_scopes: ['yank'] })));
+    for (const { token } of real) assert.equal((await yank(gw, token)).status, REACHED_UPSTREAM);
+    for (let i = 0; i < 5 * MAX_ENTRIES; i++) assert.equal((await yank(gw, mintToken('sg_'))).status, 403);
+    const before = cacheOf(gw).stats;
+    for (const { token } of real) assert.equal((await yank(gw, token)).status, REACHED_UPSTREAM);
+    const after = cacheOf(gw).stats;
+    assert.equal(after.misses - before.misses, 0, 'no real token had to be read from Redis again');
+    assert.equal(after.hits - before.hits, real.length);
+  });
+});
+
 describe('one gateway with the token cache off', () => {
   let gw: TestGateway;
   before(async () => {
