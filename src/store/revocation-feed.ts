@@ -37,6 +37,11 @@ export interface RedisRevocationFeedOptions {
   readonly heartbeatMs?: number;
   /** Told when the feed goes down or comes back, with why (for the log). */
   readonly onChange?: (live: boolean, why: string) => void;
+  /**
+   * Told when the server refuses SUBSCRIBE (an ACL without the channel), once until a SUBSCRIBE
+   * succeeds: the feed then never goes live, so `onChange` never speaks, and the cache is bypassed.
+   */
+  readonly onRefused?: (message: string) => void;
 }
 
 const DEFAULT_HEARTBEAT_MS = 1_000;
@@ -47,7 +52,7 @@ const DEFAULT_HEARTBEAT_MS = 1_000;
 const ABANDON_AFTER_UNANSWERED = 3;
 
 export class RedisRevocationFeed implements RevocationFeed {
-  private state = { live: false, subscribed: false, closed: false, unanswered: 0 };
+  private state = { live: false, subscribed: false, closed: false, unanswered: 0, refusalTold: false };
   private listener: RevocationListener | null = null;
   private subscriber: Redis;
   private readonly heartbeat: NodeJS.Timeout;
@@ -110,10 +115,14 @@ export class RedisRevocationFeed implements RevocationFeed {
       await subscriber.subscribe(this.options.channel);
     } catch (error) {
       // Not subscribed: stays down; the next heartbeat or reconnect tries again.
-      return isRefusal(error) ? 'answered' : 'unanswered';
+      if (!isRefusal(error)) return 'unanswered';
+      if (!this.state.refusalTold) this.options.onRefused?.((error as Error).message);
+      this.state.refusalTold = true;
+      return 'answered';
     }
     if (subscriber !== this.subscriber || subscriber.status !== 'ready') return 'unanswered';
     this.state.subscribed = true;
+    this.state.refusalTold = false;
     this.up('subscribed');
     return 'answered';
   }
@@ -221,6 +230,9 @@ export function withTokenCache(store: TokenStore, config: GatewayConfig, command
     onChange: (live, why) => {
       if (live) logger.info({ why }, 'revocation feed live: token cache in use');
       else logger.warn({ why }, 'revocation feed down: token cache bypassed, every request asks Redis');
+    },
+    onRefused: (message) => {
+      logger.warn({ why: message, channel: revocationChannel(config.redis.keyPrefix) }, 'revocation feed refused SUBSCRIBE: token cache bypassed, every request asks Redis; give the Redis user this channel (ACL SETUSER <user> &<channel>)');
     },
   });
   return new CachingTokenStore(store, feed, { ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries });

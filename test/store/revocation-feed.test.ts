@@ -170,7 +170,7 @@ describe('revocation feed as a Redis user refused some commands', () => {
   });
   after(() => redis.stop());
 
-  function feedAs(user: string, onChange: (live: boolean) => void = () => {}): { feed: RedisRevocationFeed; connections: () => number } {
+  function feedAs(user: string, onChange: (live: boolean) => void = () => {}, onRefused: (message: string) => void = () => {}): { feed: RedisRevocationFeed; connections: () => number } {
     let connections = 0;
     const feed = new RedisRevocationFeed({
       connect: () => {
@@ -180,16 +180,21 @@ describe('revocation feed as a Redis user refused some commands', () => {
       channel: revocationChannel('sg-feed-refused:'),
       heartbeatMs: HEARTBEAT_MS,
       onChange,
+      onRefused,
     });
     return { feed, connections: () => connections };
   }
 
   it('keeps its connection when SUBSCRIBE is refused: a refusal is an answer, not a hung server', async () => {
-    const { feed, connections } = feedAs('no-channel');
+    const refusals: string[] = [];
+    const { feed, connections } = feedAs('no-channel', () => {}, (message) => refusals.push(message));
     try {
       await sleep(10 * HEARTBEAT_MS);
       assert.equal(feed.live, false, 'not subscribed, so not live');
       assert.equal(connections(), 1, 'the connection was not given up on');
+      // Never live, so onChange never speaks: the refusal is told, once, for the log.
+      assert.equal(refusals.length, 1, JSON.stringify(refusals));
+      assert.match(refusals[0]!, /^NOPERM/);
     } finally {
       await feed.close();
     }
