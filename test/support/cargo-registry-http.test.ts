@@ -178,6 +178,30 @@ describe('test cargo registry over plain HTTP', () => {
     assert.deepEqual(registry.owners('lonely-crate'), ['alice']);
   });
 
+  it('invites added owners as crates.io does, and refuses an existing owner or more than ten logins', async () => {
+    assert.equal((await publish('invite-crate', '1.0.0')).status, 200);
+    const owners = (method: string, body: string): Promise<HttpResult> =>
+      send(registry, method, '/api/v1/crates/invite-crate/owners', { headers: { authorization: ALICE, 'content-type': 'application/json' }, body });
+
+    const invited = await owners('PUT', '{"users":["BOB"]}');
+    assert.equal(invited.status, 200);
+    assert.deepEqual(json(invited), { ok: true, msg: 'user bob has been invited to be an owner of crate invite-crate' });
+    assert.deepEqual(registry.owners('invite-crate'), ['alice']);
+    const pending = await owners('PUT', '{"owners":["bob"]}');
+    assert.deepEqual(json(pending), { ok: true, msg: 'user bob already has a pending invitation to be an owner of crate invite-crate' });
+
+    const self = await owners('PUT', '{"users":["alice"]}');
+    assert.equal(self.status, 400);
+    assert.deepEqual(json(self), errorBody('`alice` is already an owner'));
+    const many = await owners('PUT', JSON.stringify({ users: Array.from({ length: 11 }, () => 'bob') }));
+    assert.equal(many.status, 400);
+    assert.deepEqual(json(many), errorBody('too many invites for this request - maximum 10'));
+
+    assert.equal(registry.acceptInvitation('bob', 'Invite_Crate'), true);
+    assert.equal(registry.acceptInvitation('bob', 'invite-crate'), false, 'nothing left to accept');
+    assert.deepEqual(registry.owners('invite-crate'), ['alice', 'bob']);
+  });
+
   it('downloads exactly the uploaded .crate bytes', async () => {
     const crate = Buffer.from([0x1f, 0x8b, 0, 1, 2, 3, 255]);
     assert.equal((await publish('dl-crate', '1.0.0', ALICE, crate)).status, 200);
@@ -332,5 +356,21 @@ describe('test cargo registry with crates.io\'s adjust-all status codes (cratesi
     const published = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'adjusted', vers: '1.0.0' }) });
     assert.equal(published.status, 200);
     assert.equal(registry.crateExists('adjusted'), true);
+  });
+});
+
+describe('test cargo registry that adds owners at once (ownerInvitations: false)', () => {
+  it('answers cargo owner --add with the owner added, no invitation to accept', async () => {
+    const registry = await startCargoRegistry({ users: { [ALICE]: 'alice', [BOB]: 'bob' }, ownerInvitations: false });
+    try {
+      const published = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'at-once', vers: '1.0.0' }) });
+      assert.equal(published.status, 200);
+      const added = await send(registry, 'PUT', '/api/v1/crates/at-once/owners', { headers: { authorization: ALICE, 'content-type': 'application/json' }, body: '{"users":["bob"]}' });
+      assert.deepEqual(json(added), { ok: true, msg: 'user bob has been added as an owner of crate at-once' });
+      assert.deepEqual(registry.owners('at-once'), ['alice', 'bob']);
+      assert.deepEqual(registry.invitations('at-once'), []);
+    } finally {
+      await registry.close();
+    }
   });
 });

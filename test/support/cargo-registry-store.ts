@@ -31,6 +31,8 @@ interface CrateEntry {
   /** The name as first published; later publishes must spell it the same way. */
   name: string;
   owners: string[];
+  /** Logins invited with `cargo owner --add` who have not accepted yet (see `ownerInvitations`). */
+  invited: string[];
   description: string | null;
   versions: VersionEntry[];
   /**
@@ -56,12 +58,19 @@ export interface RegistryStoreOptions {
   indexLagMs?: number;
   /** Epoch ms; default Date.now. */
   clock?: () => number;
+  /**
+   * Whether `cargo owner --add` invites (true, the default, as crates.io does: the user becomes an
+   * owner only once they accept, {@link RegistryStore.acceptInvitation}) or adds at once (false).
+   */
+  ownerInvitations?: boolean;
 }
 
 type Auth = { login: string } | { denied: Reply };
 
 const NOT_OWNER_PUBLISH =
   "this crate exists but you don't seem to be an owner. If you believe this is a mistake, perhaps you need to accept an invitation to be an owner before publishing.";
+/** crates.io bounds the logins of one `PUT …/owners`. */
+const MAX_INVITES = 10;
 const LAST_OWNER =
   "cannot remove all individual owners of a crate. Team member don't have permission to modify owners, so at least one individual owner is required.";
 
@@ -79,10 +88,12 @@ export class RegistryStore {
   private readonly crates = new Map<string, CrateEntry>();
   private readonly indexLagMs: number;
   private readonly clock: () => number;
+  private readonly ownerInvitations: boolean;
 
   constructor(options: RegistryStoreOptions = {}) {
     this.indexLagMs = options.indexLagMs ?? 0;
     this.clock = options.clock ?? Date.now;
+    this.ownerInvitations = options.ownerInvitations ?? true;
   }
 
   /** Registers `token` as a credential of `login`, creating the user on first sight. */
@@ -154,11 +165,13 @@ export class RegistryStore {
   }
 
   /**
-   * `PUT` (add) or `DELETE` (remove) `/api/v1/crates/:name/owners`. Unlike crates.io, an added user
-   * becomes an owner at once: there is no invitation to accept. Cargo requires `msg` in both answers
-   * (wire-facts §1.1).
+   * `PUT` (add) or `DELETE` (remove) `/api/v1/crates/:name/owners`, as crates.io's `owners.rs`: an
+   * added user is invited (msg `user … has been invited …`; again: `… already has a pending
+   * invitation …`) and owns nothing until they accept, unless `ownerInvitations` is off. Cargo
+   * requires `msg` in both answers (wire-facts §1.1). One bad login refuses the whole request.
    */
   changeOwners(header: string | undefined, name: string, requested: string[], add: boolean): Reply {
+    if (add && requested.length > MAX_INVITES) return errorReply(400, `too many invites for this request - maximum ${MAX_INVITES}`);
     const auth = this.authenticate(header);
     if ('denied' in auth) return auth.denied;
     const entry = this.find(name);
@@ -171,7 +184,23 @@ export class RegistryStore {
       if (add && isOwner(entry, user)) return errorReply(400, `\`${login}\` is already an owner`);
       users.push(user);
     }
-    return add ? this.addOwners(entry, users) : this.removeOwners(entry, users);
+    if (!add) return this.removeOwners(entry, users);
+    return this.ownerInvitations ? this.invite(entry, users) : this.addOwners(entry, users);
+  }
+
+  /** The invitee accepts (crates.io: on the website, or with the emailed token); false when none is pending. */
+  acceptInvitation(login: string, name: string): boolean {
+    const entry = this.find(name);
+    const user = this.userByLogin(login);
+    if (entry === undefined || user === undefined || !entry.invited.includes(user)) return false;
+    entry.invited = entry.invited.filter((u) => u !== user);
+    entry.owners.push(user);
+    return true;
+  }
+
+  /** Logins with a pending invitation to own `name` (canonical lookup), for assertions. */
+  invitationsOf(name: string): string[] {
+    return [...(this.find(name)?.invited ?? [])];
   }
 
   /** `GET /api/v1/crates/:name/:version/download`: the stored `.crate` bytes. */
@@ -237,7 +266,7 @@ export class RegistryStore {
   }
 
   private create(meta: NewCrate, login: string): CrateEntry {
-    const entry: CrateEntry = { name: meta.name, owners: [login], description: null, versions: [], indexWrites: [] };
+    const entry: CrateEntry = { name: meta.name, owners: [login], invited: [], description: null, versions: [], indexWrites: [] };
     this.crates.set(canonicalName(meta.name), entry);
     return entry;
   }
@@ -249,6 +278,15 @@ export class RegistryStore {
   private addOwners(entry: CrateEntry, users: string[]): Reply {
     entry.owners.push(...users);
     const msgs = users.map((u) => `user ${u} has been added as an owner of crate ${entry.name}`);
+    return ok({ ok: true, msg: msgs.join(',') });
+  }
+
+  private invite(entry: CrateEntry, users: string[]): Reply {
+    const msgs = users.map((u) => {
+      if (entry.invited.includes(u)) return `user ${u} already has a pending invitation to be an owner of crate ${entry.name}`;
+      entry.invited.push(u);
+      return `user ${u} has been invited to be an owner of crate ${entry.name}`;
+    });
     return ok({ ok: true, msg: msgs.join(',') });
   }
 

@@ -88,13 +88,26 @@ describe('test cargo registry driven by the real cargo binary', () => {
     assert.equal(registry.indexLines('gw-gamma')[0]?.yanked, false);
   });
 
-  it('adds, lists and removes owners with cargo owner', async () => {
+  it('invites an owner with cargo owner --add, as crates.io does, then lists and removes them once they accept', async () => {
     assertSucceeded(await publish('gw-delta', '0.1.0', ALICE));
 
     const added = await cargo(['owner', '--registry', 'gw', '--add', 'bob', 'gw-delta'], ALICE);
     assertSucceeded(added);
-    assert.match(added.stderr, /Owner user bob has been added as an owner of crate gw-delta/);
+    assert.match(added.stderr, /Owner user bob has been invited to be an owner of crate gw-delta/);
+    assert.deepEqual(registry.owners('gw-delta'), ['alice']);
+    assert.deepEqual(registry.invitations('gw-delta'), ['bob']);
+
+    const again = await cargo(['owner', '--registry', 'gw', '--add', 'bob', 'gw-delta'], ALICE);
+    assertSucceeded(again);
+    assert.match(again.stderr, /Owner user bob already has a pending invitation to be an owner of crate gw-delta/);
+
+    const early = await cargo(['yank', '--registry', 'gw', 'gw-delta@0.1.0'], BOB);
+    assert.equal(early.code, 101);
+    assert.match(early.stderr, /must already be an owner to yank or unyank/);
+
+    assert.equal(registry.acceptInvitation('bob', 'gw-delta'), true);
     assert.deepEqual(registry.owners('gw-delta'), ['alice', 'bob']);
+    assert.deepEqual(registry.invitations('gw-delta'), []);
 
     const listed = await cargo(['owner', '--registry', 'gw', '--list', 'gw-delta'], BOB);
     assertSucceeded(listed);

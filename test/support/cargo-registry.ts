@@ -35,6 +35,10 @@ export interface CargoRegistry {
   /** Whether a crate exists, compared canonically (`Foo_bar` equals `foo-bar`). */
   crateExists(name: string): boolean;
   owners(name: string): string[];
+  /** Logins invited to own `name` who have not accepted yet. */
+  invitations(name: string): string[];
+  /** `login` accepts a pending invitation to own `name`, as on crates.io's website; false if none is pending. */
+  acceptInvitation(login: string, name: string): boolean;
   /** The crate's index lines, parsed; empty for an unknown crate. */
   indexLines(name: string): IndexLine[];
 }
@@ -71,6 +75,12 @@ export interface CargoRegistryOptions {
    * Default `disabled`: the real status codes, as crates.io's own tests run.
    */
   statusCodes?: 'disabled' | 'adjust-all';
+  /**
+   * crates.io answers `cargo owner --add bob` with `user bob has been invited to be an owner of
+   * crate …`: bob owns the crate only once he accepts ({@link CargoRegistry.acceptInvitation}).
+   * Default true, as crates.io; false adds at once (`… has been added as an owner …`).
+   */
+  ownerInvitations?: boolean;
 }
 
 /** Bodies above this get 413, like crates.io's upload cap (wire-facts §1.2: "set size caps"). */
@@ -80,7 +90,7 @@ const MAX_PER_PAGE = 100;
 
 /** Starts a registry on 127.0.0.1 with an ephemeral port. */
 export async function startCargoRegistry(options: CargoRegistryOptions = {}): Promise<CargoRegistry> {
-  const store = new RegistryStore({ indexLagMs: options.indexLagMs ?? 0 });
+  const store = new RegistryStore({ indexLagMs: options.indexLagMs ?? 0, ownerInvitations: options.ownerInvitations ?? true });
   const dl = options.dl ?? '/api/v1/crates';
   const templateDownload = downloadMatcher(dl);
   for (const [token, login] of Object.entries(options.users ?? {})) store.addUser(token, login);
@@ -120,6 +130,8 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
     close: () => closeServer(server, sockets),
     crateExists: (name) => store.find(name) !== undefined,
     owners: (name) => store.ownersOf(name),
+    invitations: (name) => store.invitationsOf(name),
+    acceptInvitation: (login, name) => store.acceptInvitation(login, name),
     indexLines: (name) => store.linesOf(name),
   };
 }
