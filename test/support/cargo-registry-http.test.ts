@@ -206,6 +206,19 @@ describe('test cargo registry over plain HTTP', () => {
     assert.deepEqual(registry.owners('invite-crate'), ['alice', 'bob']);
   });
 
+  it('refuses to remove a login that is not an owner, as crates.io does, whether or not the user exists', async () => {
+    assert.equal((await publish('remove-crate', '1.0.0')).status, 200);
+    for (const login of ['bob', 'nobody']) {
+      const res = await send(registry, 'DELETE', '/api/v1/crates/remove-crate/owners', {
+        headers: { authorization: ALICE, 'content-type': 'application/json' },
+        body: JSON.stringify({ users: [login] }),
+      });
+      assert.equal(res.status, 400, login);
+      assert.deepEqual(json(res), errorBody(`could not find owner with login \`${login}\``), login);
+    }
+    assert.deepEqual(registry.owners('remove-crate'), ['alice']);
+  });
+
   it('downloads exactly the uploaded .crate bytes', async () => {
     const crate = Buffer.from([0x1f, 0x8b, 0, 1, 2, 3, 255]);
     assert.equal((await publish('dl-crate', '1.0.0', ALICE, crate)).status, 200);

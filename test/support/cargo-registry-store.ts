@@ -180,6 +180,9 @@ export class RegistryStore {
     const users: string[] = [];
     for (const login of requested) {
       const user = this.userByLogin(login);
+      // crates.io's `owner_remove` looks among the crate's owners: an unknown user and a
+      // non-owner are one error there.
+      if (!add && (user === undefined || !isOwner(entry, user))) return errorReply(400, `could not find owner with login \`${login}\``);
       if (user === undefined) return errorReply(400, `could not find user with login \`${login}\``);
       if (add && isOwner(entry, user)) return errorReply(400, `\`${login}\` is already an owner`);
       users.push(user);
