@@ -134,22 +134,23 @@ describe('test cargo registry over plain HTTP', () => {
     assert.deepEqual(registry.indexLines('dup-field')[0]?.features, { std: [] });
   });
 
-  it('answers a missing token and an unknown token with 403 and the crates.io wording', async () => {
-    const missing = await send(registry, 'GET', '/api/v1/me');
-    assert.equal(missing.status, 403);
-    assert.deepEqual(json(missing), errorBody('this action requires authentication'));
-
-    const unknown = await send(registry, 'GET', '/api/v1/me', { headers: { authorization: 'nope' } });
-    assert.equal(unknown.status, 403);
-    assert.deepEqual(json(unknown), errorBody('authentication failed'));
-  });
-
-  it('accepts the raw token as cargo sends it, and tolerates a Bearer prefix', async () => {
-    const expected = { user: { id: 1, login: 'alice', name: null, email: null, avatar: null } };
-    for (const authorization of [ALICE, `Bearer ${ALICE}`]) {
-      const res = await send(registry, 'GET', '/api/v1/me', { headers: { authorization } });
-      assert.equal(res.status, 200);
-      assert.deepEqual(json(res), expected);
+  it('answers authentication failures with crates.io\'s statuses and wording: 403 without a token or for an unknown cio token, 401 for a malformed header', async () => {
+    const formatError = 'The given API token does not match the format used by crates.io. Tokens generated before 2020-07-14 were generated with an insecure random number generator, and have been revoked. You can generate a new token at https://crates.io/me. For more information please see https://blog.rust-lang.org/2020/07/14/crates-io-security-advisory.html. We apologize for any inconvenience.';
+    const cases: Array<[string, string | undefined, number, string]> = [
+      ['no Authorization header', undefined, 403, 'this action requires authentication'],
+      ['an unknown token in crates.io\'s format', 'cio0123456789abcdefghijABCDEFGHIJ01', 403, 'authentication failed'],
+      ['an unknown Bearer token in crates.io\'s format', 'Bearer cio0123456789abcdefghijABCDEFGHIJ01', 403, 'authentication failed'],
+      ['a token not in crates.io\'s format', 'nope', 401, formatError],
+      ['an empty header', '', 401, formatError],
+      ['an unknown scheme', `Token ${ALICE}`, 401, 'Invalid `Authorization` header: Found unexpected authentication scheme `Token`'],
+      ['Basic credentials', 'Basic YWxpY2U6cHc=', 401, 'Invalid `Authorization` header: Found unexpected authentication scheme `Basic`'],
+      ['a non-ASCII header', `${ALICE}\u00e9`, 401, 'Invalid `Authorization` header: Found unexpected non-ASCII characters'],
+    ];
+    for (const [label, authorization, status, detail] of cases) {
+      const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+      const res = await send(registry, 'GET', '/api/v1/me', { headers });
+      assert.equal(res.status, status, label);
+      assert.deepEqual(json(res), errorBody(detail), label);
     }
   });
 
