@@ -82,6 +82,31 @@ describe('test cargo registry over plain HTTP', () => {
     assert.equal(changed.body.toString().trim().split('\n').length, 2);
   });
 
+  it('dates index files and config.json with Last-Modified and answers If-Modified-Since, unless If-None-Match is there', async () => {
+    assert.equal((await publish('dated-crate', '0.1.0')).status, 200);
+    const first = await send(registry, 'GET', '/index/da/te/dated-crate');
+    const lastModified = String(first.headers['last-modified']);
+    assert.equal(first.status, 200);
+    assert.equal(new Date(lastModified).toUTCString(), lastModified, 'an HTTP date');
+    const config = await send(registry, 'GET', '/index/config.json');
+    assert.equal((await send(registry, 'GET', '/index/config.json', { headers: { 'if-modified-since': String(config.headers['last-modified']) } })).status, 304);
+
+    const since = (date: string, extra: Record<string, string> = {}): Promise<HttpResult> =>
+      send(registry, 'GET', '/index/da/te/dated-crate', { headers: { 'if-modified-since': date, ...extra } });
+    const unchanged = await since(lastModified);
+    assert.equal(unchanged.status, 304);
+    assert.equal(unchanged.headers['last-modified'], lastModified);
+    assert.equal((await since(new Date(Date.parse(lastModified) - 1000).toUTCString())).status, 200);
+    assert.equal((await since('not a date')).status, 200);
+    assert.equal((await since(lastModified, { 'if-none-match': '"other"' })).status, 200, 'If-None-Match decides when both are sent');
+
+    assert.equal((await publish('dated-crate', '0.2.0')).status, 200);
+    const changed = await since(lastModified);
+    assert.equal(changed.status, 200, 'a write in the same second still moves Last-Modified on');
+    assert.ok(Date.parse(String(changed.headers['last-modified'])) > Date.parse(lastModified));
+    assert.equal(changed.body.toString().trim().split('\n').length, 2);
+  });
+
   it("places index files at cargo's make_dep_path locations under the lower-cased name", async () => {
     for (const name of ['a', 'ab', 'abc', 'Abcd_E']) assert.equal((await publish(name, '1.0.0')).status, 200);
     for (const path of ['1/a', '2/ab', '3/a/abc', 'ab/cd/abcd_e']) {

@@ -44,7 +44,20 @@ interface CrateEntry {
 
 interface IndexWrite {
   visibleAt: number;
+  /** Epoch ms in whole seconds, as an HTTP date carries it (see {@link IndexFile}). */
+  lastModified: number;
   content: string;
+}
+
+/** A sparse-index file as served: its bytes and its `Last-Modified`. */
+export interface IndexFile {
+  content: string;
+  /**
+   * When the write landed, in whole seconds; each write of a file is dated at least a second after
+   * the one before, so a client revalidating with `If-Modified-Since` (HTTP dates have no
+   * fractions) never gets a 304 for a file that changed within the same second.
+   */
+  lastModified: number;
 }
 
 /** Options for {@link RegistryStore}. */
@@ -247,7 +260,7 @@ export class RegistryStore {
    * The sparse-index file at `path` (e.g. `se/rd/serde`) as last written, or undefined when none
    * exists yet (see `indexLagMs`).
    */
-  indexFile(path: string): string | undefined {
+  indexFile(path: string): IndexFile | undefined {
     for (const entry of this.crates.values()) {
       if (makeDepPath(entry.name.toLowerCase()) === path) return this.landedIndexFile(entry);
     }
@@ -271,17 +284,21 @@ export class RegistryStore {
 
   /** Queues a write of the index file as it is now, landing `indexLagMs` from now. */
   private scheduleIndexWrite(entry: CrateEntry): void {
-    entry.indexWrites.push({ visibleAt: this.clock() + this.indexLagMs, content: renderIndexFile(entry) });
+    const visibleAt = this.clock() + this.indexLagMs;
+    const previous = entry.indexWrites.at(-1)?.lastModified ?? -Infinity;
+    const lastModified = Math.max(Math.floor(visibleAt / 1000) * 1000, previous + 1000);
+    entry.indexWrites.push({ visibleAt, lastModified, content: renderIndexFile(entry) });
   }
 
   /** The newest landed write; the ones it supersedes are dropped. */
-  private landedIndexFile(entry: CrateEntry): string | undefined {
+  private landedIndexFile(entry: CrateEntry): IndexFile | undefined {
     const now = this.clock();
     let landed = -1;
     entry.indexWrites.forEach((w, i) => { if (w.visibleAt <= now) landed = i; });
     if (landed === -1) return undefined;
     entry.indexWrites.splice(0, landed);
-    return entry.indexWrites[0]!.content;
+    const { content, lastModified } = entry.indexWrites[0]!;
+    return { content, lastModified };
   }
 
   private create(meta: NewCrate, login: string): CrateEntry {

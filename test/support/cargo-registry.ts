@@ -98,13 +98,15 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
   const sockets = new Set<Socket>();
   let hang = false;
   let url = '';
+  // config.json's Last-Modified: it never changes while the registry runs.
+  const startedAt = Math.floor(Date.now() / 1000) * 1000;
 
   // No 'upgrade' listener: cargo's h2c upgrade headers are then served as HTTP/1.1 (wire-facts §1.5).
   const server = createServer((req, res) => {
     void readBody(req).then((body) => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body ?? Buffer.alloc(0) });
       if (hang) return;
-      const site = { base: url, dl, templateDownload, authRequired: options.authRequired === true };
+      const site = { base: url, dl, templateDownload, authRequired: options.authRequired === true, startedAt };
       const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, site, req, body);
       send(res, options.statusCodes === 'adjust-all' && isCargoCompatEndpoint(req) && reply.status !== 304 ? { ...reply, status: 200 } : reply);
     });
@@ -163,6 +165,8 @@ interface Site {
   /** A download at the template's path (null: not such a path), checked against the store. */
   readonly templateDownload: (pathAndQuery: string) => TemplateDownload | null;
   readonly authRequired: boolean;
+  /** Epoch ms (whole seconds) the registry started: config.json's `Last-Modified`. */
+  readonly startedAt: number;
 }
 
 function safeRoute(store: RegistryStore, site: Site, req: IncomingMessage, body: Buffer): Reply {
@@ -187,7 +191,7 @@ function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buf
     return { ...errorReply(401, 'this registry requires authentication: configure a token for it'), headers: { 'WWW-Authenticate': `Cargo login_url="${site.base}/me"` } };
   }
   if (path.startsWith('/index/') && (method === 'GET' || method === 'HEAD')) {
-    return indexReply(store, site, path.slice('/index/'.length), req.headers['if-none-match']);
+    return indexReply(store, site, path.slice('/index/'.length), req.headers);
   }
   const templated = method === 'GET' ? site.templateDownload(rawUrl) : null;
   if (templated !== null) return templateDownload(store, templated);
@@ -246,17 +250,31 @@ function parseLogins(body: Buffer): string[] | undefined {
   }
 }
 
-/** `config.json` and index files, with `ETag` / `If-None-Match` → 304 (wire-facts §1.5). */
-function indexReply(store: RegistryStore, { base, dl, authRequired }: Site, file: string, ifNoneMatch: string | undefined): Reply {
+/**
+ * `config.json` and index files, with both validators a CDN such as index.crates.io's sends:
+ * `ETag` (cargo replays it as `If-None-Match`) and `Last-Modified` (cargo replays it as
+ * `If-Modified-Since` when there was no ETag), wire-facts §1.5. As RFC 9110 §13.2.2 orders them,
+ * `If-Modified-Since` counts only without `If-None-Match`.
+ */
+function indexReply(store: RegistryStore, { base, dl, authRequired, startedAt }: Site, file: string, request: IncomingHttpHeaders): Reply {
   const isConfig = file === 'config.json';
   // `api` has no trailing slash: cargo would otherwise send `//api/v1/…` (wire-facts §1.1).
-  const content = isConfig ? JSON.stringify({ dl: `${base}${dl}`, api: base, ...(authRequired ? { 'auth-required': true } : {}) }) : store.indexFile(file);
-  if (content === undefined) return notFound();
-  const etag = etagOf(content);
-  const headers = { ETag: etag };
-  if (etagMatches(ifNoneMatch, etag)) return { status: 304, body: '', headers };
+  const config = () => ({ content: JSON.stringify({ dl: `${base}${dl}`, api: base, ...(authRequired ? { 'auth-required': true } : {}) }), lastModified: startedAt });
+  const found = isConfig ? config() : store.indexFile(file);
+  if (found === undefined) return notFound();
+  const etag = etagOf(found.content);
+  const headers = { ETag: etag, 'Last-Modified': new Date(found.lastModified).toUTCString() };
+  const ifNoneMatch = request['if-none-match'];
+  const notModified = ifNoneMatch !== undefined ? etagMatches(ifNoneMatch, etag) : unmodifiedSince(request['if-modified-since'], found.lastModified);
+  if (notModified) return { status: 304, body: '', headers };
   const contentType = isConfig ? 'application/json' : 'text/plain; charset=utf-8';
-  return { status: 200, body: content, contentType, headers };
+  return { status: 200, body: found.content, contentType, headers };
+}
+
+/** True when `ifModifiedSince` is a valid HTTP date no earlier than `lastModified`. */
+function unmodifiedSince(ifModifiedSince: string | undefined, lastModified: number): boolean {
+  const since = ifModifiedSince === undefined ? NaN : Date.parse(ifModifiedSince);
+  return !Number.isNaN(since) && lastModified <= since;
 }
 
 function decodeSegments(path: string): string[] | undefined {
