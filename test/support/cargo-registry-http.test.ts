@@ -197,6 +197,26 @@ describe('test cargo registry over plain HTTP', () => {
     assert.deepEqual(json(noVersion), errorBody('crate `yank-crate` does not have a version `9.9.9`'));
   });
 
+  it('answers a repeated yank or unyank ok and leaves the index file as it was, as crates.io does', async () => {
+    assert.equal((await publish('idem-crate', '1.0.0')).status, 200);
+    const call = (method: string, action: string): Promise<HttpResult> =>
+      send(registry, method, `/api/v1/crates/idem-crate/1.0.0/${action}`, { headers: { authorization: ALICE } });
+    const file = (): Promise<HttpResult> => send(registry, 'GET', '/index/id/em/idem-crate');
+
+    const live = String((await file()).headers['last-modified']);
+    const unyanked = await call('PUT', 'unyank');
+    assert.deepEqual([unyanked.status, json(unyanked)], [200, { ok: true }]);
+    assert.equal((await file()).headers['last-modified'], live, 'unyanking a live version wrote the index');
+
+    assert.deepEqual(json(await call('DELETE', 'yank')), { ok: true });
+    const yanked = String((await file()).headers['last-modified']);
+    assert.notEqual(yanked, live);
+    const again = await call('DELETE', 'yank');
+    assert.deepEqual([again.status, json(again)], [200, { ok: true }]);
+    assert.equal((await file()).headers['last-modified'], yanked, 'yanking a yanked version wrote the index');
+    assert.equal(registry.indexLines('idem-crate')[0]?.yanked, true);
+  });
+
   it('refuses to remove the last owner of a crate', async () => {
     assert.equal((await publish('lonely-crate', '1.0.0')).status, 200);
     const res = await send(registry, 'DELETE', '/api/v1/crates/lonely-crate/owners', {

@@ -179,6 +179,9 @@ export class RegistryStore {
     const auth = this.authenticate(header);
     if ('denied' in auth) return auth.denied;
     if (!isOwner(entry, auth.login)) return errorReply(403, 'must already be an owner to yank or unyank');
+    // Yanking a yanked version (or unyanking a live one) is a success that changes nothing:
+    // crates.io updates no row and queues no index write then (`version/update.rs`).
+    if (found.line.yanked === yanked) return ok({ ok: true });
     found.line.yanked = yanked;
     this.scheduleIndexWrite(entry);
     return ok({ ok: true });
