@@ -220,7 +220,7 @@ describe('test cargo registry over plain HTTP', () => {
   it('refuses to remove the last owner of a crate', async () => {
     assert.equal((await publish('lonely-crate', '1.0.0')).status, 200);
     const res = await send(registry, 'DELETE', '/api/v1/crates/lonely-crate/owners', {
-      headers: { authorization: ALICE },
+      headers: { authorization: ALICE, 'content-type': 'application/json' },
       body: '{"users":["alice"]}',
     });
     assert.equal(res.status, 400);
@@ -265,6 +265,29 @@ describe('test cargo registry over plain HTTP', () => {
     assert.deepEqual(registry.owners('remove-crate'), ['alice']);
   });
 
+  it('takes an owners body only as crates.io\'s JSON extractor does: application/json, then JSON, then {"owners"|"users":[…]}', async () => {
+    assert.equal((await publish('body-crate', '1.0.0')).status, 200);
+    const change = (method: string, contentType: string | undefined, body: string): Promise<HttpResult> =>
+      send(registry, method, '/api/v1/crates/body-crate/owners', { headers: { authorization: ALICE, ...(contentType === undefined ? {} : { 'content-type': contentType }) }, body });
+    const cases: Array<[string, string, string | undefined, string, number, RegExp]> = [
+      ['no Content-Type', 'PUT', undefined, '{"users":["bob"]}', 415, /^Expected request with `Content-Type: application\/json`$/],
+      ['text/plain, as fetch() sends a string', 'DELETE', 'text/plain;charset=UTF-8', '{"users":["bob"]}', 415, /^Expected request with `Content-Type: application\/json`$/],
+      ['not JSON', 'PUT', 'application/json', '{"users":', 400, /^Failed to parse the request body as JSON: /],
+      ['no list', 'PUT', 'application/json', '{}', 422, /^Failed to deserialize the JSON body into the target type: missing field `owners`$/],
+      ['both spellings', 'PUT', 'application/json', '{"users":["bob"],"owners":["bob"]}', 422, /^Failed to deserialize the JSON body into the target type: duplicate field `owners`$/],
+      ['a list of numbers', 'DELETE', 'application/json', '{"owners":[1]}', 422, /^Failed to deserialize the JSON body into the target type: /],
+    ];
+    for (const [label, method, contentType, body, status, detail] of cases) {
+      const res = await change(method, contentType, body);
+      assert.equal(res.status, status, label);
+      assert.match((json(res) as { errors: Array<{ detail: string }> }).errors[0]?.detail ?? '', detail, label);
+    }
+    assert.deepEqual(registry.invitations('body-crate'), []);
+    const cargoLike = await change('PUT', 'application/json', '{"users":["bob"]}');
+    assert.equal(cargoLike.status, 200);
+    assert.equal((await change('PUT', 'application/vnd.api+json; charset=utf-8', '{"owners":["bob"]}')).status, 200);
+  });
+
   it('downloads exactly the uploaded .crate bytes', async () => {
     const crate = Buffer.from([0x1f, 0x8b, 0, 1, 2, 3, 255]);
     assert.equal((await publish('dl-crate', '1.0.0', ALICE, crate)).status, 200);
@@ -285,14 +308,14 @@ describe('test cargo registry over plain HTTP', () => {
   });
 
   it('answers unknown routes, doubled leading slashes and garbage with JSON errors, not crashes', async () => {
-    const owners = { authorization: ALICE };
+    const owners = { authorization: ALICE, 'content-type': 'application/json' };
     const cases: Array<[string, string, RequestOptions, number]> = [
       ['GET', '/nowhere', {}, 404],
       ['PUT', '//api/v1/crates/new', { body: cargoPublishBody({ name: 'x', vers: '1.0.0' }) }, 404],
       ['GET', '/index/no/su/nosuch', {}, 404],
       ['GET', '/api/v1/crates/%E0%A4%A/owners', { headers: owners }, 400],
       ['PUT', '/api/v1/crates/dup-crate/owners', { headers: owners, body: 'not json' }, 400],
-      ['PUT', '/api/v1/crates/dup-crate/owners', { headers: owners, body: '{"users":[1]}' }, 400],
+      ['PUT', '/api/v1/crates/dup-crate/owners', { headers: owners, body: '{"users":[1]}' }, 422],
     ];
     for (const [method, path, opts, status] of cases) {
       const res = await send(registry, method, path, opts);

@@ -198,7 +198,7 @@ function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buf
   if (!path.startsWith('/api/v1/')) return notFound();
   const segments = decodeSegments(path.slice('/api/v1/'.length));
   if (segments === undefined) return errorReply(400, 'invalid percent-encoding in the URL path');
-  return apiRoute(store, method, segments, query, req.headers.authorization, body);
+  return apiRoute(store, method, segments, query, req.headers, body);
 }
 
 function apiRoute(
@@ -206,9 +206,10 @@ function apiRoute(
   method: string,
   segments: string[],
   query: URLSearchParams,
-  auth: string | undefined,
+  headers: IncomingHttpHeaders,
   body: Buffer,
 ): Reply {
+  const auth = headers.authorization;
   const [root, name = '', second, third] = segments;
   // `call` is "METHOD root/segment-count": `GET crates/1` is `GET /api/v1/crates`.
   const call = `${method} ${root}/${segments.length}`;
@@ -216,7 +217,7 @@ function apiRoute(
   if (call === 'GET crates/1') return store.search(query.get('q') ?? '', perPage(query.get('per_page')));
   if (call === 'PUT crates/2' && name === 'new') return publish(store, auth, body);
   if (root !== 'crates' || second === undefined) return notFound();
-  if (segments.length === 3 && second === 'owners') return owners(store, method, auth, name, body);
+  if (segments.length === 3 && second === 'owners') return owners(store, method, headers, name, body);
   if (segments.length !== 4) return notFound();
   if (method === 'DELETE' && third === 'yank') return store.setYanked(auth, name, second, true);
   if (method === 'PUT' && third === 'unyank') return store.setYanked(auth, name, second, false);
@@ -230,24 +231,39 @@ function publish(store: RegistryStore, auth: string | undefined, body: Buffer): 
   return parsed.ok ? store.publish(auth, parsed.value) : errorReply(400, parsed.detail);
 }
 
-function owners(store: RegistryStore, method: string, auth: string | undefined, name: string, body: Buffer): Reply {
-  if (method === 'GET') return store.listOwners(auth, name);
+function owners(store: RegistryStore, method: string, headers: IncomingHttpHeaders, name: string, body: Buffer): Reply {
+  if (method === 'GET') return store.listOwners(headers.authorization, name);
   if (method !== 'PUT' && method !== 'DELETE') return notFound();
-  const logins = parseLogins(body);
-  if (logins === undefined) return errorReply(400, 'invalid request body: expected {"users":["login", …]}');
-  return store.changeOwners(auth, name, logins, method === 'PUT');
+  const parsed = parseOwnersBody(headers['content-type'], body);
+  if ('refused' in parsed) return parsed.refused;
+  return store.changeOwners(headers.authorization, name, parsed.logins, method === 'PUT');
 }
 
-/** Cargo sends `{"users":[…]}` (wire-facts §1.1); crates.io also accepts `owners`. */
-function parseLogins(body: Buffer): string[] | undefined {
+/**
+ * The owners body as crates.io's axum `Json` extractor takes it (cratesio-tokens §6.1 step 1),
+ * before anything else: a Content-Type other than `application/json` (or `…+json`) is 415, text
+ * that is not JSON 400, and anything but `{"owners":[string, …]}` (alias `users`, what cargo
+ * sends with `Content-Type: application/json`, wire-facts §1.1) 422. The prefixes and statuses
+ * are crates.io's; the explanation after them is ours, not serde's.
+ */
+function parseOwnersBody(contentType: string | undefined, body: Buffer): { logins: string[] } | { refused: Reply } {
+  const mime = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!/^application\/([^/]+\+)?json$/.test(mime)) return { refused: errorReply(415, 'Expected request with `Content-Type: application/json`') };
+  let json: unknown;
   try {
-    const json: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof json !== 'object' || json === null) return undefined;
-    const list = (json as { users?: unknown; owners?: unknown }).users ?? (json as { owners?: unknown }).owners;
-    return Array.isArray(list) && list.every((l) => typeof l === 'string') ? list : undefined;
-  } catch {
-    return undefined;
+    json = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return { refused: errorReply(400, `Failed to parse the request body as JSON: ${(err as Error).message}`) };
   }
+  const unfit = (why: string): { refused: Reply } => ({ refused: errorReply(422, `Failed to deserialize the JSON body into the target type: ${why}`) });
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return unfit('expected an object with an `owners` list');
+  const fields = json as { owners?: unknown; users?: unknown };
+  // serde's alias: `users` is `owners` by another name, so both is the field twice.
+  if (Object.hasOwn(fields, 'owners') && Object.hasOwn(fields, 'users')) return unfit('duplicate field `owners`');
+  const list = Object.hasOwn(fields, 'owners') ? fields.owners : fields.users;
+  if (list === undefined) return unfit('missing field `owners`');
+  if (!Array.isArray(list) || !list.every((l) => typeof l === 'string')) return unfit('owners: expected a sequence of strings');
+  return { logins: list };
 }
 
 /**
