@@ -297,6 +297,20 @@ describe('test cargo registry over plain HTTP', () => {
     assert.equal((await send(registry, 'GET', '/api/v1/crates/dl-crate/2.0.0/download')).status, 404);
   });
 
+  it('answers HEAD as GET without a body, on the index, downloads and the API', async () => {
+    assert.equal((await publish('head-crate', '1.0.0')).status, 200);
+    for (const path of ['/index/config.json', '/index/he/ad/head-crate', '/api/v1/crates/head-crate/1.0.0/download', '/api/v1/crates?q=head', '/api/v1/crates/head-crate/owners']) {
+      const get = await send(registry, 'GET', path, { headers: { authorization: ALICE } });
+      const head = await send(registry, 'HEAD', path, { headers: { authorization: ALICE } });
+      assert.equal(get.status, 200, path);
+      assert.equal(head.status, 200, path);
+      assert.equal(head.headers['content-length'], String(get.body.length), path);
+      assert.equal(head.headers['content-type'], get.headers['content-type'], path);
+      assert.equal(head.body.length, 0, path);
+    }
+    assert.equal((await send(registry, 'HEAD', '/api/v1/crates/head-crate/9.9.9/download')).status, 404);
+  });
+
   it('searches by name with per_page limiting the list but not the total', async () => {
     for (const name of ['findme-one', 'findme-two']) assert.equal((await publish(name, '1.0.0')).status, 200);
     const res = await send(registry, 'GET', '/api/v1/crates?q=findme&per_page=1');

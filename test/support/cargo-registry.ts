@@ -182,7 +182,8 @@ function safeRoute(store: RegistryStore, site: Site, req: IncomingMessage, body:
  * a real registry, so a gateway that forwards a doubled slash is caught (wire-facts §1.1).
  */
 function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buffer): Reply {
-  const method = req.method ?? '';
+  // HEAD is answered as GET, as axum (crates.io) and any CDN do; Node sends the headers only.
+  const method = req.method === 'HEAD' ? 'GET' : req.method ?? '';
   const rawUrl = req.url ?? '';
   const queryAt = rawUrl.indexOf('?');
   const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
@@ -190,7 +191,7 @@ function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buf
   if (site.authRequired && 'denied' in store.authenticate(req.headers.authorization)) {
     return { ...errorReply(401, 'this registry requires authentication: configure a token for it'), headers: { 'WWW-Authenticate': `Cargo login_url="${site.base}/me"` } };
   }
-  if (path.startsWith('/index/') && (method === 'GET' || method === 'HEAD')) {
+  if (path.startsWith('/index/') && method === 'GET') {
     return indexReply(store, site, path.slice('/index/'.length), req.headers);
   }
   const templated = method === 'GET' ? site.templateDownload(rawUrl) : null;
