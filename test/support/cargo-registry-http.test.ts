@@ -197,6 +197,14 @@ describe('test cargo registry over plain HTTP', () => {
     assert.deepEqual(json(noVersion), errorBody('crate `yank-crate` does not have a version `9.9.9`'));
   });
 
+  it('refuses a yank or unyank whose version is not semver with 400, before looking anything up, as crates.io\'s path extractor does', async () => {
+    for (const [method, path] of [['DELETE', '/api/v1/crates/no-such/1.0/yank'], ['PUT', '/api/v1/crates/no-such/v1.0.0/unyank']] as const) {
+      const res = await send(registry, method, path);
+      assert.equal(res.status, 400, path);
+      assert.match((json(res) as { errors: Array<{ detail: string }> }).errors[0]?.detail ?? '', /^Invalid URL: /, path);
+    }
+  });
+
   it('answers a repeated yank or unyank ok and leaves the index file as it was, as crates.io does', async () => {
     assert.equal((await publish('idem-crate', '1.0.0')).status, 200);
     const call = (method: string, action: string): Promise<HttpResult> =>

@@ -6,7 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-import { depPrefix, etagMatches, etagOf, parsePublishBody, type IndexLine } from './cargo-registry-index.js';
+import { depPrefix, etagMatches, etagOf, isValidVersion, parsePublishBody, type IndexLine } from './cargo-registry-index.js';
 import { errorReply, RegistryStore, type Reply } from './cargo-registry-store.js';
 
 /** One request as the registry received it. */
@@ -220,8 +220,13 @@ function apiRoute(
   if (root !== 'crates' || second === undefined) return notFound();
   if (segments.length === 3 && second === 'owners') return owners(store, method, headers, name, body);
   if (segments.length !== 4) return notFound();
-  if (method === 'DELETE' && third === 'yank') return store.setYanked(auth, name, second, true);
-  if (method === 'PUT' && third === 'unyank') return store.setYanked(auth, name, second, false);
+  const yank = method === 'DELETE' && third === 'yank';
+  if (yank || (method === 'PUT' && third === 'unyank')) {
+    // crates.io's `CrateVersionPath` parses `{version}` as semver while axum extracts the path,
+    // before the handler looks anything up: a rejection, 400 `Invalid URL: …` (the rest is ours).
+    if (!isValidVersion(second)) return errorReply(400, `Invalid URL: \`${second}\` is not a semver version`);
+    return store.setYanked(auth, name, second, yank);
+  }
   if (method === 'GET' && third === 'download') return store.download(name, second);
   return notFound();
 }
