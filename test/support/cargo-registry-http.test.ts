@@ -116,6 +116,21 @@ describe('test cargo registry over plain HTTP', () => {
     assert.equal(registry.indexLines('abcd-e')[0]?.name, 'Abcd_E');
   });
 
+  it('writes index lines as crates.io does: extended features in features2 with v 2, keys sorted, no null links, no v otherwise', async () => {
+    const crate = Buffer.from('crate bytes');
+    const cksum = createHash('sha256').update(crate).digest('hex');
+    assert.equal((await publish('line-plain', '1.0.0', ALICE, crate)).status, 200);
+    assert.equal((await send(registry, 'GET', '/index/li/ne/line-plain')).body.toString(),
+      `{"name":"line-plain","vers":"1.0.0","deps":[],"cksum":"${cksum}","features":{},"yanked":false}\n`);
+
+    const features = { std: [], derive: ['dep:serde_derive'], weak: ['serde?/std'], both: ['std', 'dep:log'] };
+    const body = cargoPublishBody({ name: 'line-rich', vers: '1.0.0', features, links: 'z', rust_version: '1.70' }, crate);
+    assert.equal((await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body })).status, 200);
+    assert.equal((await send(registry, 'GET', '/index/li/ne/line-rich')).body.toString(),
+      `{"name":"line-rich","vers":"1.0.0","deps":[],"cksum":"${cksum}","features":{"std":[]},` +
+      '"features2":{"both":["std","dep:log"],"derive":["dep:serde_derive"],"weak":["serde?/std"]},"yanked":false,"links":"z","rust_version":"1.70","v":2}\n');
+  });
+
   it('refuses malformed publish bodies with 400 invalid upload request, before checking authentication', async () => {
     const good = cargoPublishBody({ name: 'framing-crate', vers: '1.0.0' });
     const cases: Array<[string, Buffer]> = [

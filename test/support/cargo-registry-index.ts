@@ -29,9 +29,12 @@ export interface IndexLine {
   deps: IndexDependency[];
   cksum: string;
   features: Record<string, string[]>;
+  /** Features using `dep:` or `pkg?/feat` syntax, kept out of `features` for cargo older than 1.19. */
+  features2?: Record<string, string[]>;
   yanked: boolean;
-  links: string | null;
-  v: 2;
+  links?: string;
+  /** 2 when `features2` is present; absent (meaning 1) otherwise. */
+  v?: 2;
   rust_version?: string;
 }
 
@@ -183,24 +186,36 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Converts publish metadata to an index line (wire-facts §1.2, "Index-line differences"):
- * `version_req` becomes `req`; a renamed dependency is indexed under its rename with `package`
- * holding the original name; the registry adds `cksum` (sha256 hex of the `.crate` bytes),
- * `yanked: false` and `v: 2`. All features stay in `features`, which cargo accepts at `v: 2`.
+ * Converts publish metadata to an index line as crates.io writes it (its `crates_io_index::Crate`;
+ * wire-facts §1.2, "Index-line differences"): `version_req` becomes `req`; a renamed dependency is
+ * indexed under its rename with `package` holding the original name; the registry adds `cksum`
+ * (sha256 hex of the `.crate` bytes) and `yanked: false`. Features whose values use `dep:` or
+ * `?/` go to `features2`, which then sets `v: 2`; `v`, `features2`, `links` and `rust_version`
+ * are left out when there is nothing to say.
  */
 export function toIndexLine(meta: NewCrate, crate: Buffer): IndexLine {
-  const line: IndexLine = {
+  const features: Record<string, string[]> = {};
+  const features2: Record<string, string[]> = {};
+  // Sorted by name, as crates.io's BTreeMap writes them.
+  const sorted = Object.entries(meta.features ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, values] of sorted) {
+    const extended = Array.isArray(values) && values.some((v) => typeof v === 'string' && (v.startsWith('dep:') || v.includes('?/')));
+    (extended ? features2 : features)[name] = values;
+  }
+  const extended = Object.keys(features2).length > 0;
+  // In the order of crates.io's struct, which is the order of its index lines.
+  return {
     name: meta.name,
     vers: meta.vers,
     deps: (meta.deps ?? []).map(toIndexDependency),
     cksum: createHash('sha256').update(crate).digest('hex'),
-    features: meta.features ?? {},
+    features,
+    ...(extended ? { features2 } : {}),
     yanked: false,
-    links: meta.links ?? null,
-    v: 2,
+    ...(typeof meta.links === 'string' ? { links: meta.links } : {}),
+    ...(typeof meta.rust_version === 'string' ? { rust_version: meta.rust_version } : {}),
+    ...(extended ? { v: 2 as const } : {}),
   };
-  if (typeof meta.rust_version === 'string') line.rust_version = meta.rust_version;
-  return line;
 }
 
 function toIndexDependency(dep: NewCrateDependency): IndexDependency {

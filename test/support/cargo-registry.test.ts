@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { cargoPublish, cleanup, makeCargoHome, makeCrate, runCargo, type CargoResult } from './cargo-cli.js';
@@ -150,5 +152,18 @@ describe('test cargo registry driven by the real cargo binary', () => {
       target: null,
       kind: 'normal',
     });
+  });
+
+  it('indexes a dep: feature in features2 with v 2, as crates.io does, and cargo resolves through it', async () => {
+    assertSucceeded(await publish('gw-fbase', '0.1.0', ALICE));
+    const lib = await makeCrate('gw-feat', '0.1.0', { dependencies: { fbase: '{ package = "gw-fbase", version = "0.1.0", registry = "gw", optional = true }' } });
+    await appendFile(join(lib, 'Cargo.toml'), '[features]\nextra = ["dep:fbase"]\nplain = []\n');
+    assertSucceeded(await cargoPublish(lib, { cargoHome, token: ALICE }));
+    const [line] = registry.indexLines('gw-feat');
+    assert.deepEqual([line?.features, line?.features2, line?.v], [{ plain: [] }, { extra: ['dep:fbase'] }, 2]);
+
+    const app = await makeCrate('gw-feat-app', '0.1.0', { dependencies: { feat: '{ package = "gw-feat", version = "0.1.0", registry = "gw", features = ["extra"] }' } });
+    assertSucceeded(await runCargo(['generate-lockfile'], { cargoHome, cwd: app, token: BOB }));
+    assert.match(await readFile(join(app, 'Cargo.lock'), 'utf8'), /name = "gw-fbase"/);
   });
 });
