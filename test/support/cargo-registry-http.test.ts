@@ -139,8 +139,7 @@ describe('test cargo registry over plain HTTP', () => {
       ['a trailing extra byte', Buffer.concat([good, Buffer.from([0])])],
       ['a metadata length beyond the body', rawFraming(Buffer.from('{}'), Buffer.alloc(0)).fill(0xff, 0, 4)],
       ['metadata that is not JSON', rawFraming(Buffer.from('{nope'), Buffer.from('x'))],
-      ['an invalid crate name', cargoPublishBody({ name: '1bad', vers: '1.0.0' })],
-      ['an invalid version', cargoPublishBody({ name: 'framing-crate', vers: '1.0' })],
+      ['a name that is not a string', rawFraming(Buffer.from('{"name":1,"vers":"1.0.0"}'), Buffer.from('x'))],
     ];
     for (const [label, body] of cases) {
       const res = await send(registry, 'PUT', '/api/v1/crates/new', { body });
@@ -150,6 +149,23 @@ describe('test cargo registry over plain HTTP', () => {
       assert.match(detail ?? '', /^invalid upload request: /, label);
     }
     assert.equal(registry.crateExists('framing-crate'), false);
+  });
+
+  it('refuses an invalid crate name or version with crates.io\'s wording, before checking authentication', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['1bad', '1.0.0', 'the name `1bad` cannot be used as a crate name, the name cannot start with a digit'],
+      ['_bad', '1.0.0', 'invalid character `_` in crate name: `_bad`, the first character must be an ASCII character'],
+      ['bad+name', '1.0.0', 'invalid character `+` in crate name: `bad+name`, characters must be an ASCII alphanumeric characters, `-`, or `_`'],
+      ['a'.repeat(65), '1.0.0', `the crate name \`${'a'.repeat(65)}\` is too long (max 64 characters)`],
+      ['', '1.0.0', 'crate name cannot be empty'],
+      ['good-name', '1.0', '"1.0" is an invalid semver version'],
+    ];
+    for (const [name, vers, detail] of cases) {
+      const res = await send(registry, 'PUT', '/api/v1/crates/new', { body: cargoPublishBody({ name, vers }) });
+      assert.equal(res.status, 400, name);
+      assert.deepEqual(json(res), errorBody(detail), name);
+    }
+    assert.equal(registry.crateExists('good-name'), false);
   });
 
   it('refuses a struct field given twice as crates.io (serde) does, and keeps the last copy of a map key', async () => {
@@ -473,7 +489,7 @@ describe('test cargo registry with crates.io\'s adjust-all status codes (cratesi
   it('answers a refused publish 200 with the errors body, and leaves yank and owners errors alone', async () => {
     const refused = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'adjusted', vers: '1.0' }) });
     assert.equal(refused.status, 200);
-    assert.deepEqual(JSON.parse(refused.body.toString()), { errors: [{ detail: 'invalid upload request: invalid semver version `1.0`' }] });
+    assert.deepEqual(JSON.parse(refused.body.toString()), { errors: [{ detail: '"1.0" is an invalid semver version' }] });
     const unknown = await send(registry, 'DELETE', '/api/v1/crates/adjusted/1.0.0/yank', { headers: { authorization: ALICE } });
     assert.equal(unknown.status, 404);
     const published = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'adjusted', vers: '1.0.0' }) });

@@ -46,6 +46,7 @@ export interface ParsedPublish {
 
 export type ParseResult = { ok: true; value: ParsedPublish } | { ok: false; detail: string };
 
+const MAX_NAME_LENGTH = 64;
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const IDENT = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*';
 const SEMVER_RE = new RegExp(`^(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)(?:-${IDENT})?(?:\\+${IDENT})?$`);
@@ -117,7 +118,7 @@ export function parsePublishBody(body: Buffer): ParseResult {
   const duplicate = duplicateField(body.subarray(4, 4 + jsonLen).toString('utf8'));
   if (duplicate !== null) return bad(duplicate);
   const problem = metadataProblem(meta);
-  if (problem !== undefined) return bad(problem);
+  if (problem !== undefined) return { ok: false, detail: problem };
   return { ok: true, value: { meta: meta as NewCrate, crate: body.subarray(8 + jsonLen) } };
 }
 
@@ -163,21 +164,40 @@ function duplicateField(json: string): string | null {
   return walk('metadata');
 }
 
+/**
+ * What crates.io refuses in the metadata, as its whole `detail`: the shape (a serde error there,
+ * `invalid upload request: …`), then the name (`validate_crate_name`), then the version. The
+ * shape of `deps` and `features` is checked here to build the index line; crates.io reads those
+ * from the tarball's Cargo.toml instead.
+ */
 function metadataProblem(meta: unknown): string | undefined {
-  if (!isObject(meta)) return 'metadata must be a JSON object';
-  if (typeof meta.name !== 'string' || !isValidCrateName(meta.name)) {
-    return 'expected a valid crate name to start with a letter, contain only letters, numbers, hyphens, or underscores and have at most 64 characters';
-  }
-  if (typeof meta.vers !== 'string' || !isValidVersion(meta.vers)) {
-    return `invalid semver version \`${String(meta.vers)}\``;
-  }
-  if (meta.deps !== undefined && !Array.isArray(meta.deps)) return '`deps` must be an array';
+  const shape = (why: string): string => `invalid upload request: ${why}`;
+  if (!isObject(meta)) return shape('metadata must be a JSON object');
+  if (typeof meta.name !== 'string') return shape('expected a string `name`');
+  if (typeof meta.vers !== 'string') return shape('expected a string `vers`');
+  if (meta.deps !== undefined && !Array.isArray(meta.deps)) return shape('`deps` must be an array');
   for (const dep of (meta.deps ?? []) as unknown[]) {
     if (!isObject(dep) || typeof dep.name !== 'string' || typeof dep.version_req !== 'string') {
-      return 'every dependency needs a string `name` and `version_req`';
+      return shape('every dependency needs a string `name` and `version_req`');
     }
   }
-  if (meta.features !== undefined && !isObject(meta.features)) return '`features` must be an object';
+  if (meta.features !== undefined && !isObject(meta.features)) return shape('`features` must be an object');
+  const badName = crateNameProblem(meta.name);
+  if (badName !== undefined) return badName;
+  if (!isValidVersion(meta.vers)) return `"${meta.vers}" is an invalid semver version`;
+  return undefined;
+}
+
+/** crates.io's `validate_crate_name("crate", …)` and its wording (`crates_io_validation`). */
+export function crateNameProblem(name: string): string | undefined {
+  const chars = [...name];
+  if (chars.length > MAX_NAME_LENGTH) return `the crate name \`${name}\` is too long (max ${MAX_NAME_LENGTH} characters)`;
+  if (chars.length === 0) return 'crate name cannot be empty';
+  const [first, ...rest] = chars as [string, ...string[]];
+  if (/^[0-9]$/.test(first)) return `the name \`${name}\` cannot be used as a crate name, the name cannot start with a digit`;
+  if (!/^[A-Za-z]$/.test(first)) return `invalid character \`${first}\` in crate name: \`${name}\`, the first character must be an ASCII character`;
+  const other = rest.find((c) => !/^[A-Za-z0-9_-]$/.test(c));
+  if (other !== undefined) return `invalid character \`${other}\` in crate name: \`${name}\`, characters must be an ASCII alphanumeric characters, \`-\`, or \`_\``;
   return undefined;
 }
 
