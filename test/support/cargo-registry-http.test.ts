@@ -168,6 +168,27 @@ describe('test cargo registry over plain HTTP', () => {
     assert.equal(registry.crateExists('good-name'), false);
   });
 
+  it('refuses a package without a description or a license after authenticating, as crates.io does', async () => {
+    const missing = (fields: string): string => `missing or empty metadata fields: ${fields}. Please see https://doc.rust-lang.org/cargo/reference/manifest.html for more information on configuring these fields`;
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['no description', { description: null }, missing('description')],
+      ['an empty description and no license', { description: '', license: null }, missing('description, license')],
+      ['an empty license', { license: '' }, missing('license')],
+      ['a description of 1001 bytes', { description: `${'é'.repeat(500)}x` }, 'The `description` is too long. A maximum of 1000 characters are currently allowed.'],
+    ];
+    for (const [label, fields, detail] of cases) {
+      const body = cargoPublishBody({ name: 'bare-crate', vers: '1.0.0', ...fields });
+      const anonymous = await send(registry, 'PUT', '/api/v1/crates/new', { body });
+      assert.equal(anonymous.status, 403, `${label}: authentication comes first`);
+      const res = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body });
+      assert.equal(res.status, 400, label);
+      assert.deepEqual(json(res), errorBody(detail), label);
+    }
+    assert.equal(registry.crateExists('bare-crate'), false);
+    const licenseFile = cargoPublishBody({ name: 'bare-crate', vers: '1.0.0', license: null, license_file: 'LICENSE' });
+    assert.equal((await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: licenseFile })).status, 200);
+  });
+
   it('refuses a struct field given twice as crates.io (serde) does, and keeps the last copy of a map key', async () => {
     const body = cargoPublishBody({ name: 'dup-field', vers: '1.0.0' });
     const meta = body.subarray(4, 4 + body.readUInt32LE(0)).toString('utf8');

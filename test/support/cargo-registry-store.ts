@@ -85,6 +85,8 @@ const NOT_OWNER_PUBLISH =
 /** crates.io's answer to a token that does not start with `cio` (cratesio-tokens §7). */
 const TOKEN_FORMAT_ERROR =
   'The given API token does not match the format used by crates.io. Tokens generated before 2020-07-14 were generated with an insecure random number generator, and have been revoked. You can generate a new token at https://crates.io/me. For more information please see https://blog.rust-lang.org/2020/07/14/crates-io-security-advisory.html. We apologize for any inconvenience.';
+/** crates.io's longest package description. */
+const MAX_DESCRIPTION_LENGTH = 1000;
 /** crates.io bounds the logins of one `PUT …/owners`. */
 const MAX_INVITES = 10;
 const LAST_OWNER =
@@ -151,6 +153,8 @@ export class RegistryStore {
   publish(header: string | undefined, { meta, crate }: ParsedPublish): Reply {
     const auth = this.authenticate(header);
     if ('denied' in auth) return auth.denied;
+    const unfit = packageMetadataProblem(meta);
+    if (unfit !== undefined) return errorReply(400, unfit);
     const existing = this.find(meta.name);
     if (existing !== undefined && !isOwner(existing, auth.login)) return errorReply(403, NOT_OWNER_PUBLISH);
     if (existing !== undefined && existing.name !== meta.name) {
@@ -335,6 +339,28 @@ export class RegistryStore {
     entry.owners = remaining;
     return ok({ ok: true, msg: 'owners successfully removed' });
   }
+}
+
+/**
+ * crates.io's checks of the package's own metadata, after authentication and before the crate is
+ * looked at (`publish.rs`): a description and a license (or license file) are required, which
+ * cargo 1.95 does not check before uploading to a registry other than crates.io. crates.io reads them from the tarball's Cargo.toml; cargo sends the same
+ * values in the metadata JSON, which is what is read here.
+ */
+function packageMetadataProblem(meta: NewCrate): string | undefined {
+  const empty = (v: unknown): boolean => typeof v !== 'string' || v === '';
+  const missing = [
+    ...(empty(meta.description) ? ['description'] : []),
+    ...(empty(meta.license) && empty(meta.license_file) ? ['license'] : []),
+  ];
+  if (missing.length > 0) {
+    return `missing or empty metadata fields: ${missing.join(', ')}. Please see https://doc.rust-lang.org/cargo/reference/manifest.html for more information on configuring these fields`;
+  }
+  // Rust's `len()`: bytes, not characters.
+  if (Buffer.byteLength(meta.description ?? '') > MAX_DESCRIPTION_LENGTH) {
+    return `The \`description\` is too long. A maximum of ${MAX_DESCRIPTION_LENGTH} characters are currently allowed.`;
+  }
+  return undefined;
 }
 
 function isOwner(entry: CrateEntry, login: string): boolean {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -165,5 +165,16 @@ describe('test cargo registry driven by the real cargo binary', () => {
     const app = await makeCrate('gw-feat-app', '0.1.0', { dependencies: { feat: '{ package = "gw-feat", version = "0.1.0", registry = "gw", features = ["extra"] }' } });
     assertSucceeded(await runCargo(['generate-lockfile'], { cargoHome, cwd: app, token: BOB }));
     assert.match(await readFile(join(app, 'Cargo.lock'), 'utf8'), /name = "gw-fbase"/);
+  });
+
+  it('refuses a crate without description or license, which cargo uploads anyway to a registry other than crates.io', async () => {
+    const dir = await makeCrate('gw-bare', '0.1.0');
+    const manifest = await readFile(join(dir, 'Cargo.toml'), 'utf8');
+    await writeFile(join(dir, 'Cargo.toml'), manifest.replace(/^(license|description) = .*\n/gm, ''));
+    const result = await cargoPublish(dir, { cargoHome, token: ALICE });
+    assert.equal(result.code, 101);
+    assert.match(result.stderr, /Uploading gw-bare v0\.1\.0/);
+    assert.match(result.stderr, /status 400 Bad Request\): missing or empty metadata fields: description, license\./);
+    assert.equal(registry.crateExists('gw-bare'), false);
   });
 });
