@@ -534,3 +534,35 @@ describe('test cargo registry that adds owners at once (ownerInvitations: false)
     }
   });
 });
+
+describe('test cargo registry with a static host for downloads (cdn), as crates.io serves them', () => {
+  it('announces the static host as dl, redirects the API download there, and serves the .crate by its exact key', async () => {
+    const registry = await startCargoRegistry({ users: { [ALICE]: 'alice' }, cdn: true });
+    try {
+      const crate = Buffer.from([0x1f, 0x8b, 4, 2]);
+      const published = await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: cargoPublishBody({ name: 'Cdn_Crate', vers: '1.0.0+b1' }, crate) });
+      assert.equal(published.status, 200);
+      const cdn = registry.cdn!;
+      assert.deepEqual(json(await send(registry, 'GET', '/index/config.json')), { dl: `${cdn.url}/crates`, api: registry.url });
+
+      const redirect = await send(registry, 'GET', '/api/v1/crates/Cdn_Crate/1.0.0+b1/download');
+      assert.equal(redirect.status, 302);
+      const location = String(redirect.headers.location);
+      assert.equal(location, `${cdn.url}/crates/Cdn_Crate/Cdn_Crate-1.0.0%2Bb1.crate`);
+      const cdnPort = Number(new URL(cdn.url).port);
+      const fetchCdn = (path: string): Promise<HttpResult> => send({ ...registry, port: cdnPort }, 'GET', path);
+      for (const path of [location.slice(cdn.url.length), '/crates/Cdn_Crate/1.0.0+b1/download']) {
+        const res = await fetchCdn(path);
+        assert.equal(res.status, 200, path);
+        assert.deepEqual(res.body, crate, path);
+      }
+      assert.equal((await send(registry, 'GET', '/api/v1/crates/no-such/9.9.9/download')).status, 302, 'not looked up');
+      assert.equal((await fetchCdn('/crates/cdn-crate/cdn-crate-1.0.0+b1.crate')).status, 404, 'keys are exact');
+      assert.equal((await fetchCdn('/crates/no-such/9.9.9/download')).status, 404);
+      assert.equal(cdn.requests.length, 4);
+      assert.ok(registry.requests.every((r) => !r.url.startsWith('/crates/')), 'the static host has its own requests');
+    } finally {
+      await registry.close();
+    }
+  });
+});

@@ -178,3 +178,22 @@ describe('test cargo registry driven by the real cargo binary', () => {
     assert.equal(registry.crateExists('gw-bare'), false);
   });
 });
+
+describe('test cargo registry with a static host for downloads (cdn), driven by the real cargo binary', () => {
+  it('lets cargo fetch a dependency from the static host that config.json names', async () => {
+    const registry = await startCargoRegistry({ users: { [ALICE]: 'alice' }, cdn: true });
+    try {
+      const cargoHome = await makeCargoHome(`sparse+${registry.url}/index/`);
+      const published = await cargoPublish(await makeCrate('gw-cdn-base', '0.1.0'), { cargoHome, token: ALICE });
+      assert.equal(published.code, 0, published.stderr);
+      const app = await makeCrate('gw-cdn-app', '0.1.0', { dependencies: { 'gw-cdn-base': '{ version = "0.1.0", registry = "gw" }' } });
+      const fetched = await runCargo(['fetch'], { cargoHome, cwd: app });
+      assert.equal(fetched.code, 0, fetched.stderr);
+      assert.deepEqual(registry.cdn?.requests.map((r) => `${r.method} ${r.url}`), ['GET /crates/gw-cdn-base/0.1.0/download']);
+      assert.ok(registry.requests.every((r) => !r.url.includes('/download')), 'the registry itself served no download');
+    } finally {
+      await registry.close();
+      await cleanup();
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Socket } from 'node:net';
 
 import { depPrefix, etagMatches, etagOf, isValidVersion, parsePublishBody, type IndexLine } from './cargo-registry-index.js';
+import { startStaticHost, type StaticHost } from './cargo-registry-cdn.js';
 import { errorReply, RegistryStore, type Reply } from './cargo-registry-store.js';
 
 /** One request as the registry received it. */
@@ -25,6 +26,8 @@ export interface CargoRegistry {
   port: number;
   /** Every request received, in arrival order. */
   requests: RecordedRequest[];
+  /** With `cdn`: the static host's URL and the requests it received (not in `requests`); else null. */
+  cdn: { url: string; requests: RecordedRequest[] } | null;
   clearRequests(): void;
   /** Lets `token` act as `login` (creating the user if new). */
   addUser(token: string, login: string): void;
@@ -81,6 +84,13 @@ export interface CargoRegistryOptions {
    * Default true, as crates.io; false adds at once (`… has been added as an owner …`).
    */
   ownerInvitations?: boolean;
+  /**
+   * Downloads as crates.io serves them: config.json's `dl` names a static host of its own
+   * (static.crates.io; here a second listener, {@link CargoRegistry.cdn}), and the API's
+   * `GET /api/v1/crates/:name/:version/download` answers 302 to the `.crate` there, without
+   * looking it up. Default false: `dl` (on this listener) serves the bytes itself. Overrides `dl`.
+   */
+  cdn?: boolean;
 }
 
 /** Bodies above this get 413, like crates.io's upload cap (wire-facts §1.2: "set size caps"). */
@@ -95,6 +105,7 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
   const templateDownload = downloadMatcher(dl);
   for (const [token, login] of Object.entries(options.users ?? {})) store.addUser(token, login);
   const requests: RecordedRequest[] = [];
+  const staticHost: StaticHost | null = options.cdn === true ? await startStaticHost(store) : null;
   const sockets = new Set<Socket>();
   let hang = false;
   let url = '';
@@ -106,7 +117,7 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
     void readBody(req).then((body) => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body ?? Buffer.alloc(0) });
       if (hang) return;
-      const site = { base: url, dl, templateDownload, authRequired: options.authRequired === true, startedAt };
+      const site = { base: url, dl, templateDownload, authRequired: options.authRequired === true, startedAt, cdn: staticHost?.url ?? null };
       const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, site, req, body);
       send(res, options.statusCodes === 'adjust-all' && isCargoCompatEndpoint(req) && reply.status !== 304 ? { ...reply, status: 200 } : reply);
     });
@@ -126,10 +137,16 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
     url,
     port,
     requests,
-    clearRequests: () => void requests.splice(0),
+    cdn: staticHost === null ? null : { url: staticHost.url, requests: staticHost.requests },
+    clearRequests: () => {
+      requests.splice(0);
+      staticHost?.requests.splice(0);
+    },
     addUser: (token, login) => store.addUser(token, login),
     setHang: (on) => void (hang = on),
-    close: () => closeServer(server, sockets),
+    close: async () => {
+      await Promise.all([closeServer(server, sockets), staticHost?.close()]);
+    },
     crateExists: (name) => store.find(name) !== undefined,
     owners: (name) => store.ownersOf(name),
     invitations: (name) => store.invitationsOf(name),
@@ -167,6 +184,8 @@ interface Site {
   readonly authRequired: boolean;
   /** Epoch ms (whole seconds) the registry started: config.json's `Last-Modified`. */
   readonly startedAt: number;
+  /** The static host's URL with `cdn`, else null. */
+  readonly cdn: string | null;
 }
 
 function safeRoute(store: RegistryStore, site: Site, req: IncomingMessage, body: Buffer): Reply {
@@ -194,12 +213,12 @@ function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buf
   if (path.startsWith('/index/') && method === 'GET') {
     return indexReply(store, site, path.slice('/index/'.length), req.headers);
   }
-  const templated = method === 'GET' ? site.templateDownload(rawUrl) : null;
+  const templated = method === 'GET' && site.cdn === null ? site.templateDownload(rawUrl) : null;
   if (templated !== null) return templateDownload(store, templated);
   if (!path.startsWith('/api/v1/')) return notFound();
   const segments = decodeSegments(path.slice('/api/v1/'.length));
   if (segments === undefined) return errorReply(400, 'invalid percent-encoding in the URL path');
-  return apiRoute(store, method, segments, query, req.headers, body);
+  return apiRoute(store, method, segments, query, req.headers, body, site.cdn);
 }
 
 function apiRoute(
@@ -209,6 +228,7 @@ function apiRoute(
   query: URLSearchParams,
   headers: IncomingHttpHeaders,
   body: Buffer,
+  cdn: string | null,
 ): Reply {
   const auth = headers.authorization;
   const [root, name = '', second, third] = segments;
@@ -227,8 +247,17 @@ function apiRoute(
     if (!isValidVersion(second)) return errorReply(400, `Invalid URL: \`${second}\` is not a semver version`);
     return store.setYanked(auth, name, second, yank);
   }
-  if (method === 'GET' && third === 'download') return store.download(name, second);
+  if (method === 'GET' && third === 'download') return cdn === null ? store.download(name, second) : redirectToCdn(cdn, name, second);
   return notFound();
+}
+
+/**
+ * crates.io's download endpoint with a static host: a 302 to the `.crate`'s key there, made from
+ * the path as given and not looked up (a wrong name or version is the static host's 404).
+ */
+function redirectToCdn(cdn: string, name: string, version: string): Reply {
+  const key = `/crates/${encodeURIComponent(name)}/${encodeURIComponent(`${name}-${version}`)}.crate`;
+  return { status: 302, body: '', contentType: 'text/plain', headers: { Location: `${cdn}${key}` } };
 }
 
 /** Metadata is validated before authentication, as crates.io does (cratesio-tokens.md §7). */
@@ -278,10 +307,10 @@ function parseOwnersBody(contentType: string | undefined, body: Buffer): { login
  * `If-Modified-Since` when there was no ETag), wire-facts §1.5. As RFC 9110 §13.2.2 orders them,
  * `If-Modified-Since` counts only without `If-None-Match`.
  */
-function indexReply(store: RegistryStore, { base, dl, authRequired, startedAt }: Site, file: string, request: IncomingHttpHeaders): Reply {
+function indexReply(store: RegistryStore, { base, dl, authRequired, startedAt, cdn }: Site, file: string, request: IncomingHttpHeaders): Reply {
   const isConfig = file === 'config.json';
   // `api` has no trailing slash: cargo would otherwise send `//api/v1/…` (wire-facts §1.1).
-  const config = () => ({ content: JSON.stringify({ dl: `${base}${dl}`, api: base, ...(authRequired ? { 'auth-required': true } : {}) }), lastModified: startedAt });
+  const config = () => ({ content: JSON.stringify({ dl: cdn === null ? `${base}${dl}` : `${cdn}/crates`, api: base, ...(authRequired ? { 'auth-required': true } : {}) }), lastModified: startedAt });
   const found = isConfig ? config() : store.indexFile(file);
   if (found === undefined) return notFound();
   const etag = etagOf(found.content);
