@@ -104,14 +104,16 @@ describe('cargo through the gateway, with tokens that hold the right scope', () 
     assertCargoWentThroughGateway();
   });
 
-  test('a change-owners token adds and removes an owner with cargo owner', async () => {
+  test('a change-owners token invites an owner with cargo owner, and removes them once they accepted', async () => {
     const name = crateName('own');
     succeeded(await publish(name, '0.1.0', await token(['publish-new'])));
     const owners = await token(['change-owners']);
 
     const added = await cargo(['owner', '--registry', 'gw', '--add', 'bob', name], owners);
     succeeded(added);
-    assert.match(added.stderr, new RegExp(`Owner user bob has been added as an owner of crate ${name}`));
+    assert.match(added.stderr, new RegExp(`Owner user bob has been invited to be an owner of crate ${name}`));
+    assert.deepEqual(gw.registry.invitations(name), ['bob']);
+    assert.ok(gw.registry.acceptInvitation('bob', name));
     assert.deepEqual(gw.registry.owners(name), ['alice', 'bob']);
 
     succeeded(await cargo(['owner', '--registry', 'gw', '--remove', 'bob', name], owners));
@@ -125,6 +127,7 @@ describe('cargo through the gateway, with tokens that hold the right scope', () 
       const name = crateName('list');
       succeeded(await publish(name, '0.1.0', await token(['publish-new'])));
       succeeded(await cargo(['owner', '--registry', 'gw', '--add', 'bob', name], await token(['change-owners'])));
+      assert.ok(gw.registry.acceptInvitation('bob', name));
 
       const listed = await cargo(['owner', '--registry', 'gw', '--list', name], await token(['yank'], ['other-crate']));
       succeeded(listed);

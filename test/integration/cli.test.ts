@@ -127,7 +127,7 @@ describe('scopegate token', () => {
       [['--name', 'ci\u001b[2J', '--scopes', 'yank', '--credential-env', 'ALICE_CREDENTIAL'], /invalid --name: it contains \\u\{001b\}, a control or text-direction character/],
       [['--name', 'x', '--scopes', 'yank'], /per-token: name the environment variable/],
       [['--name', 'x', '--scopes', 'yank', '--credential-env', 'NOT_SET_ANYWHERE'], /the variable NOT_SET_ANYWHERE is not set/],
-      [['--name', 'x', '--scopes', 'yank', '--credential-env', 'STRANGER'], /the registry did not accept the credential in STRANGER \(its identity check answered 403\)/, { STRANGER: 'nobody' }],
+      [['--name', 'x', '--scopes', 'yank', '--credential-env', 'STRANGER'], /the registry did not accept the credential in STRANGER \(its identity check answered 401\)/, { STRANGER: 'nobody' }],
       [['--name', 'x', '--scopes', 'yank', '--credential-env', 'ALICE_CREDENTIAL', '--account', 'bob'], /--account bob does not match the credential's owner, alice/],
     ];
     for (const [flags, message, extra] of rows) {

@@ -95,7 +95,8 @@ test('`Connection: content-length` cannot strip a body\'s length: the registry g
 test('a chunked PUT body is re-framed as chunked upstream and arrives whole', async () => {
   gw.registry.clearRequests();
   const body = JSON.stringify({ users: ['bob'] });
-  const res = await exchange(`PUT /api/v1/crates/foo/owners HTTP/1.1\r\nHost: gw\r\nAuthorization: ${ownersToken}\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(body)}`);
+  // With cargo's Content-Type: the registry takes an owners body only as application/json.
+  const res = await exchange(`PUT /api/v1/crates/foo/owners HTTP/1.1\r\nHost: gw\r\nAuthorization: ${ownersToken}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(body)}`);
   assert.equal(res.status, 404, res.raw);
   const [owners] = gw.registry.requests;
   assert.equal(owners?.headers['transfer-encoding'], 'chunked');

@@ -50,7 +50,7 @@ function expected(op: Op, scopes: string[] | null, patterns: string[] | null, ex
 const EXPIRY = Math.floor((Date.now() + 30 * DAY) / 1000) * 1000;
 
 /** Builds the request for an op; each allowed one must succeed upstream, so versions are fresh. */
-async function requestFor(op: Op): Promise<{ method: string; path: string; body?: Buffer | string; crate: string }> {
+async function requestFor(op: Op): Promise<{ method: string; path: string; body?: Buffer | string; crate: string; contentType?: string }> {
   const n = ++counter;
   if (op === 'publish-new') {
     const crate = `serde-gw-new${n}`;
@@ -58,8 +58,9 @@ async function requestFor(op: Op): Promise<{ method: string; path: string; body?
   }
   if (op === 'publish-update') return { method: 'PUT', path: '/api/v1/crates/new', body: cargoPublishBody({ name: EXISTING, vers: `2.0.${n}` }), crate: EXISTING };
   if (op === 'owners-add') {
-    await fetch(`${gw.registry.url}/api/v1/crates/${EXISTING}/owners`, { method: 'DELETE', headers: { authorization: ALICE }, body: JSON.stringify({ users: ['bob'] }) });
-    return { method: 'PUT', path: `/api/v1/crates/${EXISTING}/owners`, body: JSON.stringify({ users: ['bob'] }), crate: EXISTING };
+    // cargo sends owner changes as application/json, the only type the registry takes.
+    await fetch(`${gw.registry.url}/api/v1/crates/${EXISTING}/owners`, { method: 'DELETE', headers: { authorization: ALICE, 'content-type': 'application/json' }, body: JSON.stringify({ users: ['bob'] }) });
+    return { method: 'PUT', path: `/api/v1/crates/${EXISTING}/owners`, body: JSON.stringify({ users: ['bob'] }), crate: EXISTING, contentType: 'application/json' };
   }
   const version = `1.5.${n}`;
   const seeded = await fetch(`${gw.registry.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: ALICE }, body: new Uint8Array(cargoPublishBody({ name: EXISTING, vers: version })) });
@@ -80,7 +81,7 @@ for (const expired of [false, true]) {
           for (const op of OPS) {
             const request = await requestFor(op);
             gw.registry.clearRequests();
-            const headers: Record<string, string> = { authorization: token };
+            const headers: Record<string, string> = { authorization: token, ...(request.contentType === undefined ? {} : { 'content-type': request.contentType }) };
             const res = await fetch(gw.url + request.path, { method: request.method, headers, body: typeof request.body === 'string' || request.body === undefined ? request.body : new Uint8Array(request.body) });
             const body = (await res.json()) as unknown;
             const want = expected(op, scopes, patterns, expired, request.crate);
@@ -104,7 +105,7 @@ for (const expired of [false, true]) {
 
 test('the owner the registry sees is the token creator, so the registry still enforces ownership', async () => {
   const { token } = await gw.createToken({ name: 'bob-ci', endpoint_scopes: ['yank'], crate_scopes: null }, 'bob-upstream-secret');
-  await fetch(`${gw.registry.url}/api/v1/crates/${EXISTING}/owners`, { method: 'DELETE', headers: { authorization: ALICE }, body: JSON.stringify({ users: ['bob'] }) });
+  await fetch(`${gw.registry.url}/api/v1/crates/${EXISTING}/owners`, { method: 'DELETE', headers: { authorization: ALICE, 'content-type': 'application/json' }, body: JSON.stringify({ users: ['bob'] }) });
   const res = await fetch(`${gw.url}/api/v1/crates/${EXISTING}/1.0.0/yank`, { method: 'DELETE', headers: { authorization: token } });
   assert.equal(res.status, 403);
   assert.deepEqual(await res.json(), cargoError('must already be an owner to yank or unyank'));

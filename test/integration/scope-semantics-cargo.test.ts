@@ -45,8 +45,9 @@ scopeSemanticsSuite({
         await upstreamPublish(registry, name, `1.5.${n}`);
         return { method: 'DELETE', path: `/api/v1/crates/${name}/1.5.${n}/yank` };
       case 'change-owners':
-        await fetch(`${registry}/api/v1/crates/${name}/owners`, { method: 'DELETE', headers: { authorization: ALICE }, body: JSON.stringify({ users: ['bob'] }) });
-        return { method: 'PUT', path: `/api/v1/crates/${name}/owners`, body: JSON.stringify({ users: ['bob'] }) };
+        // cargo sends owner changes as application/json, the only type the registry takes.
+        await fetch(`${registry}/api/v1/crates/${name}/owners`, { method: 'DELETE', headers: { authorization: ALICE, 'content-type': 'application/json' }, body: JSON.stringify({ users: ['bob'] }) });
+        return { method: 'PUT', path: `/api/v1/crates/${name}/owners`, body: JSON.stringify({ users: ['bob'] }), headers: { 'content-type': 'application/json' } };
     }
   },
 });

@@ -114,7 +114,7 @@ test('a body that is not JSON, or not {api_token}, is refused', async () => {
 test('creation authenticates before it validates scopes and expiry, in crates.io\'s order', async () => {
   const body = { name: 'x', crate_scopes: ['*bad'], endpoint_scopes: ['Yank'], expired_at: 'tomorrow' };
   const stranger = await create(body, 'not-a-registry-user');
-  assert.deepEqual([stranger.status, stranger.json], [403, cargoError('the registry did not accept this credential (its identity check answered 403); use a credential the registry itself accepts')]);
+  assert.deepEqual([stranger.status, stranger.json], [403, cargoError('the registry did not accept this credential (its identity check answered 401); use a credential the registry itself accepts')]);
   const { token } = await gw.createToken({ name: 'full', endpoint_scopes: null });
   const withToken = await create(body, token);
   assert.deepEqual([withToken.status, withToken.json], [403, cargoError('a scopegate token cannot create tokens; authenticate with your own registry credential')]);
@@ -131,7 +131,7 @@ test('a scopegate token cannot create tokens, and a credential the registry reje
   assert.deepEqual(res.json, cargoError('a scopegate token cannot create tokens; authenticate with your own registry credential'));
   const stranger = await create({ name: 'x' }, 'not-a-registry-user');
   assert.equal(stranger.status, 403);
-  assert.deepEqual(stranger.json, cargoError('the registry did not accept this credential (its identity check answered 403); use a credential the registry itself accepts'));
+  assert.deepEqual(stranger.json, cargoError('the registry did not accept this credential (its identity check answered 401); use a credential the registry itself accepts'));
 });
 
 test('listing shows the caller\'s live tokens newest first; expired ones only with expired_days', async () => {

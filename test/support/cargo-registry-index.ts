@@ -29,9 +29,12 @@ export interface IndexLine {
   deps: IndexDependency[];
   cksum: string;
   features: Record<string, string[]>;
+  /** Features using `dep:` or `pkg?/feat` syntax, kept out of `features` for cargo older than 1.19. */
+  features2?: Record<string, string[]>;
   yanked: boolean;
-  links: string | null;
-  v: 2;
+  links?: string;
+  /** 2 when `features2` is present; absent (meaning 1) otherwise. */
+  v?: 2;
   rust_version?: string;
 }
 
@@ -43,6 +46,7 @@ export interface ParsedPublish {
 
 export type ParseResult = { ok: true; value: ParsedPublish } | { ok: false; detail: string };
 
+const MAX_NAME_LENGTH = 64;
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const IDENT = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*';
 const SEMVER_RE = new RegExp(`^(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)(?:-${IDENT})?(?:\\+${IDENT})?$`);
@@ -114,7 +118,7 @@ export function parsePublishBody(body: Buffer): ParseResult {
   const duplicate = duplicateField(body.subarray(4, 4 + jsonLen).toString('utf8'));
   if (duplicate !== null) return bad(duplicate);
   const problem = metadataProblem(meta);
-  if (problem !== undefined) return bad(problem);
+  if (problem !== undefined) return { ok: false, detail: problem };
   return { ok: true, value: { meta: meta as NewCrate, crate: body.subarray(8 + jsonLen) } };
 }
 
@@ -160,21 +164,40 @@ function duplicateField(json: string): string | null {
   return walk('metadata');
 }
 
+/**
+ * What crates.io refuses in the metadata, as its whole `detail`: the shape (a serde error there,
+ * `invalid upload request: …`), then the name (`validate_crate_name`), then the version. The
+ * shape of `deps` and `features` is checked here to build the index line; crates.io reads those
+ * from the tarball's Cargo.toml instead.
+ */
 function metadataProblem(meta: unknown): string | undefined {
-  if (!isObject(meta)) return 'metadata must be a JSON object';
-  if (typeof meta.name !== 'string' || !isValidCrateName(meta.name)) {
-    return 'expected a valid crate name to start with a letter, contain only letters, numbers, hyphens, or underscores and have at most 64 characters';
-  }
-  if (typeof meta.vers !== 'string' || !isValidVersion(meta.vers)) {
-    return `invalid semver version \`${String(meta.vers)}\``;
-  }
-  if (meta.deps !== undefined && !Array.isArray(meta.deps)) return '`deps` must be an array';
+  const shape = (why: string): string => `invalid upload request: ${why}`;
+  if (!isObject(meta)) return shape('metadata must be a JSON object');
+  if (typeof meta.name !== 'string') return shape('expected a string `name`');
+  if (typeof meta.vers !== 'string') return shape('expected a string `vers`');
+  if (meta.deps !== undefined && !Array.isArray(meta.deps)) return shape('`deps` must be an array');
   for (const dep of (meta.deps ?? []) as unknown[]) {
     if (!isObject(dep) || typeof dep.name !== 'string' || typeof dep.version_req !== 'string') {
-      return 'every dependency needs a string `name` and `version_req`';
+      return shape('every dependency needs a string `name` and `version_req`');
     }
   }
-  if (meta.features !== undefined && !isObject(meta.features)) return '`features` must be an object';
+  if (meta.features !== undefined && !isObject(meta.features)) return shape('`features` must be an object');
+  const badName = crateNameProblem(meta.name);
+  if (badName !== undefined) return badName;
+  if (!isValidVersion(meta.vers)) return `"${meta.vers}" is an invalid semver version`;
+  return undefined;
+}
+
+/** crates.io's `validate_crate_name("crate", …)` and its wording (`crates_io_validation`). */
+export function crateNameProblem(name: string): string | undefined {
+  const chars = [...name];
+  if (chars.length > MAX_NAME_LENGTH) return `the crate name \`${name}\` is too long (max ${MAX_NAME_LENGTH} characters)`;
+  if (chars.length === 0) return 'crate name cannot be empty';
+  const [first, ...rest] = chars as [string, ...string[]];
+  if (/^[0-9]$/.test(first)) return `the name \`${name}\` cannot be used as a crate name, the name cannot start with a digit`;
+  if (!/^[A-Za-z]$/.test(first)) return `invalid character \`${first}\` in crate name: \`${name}\`, the first character must be an ASCII character`;
+  const other = rest.find((c) => !/^[A-Za-z0-9_-]$/.test(c));
+  if (other !== undefined) return `invalid character \`${other}\` in crate name: \`${name}\`, characters must be an ASCII alphanumeric characters, \`-\`, or \`_\``;
   return undefined;
 }
 
@@ -183,24 +206,36 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Converts publish metadata to an index line (wire-facts §1.2, "Index-line differences"):
- * `version_req` becomes `req`; a renamed dependency is indexed under its rename with `package`
- * holding the original name; the registry adds `cksum` (sha256 hex of the `.crate` bytes),
- * `yanked: false` and `v: 2`. All features stay in `features`, which cargo accepts at `v: 2`.
+ * Converts publish metadata to an index line as crates.io writes it (its `crates_io_index::Crate`;
+ * wire-facts §1.2, "Index-line differences"): `version_req` becomes `req`; a renamed dependency is
+ * indexed under its rename with `package` holding the original name; the registry adds `cksum`
+ * (sha256 hex of the `.crate` bytes) and `yanked: false`. Features whose values use `dep:` or
+ * `?/` go to `features2`, which then sets `v: 2`; `v`, `features2`, `links` and `rust_version`
+ * are left out when there is nothing to say.
  */
 export function toIndexLine(meta: NewCrate, crate: Buffer): IndexLine {
-  const line: IndexLine = {
+  const features: Record<string, string[]> = {};
+  const features2: Record<string, string[]> = {};
+  // Sorted by name, as crates.io's BTreeMap writes them.
+  const sorted = Object.entries(meta.features ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, values] of sorted) {
+    const extended = Array.isArray(values) && values.some((v) => typeof v === 'string' && (v.startsWith('dep:') || v.includes('?/')));
+    (extended ? features2 : features)[name] = values;
+  }
+  const extended = Object.keys(features2).length > 0;
+  // In the order of crates.io's struct, which is the order of its index lines.
+  return {
     name: meta.name,
     vers: meta.vers,
     deps: (meta.deps ?? []).map(toIndexDependency),
     cksum: createHash('sha256').update(crate).digest('hex'),
-    features: meta.features ?? {},
+    features,
+    ...(extended ? { features2 } : {}),
     yanked: false,
-    links: meta.links ?? null,
-    v: 2,
+    ...(typeof meta.links === 'string' ? { links: meta.links } : {}),
+    ...(typeof meta.rust_version === 'string' ? { rust_version: meta.rust_version } : {}),
+    ...(extended ? { v: 2 as const } : {}),
   };
-  if (typeof meta.rust_version === 'string') line.rust_version = meta.rust_version;
-  return line;
 }
 
 function toIndexDependency(dep: NewCrateDependency): IndexDependency {

@@ -31,6 +31,8 @@ interface CrateEntry {
   /** The name as first published; later publishes must spell it the same way. */
   name: string;
   owners: string[];
+  /** Logins invited with `cargo owner --add` who have not accepted yet (see `ownerInvitations`). */
+  invited: string[];
   description: string | null;
   versions: VersionEntry[];
   /**
@@ -42,7 +44,20 @@ interface CrateEntry {
 
 interface IndexWrite {
   visibleAt: number;
+  /** Epoch ms in whole seconds, as an HTTP date carries it (see {@link IndexFile}). */
+  lastModified: number;
   content: string;
+}
+
+/** A sparse-index file as served: its bytes and its `Last-Modified`. */
+export interface IndexFile {
+  content: string;
+  /**
+   * When the write landed, in whole seconds; each write of a file is dated at least a second after
+   * the one before, so a client revalidating with `If-Modified-Since` (HTTP dates have no
+   * fractions) never gets a 304 for a file that changed within the same second.
+   */
+  lastModified: number;
 }
 
 /** Options for {@link RegistryStore}. */
@@ -56,12 +71,24 @@ export interface RegistryStoreOptions {
   indexLagMs?: number;
   /** Epoch ms; default Date.now. */
   clock?: () => number;
+  /**
+   * Whether `cargo owner --add` invites (true, the default, as crates.io does: the user becomes an
+   * owner only once they accept, {@link RegistryStore.acceptInvitation}) or adds at once (false).
+   */
+  ownerInvitations?: boolean;
 }
 
 type Auth = { login: string } | { denied: Reply };
 
 const NOT_OWNER_PUBLISH =
   "this crate exists but you don't seem to be an owner. If you believe this is a mistake, perhaps you need to accept an invitation to be an owner before publishing.";
+/** crates.io's answer to a token that does not start with `cio` (cratesio-tokens §7). */
+const TOKEN_FORMAT_ERROR =
+  'The given API token does not match the format used by crates.io. Tokens generated before 2020-07-14 were generated with an insecure random number generator, and have been revoked. You can generate a new token at https://crates.io/me. For more information please see https://blog.rust-lang.org/2020/07/14/crates-io-security-advisory.html. We apologize for any inconvenience.';
+/** crates.io's longest package description. */
+const MAX_DESCRIPTION_LENGTH = 1000;
+/** crates.io bounds the logins of one `PUT …/owners`. */
+const MAX_INVITES = 10;
 const LAST_OWNER =
   "cannot remove all individual owners of a crate. Team member don't have permission to modify owners, so at least one individual owner is required.";
 
@@ -79,10 +106,12 @@ export class RegistryStore {
   private readonly crates = new Map<string, CrateEntry>();
   private readonly indexLagMs: number;
   private readonly clock: () => number;
+  private readonly ownerInvitations: boolean;
 
   constructor(options: RegistryStoreOptions = {}) {
     this.indexLagMs = options.indexLagMs ?? 0;
     this.clock = options.clock ?? Date.now;
+    this.ownerInvitations = options.ownerInvitations ?? true;
   }
 
   /** Registers `token` as a credential of `login`, creating the user on first sight. */
@@ -91,12 +120,25 @@ export class RegistryStore {
     if (!this.ids.has(login)) this.ids.set(login, this.ids.size + 1);
   }
 
-  /** Cargo sends the raw token with no scheme (wire-facts §1.3); a `Bearer ` prefix is tolerated. */
+  /**
+   * crates.io's reading of `Authorization` (cratesio-tokens §1.3, §7): none → 403; not visible ASCII
+   * → 401; split at the first space, the scheme must be empty or `Bearer` in any case (else 401),
+   * the rest trimmed is the token. Cargo sends the raw token with no scheme (wire-facts §1.3). A
+   * registered token is accepted whatever its shape (the tests' tokens are readable names); an
+   * unknown one is judged as crates.io judges it: not `cio…` → 401 format error, else 403.
+   */
   authenticate(header: string | undefined): Auth {
     if (header === undefined) return { denied: errorReply(403, 'this action requires authentication') };
-    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : header;
+    if (/[^\t\x20-\x7e]/.test(header)) return { denied: errorReply(401, 'Invalid `Authorization` header: Found unexpected non-ASCII characters') };
+    const space = header.indexOf(' ');
+    const scheme = space === -1 ? '' : header.slice(0, space);
+    if (scheme !== '' && scheme.toLowerCase() !== 'bearer') {
+      return { denied: errorReply(401, `Invalid \`Authorization\` header: Found unexpected authentication scheme \`${scheme}\``) };
+    }
+    const token = header.slice(space + 1).trim();
     const login = this.logins.get(token);
-    return login === undefined ? { denied: errorReply(403, 'authentication failed') } : { login };
+    if (login !== undefined) return { login };
+    return { denied: token.startsWith('cio') ? errorReply(403, 'authentication failed') : errorReply(401, TOKEN_FORMAT_ERROR) };
   }
 
   /** `GET /api/v1/me`. */
@@ -111,6 +153,8 @@ export class RegistryStore {
   publish(header: string | undefined, { meta, crate }: ParsedPublish): Reply {
     const auth = this.authenticate(header);
     if ('denied' in auth) return auth.denied;
+    const unfit = packageMetadataProblem(meta);
+    if (unfit !== undefined) return errorReply(400, unfit);
     const existing = this.find(meta.name);
     if (existing !== undefined && !isOwner(existing, auth.login)) return errorReply(403, NOT_OWNER_PUBLISH);
     if (existing !== undefined && existing.name !== meta.name) {
@@ -139,6 +183,9 @@ export class RegistryStore {
     const auth = this.authenticate(header);
     if ('denied' in auth) return auth.denied;
     if (!isOwner(entry, auth.login)) return errorReply(403, 'must already be an owner to yank or unyank');
+    // Yanking a yanked version (or unyanking a live one) is a success that changes nothing:
+    // crates.io updates no row and queues no index write then (`version/update.rs`).
+    if (found.line.yanked === yanked) return ok({ ok: true });
     found.line.yanked = yanked;
     this.scheduleIndexWrite(entry);
     return ok({ ok: true });
@@ -154,11 +201,13 @@ export class RegistryStore {
   }
 
   /**
-   * `PUT` (add) or `DELETE` (remove) `/api/v1/crates/:name/owners`. Unlike crates.io, an added user
-   * becomes an owner at once: there is no invitation to accept. Cargo requires `msg` in both answers
-   * (wire-facts §1.1).
+   * `PUT` (add) or `DELETE` (remove) `/api/v1/crates/:name/owners`, as crates.io's `owners.rs`: an
+   * added user is invited (msg `user … has been invited …`; again: `… already has a pending
+   * invitation …`) and owns nothing until they accept, unless `ownerInvitations` is off. Cargo
+   * requires `msg` in both answers (wire-facts §1.1). One bad login refuses the whole request.
    */
   changeOwners(header: string | undefined, name: string, requested: string[], add: boolean): Reply {
+    if (add && requested.length > MAX_INVITES) return errorReply(400, `too many invites for this request - maximum ${MAX_INVITES}`);
     const auth = this.authenticate(header);
     if ('denied' in auth) return auth.denied;
     const entry = this.find(name);
@@ -167,11 +216,30 @@ export class RegistryStore {
     const users: string[] = [];
     for (const login of requested) {
       const user = this.userByLogin(login);
+      // crates.io's `owner_remove` looks among the crate's owners: an unknown user and a
+      // non-owner are one error there.
+      if (!add && (user === undefined || !isOwner(entry, user))) return errorReply(400, `could not find owner with login \`${login}\``);
       if (user === undefined) return errorReply(400, `could not find user with login \`${login}\``);
       if (add && isOwner(entry, user)) return errorReply(400, `\`${login}\` is already an owner`);
       users.push(user);
     }
-    return add ? this.addOwners(entry, users) : this.removeOwners(entry, users);
+    if (!add) return this.removeOwners(entry, users);
+    return this.ownerInvitations ? this.invite(entry, users) : this.addOwners(entry, users);
+  }
+
+  /** The invitee accepts (crates.io: on the website, or with the emailed token); false when none is pending. */
+  acceptInvitation(login: string, name: string): boolean {
+    const entry = this.find(name);
+    const user = this.userByLogin(login);
+    if (entry === undefined || user === undefined || !entry.invited.includes(user)) return false;
+    entry.invited = entry.invited.filter((u) => u !== user);
+    entry.owners.push(user);
+    return true;
+  }
+
+  /** Logins with a pending invitation to own `name` (canonical lookup), for assertions. */
+  invitationsOf(name: string): string[] {
+    return [...(this.find(name)?.invited ?? [])];
   }
 
   /** `GET /api/v1/crates/:name/:version/download`: the stored `.crate` bytes. */
@@ -199,7 +267,7 @@ export class RegistryStore {
    * The sparse-index file at `path` (e.g. `se/rd/serde`) as last written, or undefined when none
    * exists yet (see `indexLagMs`).
    */
-  indexFile(path: string): string | undefined {
+  indexFile(path: string): IndexFile | undefined {
     for (const entry of this.crates.values()) {
       if (makeDepPath(entry.name.toLowerCase()) === path) return this.landedIndexFile(entry);
     }
@@ -223,21 +291,25 @@ export class RegistryStore {
 
   /** Queues a write of the index file as it is now, landing `indexLagMs` from now. */
   private scheduleIndexWrite(entry: CrateEntry): void {
-    entry.indexWrites.push({ visibleAt: this.clock() + this.indexLagMs, content: renderIndexFile(entry) });
+    const visibleAt = this.clock() + this.indexLagMs;
+    const previous = entry.indexWrites.at(-1)?.lastModified ?? -Infinity;
+    const lastModified = Math.max(Math.floor(visibleAt / 1000) * 1000, previous + 1000);
+    entry.indexWrites.push({ visibleAt, lastModified, content: renderIndexFile(entry) });
   }
 
   /** The newest landed write; the ones it supersedes are dropped. */
-  private landedIndexFile(entry: CrateEntry): string | undefined {
+  private landedIndexFile(entry: CrateEntry): IndexFile | undefined {
     const now = this.clock();
     let landed = -1;
     entry.indexWrites.forEach((w, i) => { if (w.visibleAt <= now) landed = i; });
     if (landed === -1) return undefined;
     entry.indexWrites.splice(0, landed);
-    return entry.indexWrites[0]!.content;
+    const { content, lastModified } = entry.indexWrites[0]!;
+    return { content, lastModified };
   }
 
   private create(meta: NewCrate, login: string): CrateEntry {
-    const entry: CrateEntry = { name: meta.name, owners: [login], description: null, versions: [], indexWrites: [] };
+    const entry: CrateEntry = { name: meta.name, owners: [login], invited: [], description: null, versions: [], indexWrites: [] };
     this.crates.set(canonicalName(meta.name), entry);
     return entry;
   }
@@ -252,12 +324,43 @@ export class RegistryStore {
     return ok({ ok: true, msg: msgs.join(',') });
   }
 
+  private invite(entry: CrateEntry, users: string[]): Reply {
+    const msgs = users.map((u) => {
+      if (entry.invited.includes(u)) return `user ${u} already has a pending invitation to be an owner of crate ${entry.name}`;
+      entry.invited.push(u);
+      return `user ${u} has been invited to be an owner of crate ${entry.name}`;
+    });
+    return ok({ ok: true, msg: msgs.join(',') });
+  }
+
   private removeOwners(entry: CrateEntry, users: string[]): Reply {
     const remaining = entry.owners.filter((o) => !users.includes(o));
     if (remaining.length === 0) return errorReply(400, LAST_OWNER);
     entry.owners = remaining;
     return ok({ ok: true, msg: 'owners successfully removed' });
   }
+}
+
+/**
+ * crates.io's checks of the package's own metadata, after authentication and before the crate is
+ * looked at (`publish.rs`): a description and a license (or license file) are required, which
+ * cargo 1.95 does not check before uploading to a registry other than crates.io. crates.io reads them from the tarball's Cargo.toml; cargo sends the same
+ * values in the metadata JSON, which is what is read here.
+ */
+function packageMetadataProblem(meta: NewCrate): string | undefined {
+  const empty = (v: unknown): boolean => typeof v !== 'string' || v === '';
+  const missing = [
+    ...(empty(meta.description) ? ['description'] : []),
+    ...(empty(meta.license) && empty(meta.license_file) ? ['license'] : []),
+  ];
+  if (missing.length > 0) {
+    return `missing or empty metadata fields: ${missing.join(', ')}. Please see https://doc.rust-lang.org/cargo/reference/manifest.html for more information on configuring these fields`;
+  }
+  // Rust's `len()`: bytes, not characters.
+  if (Buffer.byteLength(meta.description ?? '') > MAX_DESCRIPTION_LENGTH) {
+    return `The \`description\` is too long. A maximum of ${MAX_DESCRIPTION_LENGTH} characters are currently allowed.`;
+  }
+  return undefined;
 }
 
 function isOwner(entry: CrateEntry, login: string): boolean {

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { cargoPublish, cleanup, makeCargoHome, makeCrate, runCargo, type CargoResult } from './cargo-cli.js';
@@ -88,13 +90,26 @@ describe('test cargo registry driven by the real cargo binary', () => {
     assert.equal(registry.indexLines('gw-gamma')[0]?.yanked, false);
   });
 
-  it('adds, lists and removes owners with cargo owner', async () => {
+  it('invites an owner with cargo owner --add, as crates.io does, then lists and removes them once they accept', async () => {
     assertSucceeded(await publish('gw-delta', '0.1.0', ALICE));
 
     const added = await cargo(['owner', '--registry', 'gw', '--add', 'bob', 'gw-delta'], ALICE);
     assertSucceeded(added);
-    assert.match(added.stderr, /Owner user bob has been added as an owner of crate gw-delta/);
+    assert.match(added.stderr, /Owner user bob has been invited to be an owner of crate gw-delta/);
+    assert.deepEqual(registry.owners('gw-delta'), ['alice']);
+    assert.deepEqual(registry.invitations('gw-delta'), ['bob']);
+
+    const again = await cargo(['owner', '--registry', 'gw', '--add', 'bob', 'gw-delta'], ALICE);
+    assertSucceeded(again);
+    assert.match(again.stderr, /Owner user bob already has a pending invitation to be an owner of crate gw-delta/);
+
+    const early = await cargo(['yank', '--registry', 'gw', 'gw-delta@0.1.0'], BOB);
+    assert.equal(early.code, 101);
+    assert.match(early.stderr, /must already be an owner to yank or unyank/);
+
+    assert.equal(registry.acceptInvitation('bob', 'gw-delta'), true);
     assert.deepEqual(registry.owners('gw-delta'), ['alice', 'bob']);
+    assert.deepEqual(registry.invitations('gw-delta'), []);
 
     const listed = await cargo(['owner', '--registry', 'gw', '--list', 'gw-delta'], BOB);
     assertSucceeded(listed);
@@ -137,5 +152,48 @@ describe('test cargo registry driven by the real cargo binary', () => {
       target: null,
       kind: 'normal',
     });
+  });
+
+  it('indexes a dep: feature in features2 with v 2, as crates.io does, and cargo resolves through it', async () => {
+    assertSucceeded(await publish('gw-fbase', '0.1.0', ALICE));
+    const lib = await makeCrate('gw-feat', '0.1.0', { dependencies: { fbase: '{ package = "gw-fbase", version = "0.1.0", registry = "gw", optional = true }' } });
+    await appendFile(join(lib, 'Cargo.toml'), '[features]\nextra = ["dep:fbase"]\nplain = []\n');
+    assertSucceeded(await cargoPublish(lib, { cargoHome, token: ALICE }));
+    const [line] = registry.indexLines('gw-feat');
+    assert.deepEqual([line?.features, line?.features2, line?.v], [{ plain: [] }, { extra: ['dep:fbase'] }, 2]);
+
+    const app = await makeCrate('gw-feat-app', '0.1.0', { dependencies: { feat: '{ package = "gw-feat", version = "0.1.0", registry = "gw", features = ["extra"] }' } });
+    assertSucceeded(await runCargo(['generate-lockfile'], { cargoHome, cwd: app, token: BOB }));
+    assert.match(await readFile(join(app, 'Cargo.lock'), 'utf8'), /name = "gw-fbase"/);
+  });
+
+  it('refuses a crate without description or license, which cargo uploads anyway to a registry other than crates.io', async () => {
+    const dir = await makeCrate('gw-bare', '0.1.0');
+    const manifest = await readFile(join(dir, 'Cargo.toml'), 'utf8');
+    await writeFile(join(dir, 'Cargo.toml'), manifest.replace(/^(license|description) = .*\n/gm, ''));
+    const result = await cargoPublish(dir, { cargoHome, token: ALICE });
+    assert.equal(result.code, 101);
+    assert.match(result.stderr, /Uploading gw-bare v0\.1\.0/);
+    assert.match(result.stderr, /status 400 Bad Request\): missing or empty metadata fields: description, license\./);
+    assert.equal(registry.crateExists('gw-bare'), false);
+  });
+});
+
+describe('test cargo registry with a static host for downloads (cdn), driven by the real cargo binary', () => {
+  it('lets cargo fetch a dependency from the static host that config.json names', async () => {
+    const registry = await startCargoRegistry({ users: { [ALICE]: 'alice' }, cdn: true });
+    try {
+      const cargoHome = await makeCargoHome(`sparse+${registry.url}/index/`);
+      const published = await cargoPublish(await makeCrate('gw-cdn-base', '0.1.0'), { cargoHome, token: ALICE });
+      assert.equal(published.code, 0, published.stderr);
+      const app = await makeCrate('gw-cdn-app', '0.1.0', { dependencies: { 'gw-cdn-base': '{ version = "0.1.0", registry = "gw" }' } });
+      const fetched = await runCargo(['fetch'], { cargoHome, cwd: app });
+      assert.equal(fetched.code, 0, fetched.stderr);
+      assert.deepEqual(registry.cdn?.requests.map((r) => `${r.method} ${r.url}`), ['GET /crates/gw-cdn-base/0.1.0/download']);
+      assert.ok(registry.requests.every((r) => !r.url.includes('/download')), 'the registry itself served no download');
+    } finally {
+      await registry.close();
+      await cleanup();
+    }
   });
 });

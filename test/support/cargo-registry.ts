@@ -6,7 +6,9 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-import { depPrefix, etagMatches, etagOf, parsePublishBody, type IndexLine } from './cargo-registry-index.js';
+import { downloadMatcher, redirectToCdn, templateDownload, type TemplateDownload } from './cargo-registry-downloads.js';
+import { etagMatches, etagOf, isValidVersion, parsePublishBody, type IndexLine } from './cargo-registry-index.js';
+import { startStaticHost, type StaticHost } from './cargo-registry-cdn.js';
 import { errorReply, RegistryStore, type Reply } from './cargo-registry-store.js';
 
 /** One request as the registry received it. */
@@ -25,6 +27,8 @@ export interface CargoRegistry {
   port: number;
   /** Every request received, in arrival order. */
   requests: RecordedRequest[];
+  /** With `cdn`: the static host's URL and the requests it received (not in `requests`); else null. */
+  cdn: { url: string; requests: RecordedRequest[] } | null;
   clearRequests(): void;
   /** Lets `token` act as `login` (creating the user if new). */
   addUser(token: string, login: string): void;
@@ -35,6 +39,10 @@ export interface CargoRegistry {
   /** Whether a crate exists, compared canonically (`Foo_bar` equals `foo-bar`). */
   crateExists(name: string): boolean;
   owners(name: string): string[];
+  /** Logins invited to own `name` who have not accepted yet. */
+  invitations(name: string): string[];
+  /** `login` accepts a pending invitation to own `name`, as on crates.io's website; false if none is pending. */
+  acceptInvitation(login: string, name: string): boolean;
   /** The crate's index lines, parsed; empty for an unknown crate. */
   indexLines(name: string): IndexLine[];
 }
@@ -71,6 +79,19 @@ export interface CargoRegistryOptions {
    * Default `disabled`: the real status codes, as crates.io's own tests run.
    */
   statusCodes?: 'disabled' | 'adjust-all';
+  /**
+   * crates.io answers `cargo owner --add bob` with `user bob has been invited to be an owner of
+   * crate …`: bob owns the crate only once he accepts ({@link CargoRegistry.acceptInvitation}).
+   * Default true, as crates.io; false adds at once (`… has been added as an owner …`).
+   */
+  ownerInvitations?: boolean;
+  /**
+   * Downloads as crates.io serves them: config.json's `dl` names a static host of its own
+   * (static.crates.io; here a second listener, {@link CargoRegistry.cdn}), and the API's
+   * `GET /api/v1/crates/:name/:version/download` answers 302 to the `.crate` there, without
+   * looking it up. Default false: `dl` (on this listener) serves the bytes itself. Overrides `dl`.
+   */
+  cdn?: boolean;
 }
 
 /** Bodies above this get 413, like crates.io's upload cap (wire-facts §1.2: "set size caps"). */
@@ -80,21 +101,24 @@ const MAX_PER_PAGE = 100;
 
 /** Starts a registry on 127.0.0.1 with an ephemeral port. */
 export async function startCargoRegistry(options: CargoRegistryOptions = {}): Promise<CargoRegistry> {
-  const store = new RegistryStore({ indexLagMs: options.indexLagMs ?? 0 });
+  const store = new RegistryStore({ indexLagMs: options.indexLagMs ?? 0, ownerInvitations: options.ownerInvitations ?? true });
   const dl = options.dl ?? '/api/v1/crates';
   const templateDownload = downloadMatcher(dl);
   for (const [token, login] of Object.entries(options.users ?? {})) store.addUser(token, login);
   const requests: RecordedRequest[] = [];
+  const staticHost: StaticHost | null = options.cdn === true ? await startStaticHost(store) : null;
   const sockets = new Set<Socket>();
   let hang = false;
   let url = '';
+  // config.json's Last-Modified: it never changes while the registry runs.
+  const startedAt = Math.floor(Date.now() / 1000) * 1000;
 
   // No 'upgrade' listener: cargo's h2c upgrade headers are then served as HTTP/1.1 (wire-facts §1.5).
   const server = createServer((req, res) => {
     void readBody(req).then((body) => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body ?? Buffer.alloc(0) });
       if (hang) return;
-      const site = { base: url, dl, templateDownload, authRequired: options.authRequired === true };
+      const site = { base: url, dl, templateDownload, authRequired: options.authRequired === true, startedAt, cdn: staticHost?.url ?? null };
       const reply = body === undefined ? errorReply(413, `max upload size is: ${MAX_BODY_BYTES}`) : safeRoute(store, site, req, body);
       send(res, options.statusCodes === 'adjust-all' && isCargoCompatEndpoint(req) && reply.status !== 304 ? { ...reply, status: 200 } : reply);
     });
@@ -114,12 +138,20 @@ export async function startCargoRegistry(options: CargoRegistryOptions = {}): Pr
     url,
     port,
     requests,
-    clearRequests: () => void requests.splice(0),
+    cdn: staticHost === null ? null : { url: staticHost.url, requests: staticHost.requests },
+    clearRequests: () => {
+      requests.splice(0);
+      staticHost?.requests.splice(0);
+    },
     addUser: (token, login) => store.addUser(token, login),
     setHang: (on) => void (hang = on),
-    close: () => closeServer(server, sockets),
+    close: async () => {
+      await Promise.all([closeServer(server, sockets), staticHost?.close()]);
+    },
     crateExists: (name) => store.find(name) !== undefined,
     owners: (name) => store.ownersOf(name),
+    invitations: (name) => store.invitationsOf(name),
+    acceptInvitation: (login, name) => store.acceptInvitation(login, name),
     indexLines: (name) => store.linesOf(name),
   };
 }
@@ -151,6 +183,10 @@ interface Site {
   /** A download at the template's path (null: not such a path), checked against the store. */
   readonly templateDownload: (pathAndQuery: string) => TemplateDownload | null;
   readonly authRequired: boolean;
+  /** Epoch ms (whole seconds) the registry started: config.json's `Last-Modified`. */
+  readonly startedAt: number;
+  /** The static host's URL with `cdn`, else null. */
+  readonly cdn: string | null;
 }
 
 function safeRoute(store: RegistryStore, site: Site, req: IncomingMessage, body: Buffer): Reply {
@@ -166,7 +202,8 @@ function safeRoute(store: RegistryStore, site: Site, req: IncomingMessage, body:
  * a real registry, so a gateway that forwards a doubled slash is caught (wire-facts §1.1).
  */
 function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buffer): Reply {
-  const method = req.method ?? '';
+  // HEAD is answered as GET, as axum (crates.io) and any CDN do; Node sends the headers only.
+  const method = req.method === 'HEAD' ? 'GET' : req.method ?? '';
   const rawUrl = req.url ?? '';
   const queryAt = rawUrl.indexOf('?');
   const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
@@ -174,15 +211,15 @@ function route(store: RegistryStore, site: Site, req: IncomingMessage, body: Buf
   if (site.authRequired && 'denied' in store.authenticate(req.headers.authorization)) {
     return { ...errorReply(401, 'this registry requires authentication: configure a token for it'), headers: { 'WWW-Authenticate': `Cargo login_url="${site.base}/me"` } };
   }
-  if (path.startsWith('/index/') && (method === 'GET' || method === 'HEAD')) {
-    return indexReply(store, site, path.slice('/index/'.length), req.headers['if-none-match']);
+  if (path.startsWith('/index/') && method === 'GET') {
+    return indexReply(store, site, path.slice('/index/'.length), req.headers);
   }
-  const templated = method === 'GET' ? site.templateDownload(rawUrl) : null;
+  const templated = method === 'GET' && site.cdn === null ? site.templateDownload(rawUrl) : null;
   if (templated !== null) return templateDownload(store, templated);
   if (!path.startsWith('/api/v1/')) return notFound();
   const segments = decodeSegments(path.slice('/api/v1/'.length));
   if (segments === undefined) return errorReply(400, 'invalid percent-encoding in the URL path');
-  return apiRoute(store, method, segments, query, req.headers.authorization, body);
+  return apiRoute(store, method, segments, query, req.headers, body, site.cdn);
 }
 
 function apiRoute(
@@ -190,9 +227,11 @@ function apiRoute(
   method: string,
   segments: string[],
   query: URLSearchParams,
-  auth: string | undefined,
+  headers: IncomingHttpHeaders,
   body: Buffer,
+  cdn: string | null,
 ): Reply {
+  const auth = headers.authorization;
   const [root, name = '', second, third] = segments;
   // `call` is "METHOD root/segment-count": `GET crates/1` is `GET /api/v1/crates`.
   const call = `${method} ${root}/${segments.length}`;
@@ -200,11 +239,16 @@ function apiRoute(
   if (call === 'GET crates/1') return store.search(query.get('q') ?? '', perPage(query.get('per_page')));
   if (call === 'PUT crates/2' && name === 'new') return publish(store, auth, body);
   if (root !== 'crates' || second === undefined) return notFound();
-  if (segments.length === 3 && second === 'owners') return owners(store, method, auth, name, body);
+  if (segments.length === 3 && second === 'owners') return owners(store, method, headers, name, body);
   if (segments.length !== 4) return notFound();
-  if (method === 'DELETE' && third === 'yank') return store.setYanked(auth, name, second, true);
-  if (method === 'PUT' && third === 'unyank') return store.setYanked(auth, name, second, false);
-  if (method === 'GET' && third === 'download') return store.download(name, second);
+  const yank = method === 'DELETE' && third === 'yank';
+  if (yank || (method === 'PUT' && third === 'unyank')) {
+    // crates.io's `CrateVersionPath` parses `{version}` as semver while axum extracts the path,
+    // before the handler looks anything up: a rejection, 400 `Invalid URL: …` (the rest is ours).
+    if (!isValidVersion(second)) return errorReply(400, `Invalid URL: \`${second}\` is not a semver version`);
+    return store.setYanked(auth, name, second, yank);
+  }
+  if (method === 'GET' && third === 'download') return cdn === null ? store.download(name, second) : redirectToCdn(cdn, name, second);
   return notFound();
 }
 
@@ -214,37 +258,66 @@ function publish(store: RegistryStore, auth: string | undefined, body: Buffer): 
   return parsed.ok ? store.publish(auth, parsed.value) : errorReply(400, parsed.detail);
 }
 
-function owners(store: RegistryStore, method: string, auth: string | undefined, name: string, body: Buffer): Reply {
-  if (method === 'GET') return store.listOwners(auth, name);
+function owners(store: RegistryStore, method: string, headers: IncomingHttpHeaders, name: string, body: Buffer): Reply {
+  if (method === 'GET') return store.listOwners(headers.authorization, name);
   if (method !== 'PUT' && method !== 'DELETE') return notFound();
-  const logins = parseLogins(body);
-  if (logins === undefined) return errorReply(400, 'invalid request body: expected {"users":["login", …]}');
-  return store.changeOwners(auth, name, logins, method === 'PUT');
+  const parsed = parseOwnersBody(headers['content-type'], body);
+  if ('refused' in parsed) return parsed.refused;
+  return store.changeOwners(headers.authorization, name, parsed.logins, method === 'PUT');
 }
 
-/** Cargo sends `{"users":[…]}` (wire-facts §1.1); crates.io also accepts `owners`. */
-function parseLogins(body: Buffer): string[] | undefined {
+/**
+ * The owners body as crates.io's axum `Json` extractor takes it (cratesio-tokens §6.1 step 1),
+ * before anything else: a Content-Type other than `application/json` (or `…+json`) is 415, text
+ * that is not JSON 400, and anything but `{"owners":[string, …]}` (alias `users`, what cargo
+ * sends with `Content-Type: application/json`, wire-facts §1.1) 422. The prefixes and statuses
+ * are crates.io's; the explanation after them is ours, not serde's.
+ */
+function parseOwnersBody(contentType: string | undefined, body: Buffer): { logins: string[] } | { refused: Reply } {
+  const mime = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!/^application\/([^/]+\+)?json$/.test(mime)) return { refused: errorReply(415, 'Expected request with `Content-Type: application/json`') };
+  let json: unknown;
   try {
-    const json: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof json !== 'object' || json === null) return undefined;
-    const list = (json as { users?: unknown; owners?: unknown }).users ?? (json as { owners?: unknown }).owners;
-    return Array.isArray(list) && list.every((l) => typeof l === 'string') ? list : undefined;
-  } catch {
-    return undefined;
+    json = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return { refused: errorReply(400, `Failed to parse the request body as JSON: ${(err as Error).message}`) };
   }
+  const unfit = (why: string): { refused: Reply } => ({ refused: errorReply(422, `Failed to deserialize the JSON body into the target type: ${why}`) });
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return unfit('expected an object with an `owners` list');
+  const fields = json as { owners?: unknown; users?: unknown };
+  // serde's alias: `users` is `owners` by another name, so both is the field twice.
+  if (Object.hasOwn(fields, 'owners') && Object.hasOwn(fields, 'users')) return unfit('duplicate field `owners`');
+  const list = Object.hasOwn(fields, 'owners') ? fields.owners : fields.users;
+  if (list === undefined) return unfit('missing field `owners`');
+  if (!Array.isArray(list) || !list.every((l) => typeof l === 'string')) return unfit('owners: expected a sequence of strings');
+  return { logins: list };
 }
 
-/** `config.json` and index files, with `ETag` / `If-None-Match` → 304 (wire-facts §1.5). */
-function indexReply(store: RegistryStore, { base, dl, authRequired }: Site, file: string, ifNoneMatch: string | undefined): Reply {
+/**
+ * `config.json` and index files, with both validators a CDN such as index.crates.io's sends:
+ * `ETag` (cargo replays it as `If-None-Match`) and `Last-Modified` (cargo replays it as
+ * `If-Modified-Since` when there was no ETag), wire-facts §1.5. As RFC 9110 §13.2.2 orders them,
+ * `If-Modified-Since` counts only without `If-None-Match`.
+ */
+function indexReply(store: RegistryStore, { base, dl, authRequired, startedAt, cdn }: Site, file: string, request: IncomingHttpHeaders): Reply {
   const isConfig = file === 'config.json';
   // `api` has no trailing slash: cargo would otherwise send `//api/v1/…` (wire-facts §1.1).
-  const content = isConfig ? JSON.stringify({ dl: `${base}${dl}`, api: base, ...(authRequired ? { 'auth-required': true } : {}) }) : store.indexFile(file);
-  if (content === undefined) return notFound();
-  const etag = etagOf(content);
-  const headers = { ETag: etag };
-  if (etagMatches(ifNoneMatch, etag)) return { status: 304, body: '', headers };
+  const config = () => ({ content: JSON.stringify({ dl: cdn === null ? `${base}${dl}` : `${cdn}/crates`, api: base, ...(authRequired ? { 'auth-required': true } : {}) }), lastModified: startedAt });
+  const found = isConfig ? config() : store.indexFile(file);
+  if (found === undefined) return notFound();
+  const etag = etagOf(found.content);
+  const headers = { ETag: etag, 'Last-Modified': new Date(found.lastModified).toUTCString() };
+  const ifNoneMatch = request['if-none-match'];
+  const notModified = ifNoneMatch !== undefined ? etagMatches(ifNoneMatch, etag) : unmodifiedSince(request['if-modified-since'], found.lastModified);
+  if (notModified) return { status: 304, body: '', headers };
   const contentType = isConfig ? 'application/json' : 'text/plain; charset=utf-8';
-  return { status: 200, body: content, contentType, headers };
+  return { status: 200, body: found.content, contentType, headers };
+}
+
+/** True when `ifModifiedSince` is a valid HTTP date no earlier than `lastModified`. */
+function unmodifiedSince(ifModifiedSince: string | undefined, lastModified: number): boolean {
+  const since = ifModifiedSince === undefined ? NaN : Date.parse(ifModifiedSince);
+  return !Number.isNaN(since) && lastModified <= since;
 }
 
 function decodeSegments(path: string): string[] | undefined {
@@ -281,54 +354,4 @@ function closeServer(server: ReturnType<typeof createServer>, sockets: Set<Socke
     server.close(() => resolve());
     for (const socket of sockets) socket.destroy();
   });
-}
-
-/** What a request at the download template's path asked for. */
-interface TemplateDownload {
-  readonly crate: string;
-  readonly version: string;
-  readonly prefix?: string;
-  readonly lowerprefix?: string;
-  readonly checksum?: string;
-}
-
-const MARKERS: Record<string, string> = {
-  '{crate}': '(?<crate>[^/?]+)',
-  '{version}': '(?<version>[^/?]+)',
-  // The shapes of cargo's `make_dep_prefix` (depPrefix), so adjacent markers parse one way.
-  '{prefix}': '(?<prefix>[12]|3/[^/?]|[^/?]{2}/[^/?]{2})',
-  '{lowerprefix}': '(?<lowerprefix>[12]|3/[^/?]|[^/?]{2}/[^/?]{2})',
-  '{sha256-checksum}': '(?<checksum>[0-9a-f]{64})',
-};
-
-/**
- * Matches request targets against the `dl` template as cargo fills it in (`download.rs`): without
- * any marker, `/{crate}/{version}/download` is appended. The query is part of the match only when
- * the template has one.
- */
-function downloadMatcher(dl: string): (pathAndQuery: string) => TemplateDownload | null {
-  const template = Object.keys(MARKERS).some((m) => dl.includes(m)) ? dl : `${dl}/{crate}/{version}/download`;
-  const source = template.split(/(\{[a-z0-9-]+\})/).map((part) => (Object.hasOwn(MARKERS, part) ? MARKERS[part]! : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
-  const pattern = new RegExp(`^${source}$`);
-  const withQuery = template.includes('?');
-  return (pathAndQuery) => {
-    const target = withQuery ? pathAndQuery : pathAndQuery.split('?')[0]!;
-    const groups = pattern.exec(target)?.groups;
-    if (groups?.crate === undefined || groups.version === undefined) return null;
-    try {
-      return { crate: decodeURIComponent(groups.crate), version: decodeURIComponent(groups.version), prefix: groups.prefix, lowerprefix: groups.lowerprefix, checksum: groups.checksum };
-    } catch {
-      return null; // malformed percent-encoding: no such download
-    }
-  };
-}
-
-/** A templated download, served only when every marker's value is the one cargo would have filled in. */
-function templateDownload(store: RegistryStore, asked: TemplateDownload): Reply {
-  const line = store.linesOf(asked.crate).find((l) => l.vers === asked.version);
-  if (line === undefined) return notFound();
-  if (asked.prefix !== undefined && asked.prefix !== depPrefix(line.name)) return notFound();
-  if (asked.lowerprefix !== undefined && asked.lowerprefix !== depPrefix(line.name.toLowerCase())) return notFound();
-  if (asked.checksum !== undefined && asked.checksum !== line.cksum) return notFound();
-  return store.download(line.name, line.vers);
 }
