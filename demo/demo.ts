@@ -29,7 +29,8 @@ const say = (text = ''): void => void process.stdout.write(`${text}\n`);
 
 async function main(): Promise<void> {
   const redis = await startRedis();
-  const registry = await startCargoRegistry({ users: { [CREDENTIAL]: USER } });
+  // As a private registry would, it takes `cargo new`'s package without description or license.
+  const registry = await startCargoRegistry({ users: { [CREDENTIAL]: USER }, requireMetadata: false });
   const port = (await portIsFree(8080)) ? 8080 : 0;
   const adminKey = randomBytes(18).toString('base64url');
   const yaml = await readFile(new URL('config/cargo.yaml', ROOT), 'utf8');

@@ -189,6 +189,17 @@ describe('test cargo registry over plain HTTP', () => {
     assert.equal((await send(registry, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body: licenseFile })).status, 200);
   });
 
+  it('takes a package without description or license with requireMetadata: false, as a private registry may', async () => {
+    const lax = await startCargoRegistry({ users: { [ALICE]: 'alice' }, requireMetadata: false });
+    try {
+      const body = cargoPublishBody({ name: 'bare-crate', vers: '1.0.0', description: null, license: null });
+      assert.equal((await send(lax, 'PUT', '/api/v1/crates/new', { headers: { authorization: ALICE }, body })).status, 200);
+      assert.equal(lax.crateExists('bare-crate'), true);
+    } finally {
+      await lax.close();
+    }
+  });
+
   it('refuses a struct field given twice as crates.io (serde) does, and keeps the last copy of a map key', async () => {
     const body = cargoPublishBody({ name: 'dup-field', vers: '1.0.0' });
     const meta = body.subarray(4, 4 + body.readUInt32LE(0)).toString('utf8');

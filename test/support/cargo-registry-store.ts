@@ -76,6 +76,12 @@ export interface RegistryStoreOptions {
    * owner only once they accept, {@link RegistryStore.acceptInvitation}) or adds at once (false).
    */
   ownerInvitations?: boolean;
+  /**
+   * Whether a publish needs a description and a license (true, the default, as crates.io). Other
+   * registries take a package without them, and cargo uploads it without a word: false, as the demo
+   * does, so that `cargo new` and `cargo publish` are all it takes.
+   */
+  requireMetadata?: boolean;
 }
 
 type Auth = { login: string } | { denied: Reply };
@@ -107,11 +113,13 @@ export class RegistryStore {
   private readonly indexLagMs: number;
   private readonly clock: () => number;
   private readonly ownerInvitations: boolean;
+  private readonly requireMetadata: boolean;
 
   constructor(options: RegistryStoreOptions = {}) {
     this.indexLagMs = options.indexLagMs ?? 0;
     this.clock = options.clock ?? Date.now;
     this.ownerInvitations = options.ownerInvitations ?? true;
+    this.requireMetadata = options.requireMetadata ?? true;
   }
 
   /** Registers `token` as a credential of `login`, creating the user on first sight. */
@@ -153,7 +161,7 @@ export class RegistryStore {
   publish(header: string | undefined, { meta, crate }: ParsedPublish): Reply {
     const auth = this.authenticate(header);
     if ('denied' in auth) return auth.denied;
-    const unfit = packageMetadataProblem(meta);
+    const unfit = this.requireMetadata ? packageMetadataProblem(meta) : undefined;
     if (unfit !== undefined) return errorReply(400, unfit);
     const existing = this.find(meta.name);
     if (existing !== undefined && !isOwner(existing, auth.login)) return errorReply(403, NOT_OWNER_PUBLISH);

@@ -85,6 +85,8 @@ export interface CargoRegistryOptions {
    * Default true, as crates.io; false adds at once (`… has been added as an owner …`).
    */
   ownerInvitations?: boolean;
+  /** Whether a publish needs a description and a license; default true, as crates.io (RegistryStoreOptions). */
+  requireMetadata?: boolean;
   /**
    * Downloads as crates.io serves them: config.json's `dl` names a static host of its own
    * (static.crates.io; here a second listener, {@link CargoRegistry.cdn}), and the API's
@@ -101,7 +103,7 @@ const MAX_PER_PAGE = 100;
 
 /** Starts a registry on 127.0.0.1 with an ephemeral port. */
 export async function startCargoRegistry(options: CargoRegistryOptions = {}): Promise<CargoRegistry> {
-  const store = new RegistryStore({ indexLagMs: options.indexLagMs ?? 0, ownerInvitations: options.ownerInvitations ?? true });
+  const store = new RegistryStore({ indexLagMs: options.indexLagMs ?? 0, ownerInvitations: options.ownerInvitations ?? true, requireMetadata: options.requireMetadata ?? true });
   const dl = options.dl ?? '/api/v1/crates';
   const templateDownload = downloadMatcher(dl);
   for (const [token, login] of Object.entries(options.users ?? {})) store.addUser(token, login);
