@@ -318,7 +318,7 @@ const route = {
     },
     method: {
       title: 'HTTP method or list of methods',
-      description: 'The method, or a list of methods, the route matches.',
+      description: 'The method, or a list of methods, the route matches. A route for GET also matches HEAD, with the same scope.',
       anyOf: [{ $ref: '#/$defs/method' }, { type: 'array', items: { $ref: '#/$defs/method' }, minItems: 1, uniqueItems: true }],
       examples: ['GET', ['PUT', 'DELETE']],
     },

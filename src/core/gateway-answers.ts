@@ -88,5 +88,5 @@ export function gatewayAnswer(method: string, path: string, accept: string | und
  * Only the exact path is (request-path.ts refuses its look-alikes: `config.json/`, `;x`).
  */
 export function servesRegistryConfig(method: string, path: string, configPath: string | null): boolean {
-  return configPath !== null && method === 'GET' && path === configPath;
+  return configPath !== null && (method === 'GET' || method === 'HEAD') && path === configPath;
 }

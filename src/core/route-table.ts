@@ -103,7 +103,11 @@ function compileRoute(spec: RouteSpec, index: number, problems: RouteProblem[], 
     problems.push({ path: `${at}.body`, message: `"${body}" is not a body operation: ${expected}` });
   }
   if (problems.length > before || need === null || segments === null) return null;
-  return { id: spec.id ?? `${methods.join('|')} ${spec.path}`, index, methods: new Set(methods), segments, need, crate, body };
+  // HEAD is GET without the body (RFC 9110 §9.3.2), so a GET route answers it too, with the same
+  // scope: monitoring and `curl -I` work on every read, and HEAD asks nothing GET would not.
+  const matched = new Set(methods);
+  if (matched.has('GET')) matched.add('HEAD');
+  return { id: spec.id ?? `${methods.join('|')} ${spec.path}`, index, methods: matched, segments, need, crate, body };
 }
 
 function parsePath(path: string, at: string, problems: RouteProblem[]): Segment[] | null {

@@ -45,6 +45,9 @@ describe('matching', () => {
     { name: 'a route does not match a path with a trailing slash', method: 'GET', path: '/api/v1/crates/', expected: null },
     { name: 'an empty segment does not fill a `:param`', method: 'DELETE', path: '/api/v1/crates//1.0.0/yank', expected: null },
     { name: 'a method no route lists is unmatched', method: 'POST', path: '/api/v1/crates/new', expected: null },
+    { name: 'HEAD matches a GET route, with its params', method: 'HEAD', path: '/api/v1/crates/serde/owners', expected: { index: 4, params: { name: 'serde' } } },
+    { name: 'HEAD matches the index like GET', method: 'HEAD', path: '/index/se/rd/serde', expected: { index: 7, params: {} } },
+    { name: 'HEAD matches no route that lacks GET', method: 'HEAD', path: '/api/v1/crates/serde/1.0.0/yank', expected: null },
     { name: 'a method must be upper case at match time', method: 'put', path: '/api/v1/crates/new', expected: null },
     { name: 'an unknown path is unmatched', method: 'GET', path: '/admin', expected: null },
     { name: 'literals are case-sensitive', method: 'PUT', path: '/API/v1/crates/new', expected: null },
@@ -90,6 +93,11 @@ describe('shadowed routes are refused at load', () => {
       name: 'a literal under an earlier `:param` can never match',
       specs: [{ method: 'PUT', path: '/api/v1/crates/:crate', scope: 'yank' }, { method: 'PUT', path: '/api/v1/crates/new', scope: 'publish', crate: { from: 'publish-body' } }],
       expected: [{ path: 'routes[1]', message: 'route "PUT /api/v1/crates/new" can never match: routes[0] ("PUT /api/v1/crates/:crate") matches every request it would; move it above or remove it' }],
+    },
+    {
+      name: 'a HEAD route under an earlier GET route of its path can never match (GET answers HEAD)',
+      specs: [{ method: 'GET', path: '/a', scope: 'read' }, { method: 'HEAD', path: '/a', scope: 'yank' }],
+      expected: [{ path: 'routes[1]', message: 'route "HEAD /a" can never match: routes[0] ("GET /a") matches every request it would; move it above or remove it' }],
     },
     {
       name: 'a duplicate route can never match',

@@ -39,7 +39,10 @@ async function proxyOutcome(method: string, path: string, accept?: string): Prom
   const routeId = gw.logLines().slice(lines).find((l) => 'req.id' in l)?.['route.id'];
   if (status === 400 && !forwarded) return 'refused';
   if (routeId === 'token-api' || routeId === 'token-page') return 'gateway';
-  if (forwarded) return body.includes(`"dl":"${gw.url}`) ? 'config-rewritten' : 'forwarded';
+  // A HEAD answer has no body: the gateway's own GET of the config upstream (a forwarded HEAD
+  // stays HEAD) tells the rewritten config apart.
+  const rewritten = body.includes(`"dl":"${gw.url}`) || (method === 'HEAD' && gw.registry.requests.at(-1)?.method === 'GET');
+  if (forwarded) return rewritten ? 'config-rewritten' : 'forwarded';
   if (status === 401) return 'needs-token';
   if (status === 404) return 'no-route';
   throw new Error(`unexpected answer ${status} ${body}`);
@@ -74,6 +77,10 @@ describe('routes explain and the proxy agree', () => {
     { method: 'DELETE', path: '/api/v1/crates/serde/1.0.0/yank', expected: 'needs-token' },
     { method: 'POST', path: '/api/v1/crates/new', expected: 'no-route' },
     { method: 'GET', path: '/index/../secret', expected: 'refused' },
+    { method: 'HEAD', path: '/index/config.json', expected: 'config-rewritten' },
+    { method: 'HEAD', path: '/index/se/rd/serde', expected: 'forwarded' },
+    { method: 'HEAD', path: '/api/v1/crates/serde/1.0.0/yank', expected: 'no-route' },
+    { method: 'HEAD', path: '/tokens', expected: 'gateway' },
   ];
   for (const row of rows) {
     test(`${row.method} ${row.path}: ${row.expected}`, async () => {
