@@ -9,6 +9,7 @@ import type { CratePattern } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
 import { parseExpiredAt, resolveExpiry } from '../core/expiry-policy.js';
 import { parseScope, type Scope } from '../core/scope.js';
+import { describeDuplicateKey, parseStrictJson } from '../core/strict-json.js';
 import { tokenNameProblem } from '../core/token-name.js';
 import { sealCredential } from '../store/credential-seal.js';
 import { hashToken, mintToken } from '../store/token-secret.js';
@@ -81,11 +82,13 @@ async function readJson(ctx: RequestContext): Promise<unknown> {
     if (e instanceof BodyTooLargeError) throw new Rejection(gatewayError('SG_BODY_TOO_LARGE', { limit: `${max} bytes` }), 'body-too-large');
     throw e;
   }
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch (e) {
-    throw invalid(`it is not JSON (${(e as Error).message})`);
-  }
+  const json = parseStrictJson(raw.toString('utf8'));
+  if (json.kind === 'invalid') throw invalid(`it is not JSON (${json.message})`);
+  // JSON.parse keeps the last copy of a repeated key, so `"endpoint_scopes":["yank"],
+  // "endpoint_scopes":null` made a full-access token from a body whose first reading is scoped.
+  // crates.io (serde) refuses a field given twice; so does this, rather than pick a copy.
+  if (json.kind === 'duplicate-key') throw invalid(`it has the ${describeDuplicateKey(json.duplicate)} twice; give each field once`);
+  return json.value;
 }
 
 function parseTokenRequest(ctx: RequestContext, fields: Record<string, unknown>): TokenRequest {

@@ -111,6 +111,27 @@ test('a body that is not JSON, or not {api_token}, is refused', async () => {
   assert.deepEqual(wrongShape.json, cargoError('invalid request body: expected {"api_token":{"name":…}}'));
 });
 
+test('a body giving a field twice is refused, and no token is made from either copy (crates.io: duplicate field)', async () => {
+  const before = (await gw.store.listByAccount('alice')).length;
+  const bodies = [
+    '{"api_token":{"name":"dup","endpoint_scopes":["yank"],"endpoint_scopes":null}}',
+    '{"api_token":{"name":"dup","crate_scopes":["serde"],"crate_scop\\u0065s":[]}}',
+    '{"api_token":{"name":"dup","endpoint_scopes":["yank"]},"api_token":{"name":"dup"}}',
+  ];
+  const details: string[] = [];
+  for (const body of bodies) {
+    const res = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE, 'content-type': 'application/json' }, body });
+    assert.equal(res.status, 400, res.text);
+    details.push(res.json.errors[0].detail);
+  }
+  assert.deepEqual(details, [
+    'invalid request body: it has the key `endpoint_scopes` in `api_token` twice; give each field once',
+    'invalid request body: it has the key `crate_scopes` in `api_token` twice; give each field once',
+    'invalid request body: it has the key `api_token` twice; give each field once',
+  ]);
+  assert.equal((await gw.store.listByAccount('alice')).length, before, 'a token was made');
+});
+
 test('creation authenticates before it validates scopes and expiry, in crates.io\'s order', async () => {
   const body = { name: 'x', crate_scopes: ['*bad'], endpoint_scopes: ['Yank'], expired_at: 'tomorrow' };
   const stranger = await create(body, 'not-a-registry-user');
