@@ -68,7 +68,7 @@ export const CATALOGUE = {
   SG_BODY_INVALID: entry<{ why: string }>(400, 'A token-API request body is not the JSON it must be.',
     (p) => `invalid request body: ${p.why}`),
   SG_TOKEN_NAME_EMPTY: entry(400, 'Token creation without a name (crates.io wording).', () => 'name must have a value'),
-  SG_TOKEN_NAME_INVALID: entry<{ why: string }>(400, 'Token creation with a name holding control or text-direction characters ★.',
+  SG_TOKEN_NAME_INVALID: entry<{ why: string }>(400, 'Token creation with a name holding control or text-direction characters, or half a UTF-16 surrogate pair ★.',
     (p) => `invalid token name: ${p.why}`),
   SG_TOKEN_CRATE_SCOPE_INVALID: entry(400, 'A crate pattern is invalid (crates.io wording).', () => 'invalid crate scope'),
   SG_TOKEN_PACKAGE_SCOPE_INVALID: entry<{ pattern: string }>(400, 'An npm package pattern is invalid (the npm counterpart of `invalid crate scope`).',

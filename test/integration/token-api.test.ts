@@ -103,6 +103,15 @@ test('a name with control or text-direction characters is refused ★ (they woul
   }
 });
 
+test('a name with half a surrogate pair is refused: stored as UTF-8 it would read back as another name', async () => {
+  const res = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE, 'content-type': 'application/json' }, body: '{"api_token":{"name":"ci \\ud800","endpoint_scopes":["yank"]}}' });
+  assert.deepEqual([res.status, res.json], [400, cargoError('invalid token name: it contains \\u{d800}, half of a UTF-16 surrogate pair without the other half, which is no character; use well-formed text')]);
+  const pair = await create({ name: 'crab \ud83e\udd80', endpoint_scopes: ['yank'] });
+  assert.equal(pair.status, 200, pair.text);
+  const shown = await call(gw.url, { path: `/api/v1/me/tokens/${pair.json.api_token.id}`, headers: { authorization: ALICE } });
+  assert.equal(shown.json.api_token.name, 'crab 🦀');
+});
+
 test('a body that is not JSON, or not {api_token}, is refused', async () => {
   const notJson = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE }, body: '{' });
   assert.equal(notJson.status, 400);
