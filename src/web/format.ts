@@ -119,6 +119,20 @@ export function patternProblem(value: string, naming: PackageNaming = cargoNamin
   return `${shown} is not a crate pattern: use a crate name, optionally followed by \`*\``;
 }
 
+/**
+ * Why a pasted credential cannot be a token, or null. It travels as the Authorization header, which
+ * carries printable ASCII (all the gateway accepts, core/token-format.ts), and a browser will not
+ * send a character beyond Latin-1 at all: `fetch` throws, and the page blamed the connection. Such a
+ * character came with the copy (typographic quotes, a zero-width space from a chat message).
+ */
+export function credentialProblem(credential: string): string | null {
+  const bad = [...credential].find((c) => !/[\x20-\x7e\t]/.test(c));
+  if (bad === undefined) return null;
+  const code = `U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  const shown = /[\p{L}\p{N}\p{P}\p{S}]/u.test(bad) ? `“${bad}” (${code})` : code;
+  return `This is not the token as your registry gave it: it contains ${shown}, which no token has. Copy the token again, without anything around it`;
+}
+
 /** `CARGO_REGISTRIES_<NAME>_TOKEN`, as cargo derives it from a registry name. */
 export function cargoTokenVariable(registryName: string): string {
   return `CARGO_REGISTRIES_${registryName.toUpperCase().replaceAll('-', '_')}_TOKEN`;

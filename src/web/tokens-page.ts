@@ -5,6 +5,7 @@
  */
 import { listTokens, session } from './api.js';
 import { byId, notice, setFieldError, showView } from './dom.js';
+import { credentialProblem } from './format.js';
 import type { TokenPagePolicy } from './policy.js';
 import { setUpCreatedView } from './token-created.js';
 import { setUpTokenForm, showTokenForm } from './token-form.js';
@@ -37,8 +38,9 @@ async function signIn(event: SubmitEvent): Promise<void> {
   const input = byId<HTMLInputElement>('credential');
   const credential = input.value.trim();
   notice.clear();
-  if (credential === '') {
-    setFieldError(input, 'Paste your registry token');
+  const problem = credential === '' ? 'Paste your registry token' : credentialProblem(credential);
+  if (problem !== null) {
+    setFieldError(input, problem);
     input.focus();
     return;
   }

@@ -128,6 +128,31 @@ describe('the /tokens page in chromium', () => {
     assert.ok(!gw.registry.requests.some((r) => r.url.startsWith('/tokens')), 'a page request reached the registry');
   });
 
+  test('a pasted token carrying a character no token has is refused beside the field, not blamed on the connection', async () => {
+    const { page, problems } = await openPage(`${gw.url}/tokens`);
+    let calls = 0;
+    page.on('request', (r) => void (new URL(r.url()).pathname.startsWith('/api/') && calls++));
+    const field = page.getByLabel('Registry token');
+    const cases: [string, string][] = [
+      [`${ALICE}\u200b`, 'it contains U+200B, which'],
+      [`\u201c${ALICE}\u201d`, 'it contains “\u201c” (U+201C), which'],
+    ];
+    for (const [pasted, contains] of cases) {
+      await field.fill(pasted);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      assert.equal(await page.locator('#credential-error').textContent(),
+        `This is not the token as your registry gave it: ${contains} no token has. Copy the token again, without anything around it`);
+      assert.equal(await field.getAttribute('aria-invalid'), 'true');
+      assert.equal(await focusedId(page), 'credential');
+      assert.equal(await page.locator('#error').textContent(), '', 'the alert region blames something else');
+    }
+    assert.equal(calls, 0, 'the page tried to send it');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await signIn(page);
+    assert.equal(await field.getAttribute('aria-invalid'), null);
+    assert.deepEqual(problems, []);
+  });
+
   test('creates a token: shown once with a copy button and the cargo setup, then listed', async () => {
     const { page, problems } = await openPage(`${gw.url}/tokens/new`);
     await signIn(page);

@@ -6,7 +6,7 @@ import { npmNaming } from '../../src/registries/npm-naming.js';
 import { namingFor } from '../../src/web/naming.js';
 import { SCOPES } from '../../src/core/scope.js';
 import {
-  SCOPE_DESCRIPTIONS, cargoSetup, cargoTokenVariable, customDateBounds, customExpiry, expiryBadge, expiryChoices, lifetimeLabel, matchingChoice, patternProblem,
+  SCOPE_DESCRIPTIONS, cargoSetup, cargoTokenVariable, credentialProblem, customDateBounds, customExpiry, expiryBadge, expiryChoices, lifetimeLabel, matchingChoice, patternProblem,
 } from '../../src/web/format.js';
 import type { TokenPagePolicy } from '../../src/web/policy.js';
 
@@ -151,4 +151,22 @@ describe('scopes and the cargo setup', () => {
       publish: 'cargo publish --registry acme',
     });
   });
+});
+
+describe('a pasted credential the page cannot send', () => {
+  test('printable ASCII (and tabs, which the gateway accepts) passes', () => {
+    for (const c of ['alice-upstream-secret', 'Bearer sg_abc', 'Basic dXNlcjpwYXNz', 'a\tb']) assert.equal(credentialProblem(c), null, c);
+  });
+  const rows: { name: string; input: string; shown: string }[] = [
+    { name: 'a zero-width space, by its code point only', input: 'secret\u200b', shown: 'U+200B' },
+    { name: 'a typographic quote, shown and by code point', input: '\u201csecret', shown: '“\u201c” (U+201C)' },
+    { name: 'a Latin-1 letter, which a browser would send but no token has', input: 'secr\u00e9t', shown: '“\u00e9” (U+00E9)' },
+    { name: 'a no-break space', input: 'sec\u00a0ret', shown: 'U+00A0' },
+    { name: 'an emoji, as one character', input: 'secret\u{1f980}', shown: '“\u{1f980}” (U+1F980)' },
+  ];
+  for (const row of rows) {
+    test(`names ${row.name}`, () => {
+      assert.equal(credentialProblem(row.input), `This is not the token as your registry gave it: it contains ${row.shown}, which no token has. Copy the token again, without anything around it`);
+    });
+  }
 });
