@@ -281,6 +281,33 @@ test('an account holding 500 tokens, revoked and expired ones included, cannot c
   }
 });
 
+test('creations racing each other cannot take an account past 500 tokens', async () => {
+  const registry = await startCargoRegistry({ users: { 'erin-upstream-secret': 'erin' } });
+  const own = await startGateway({ registry });
+  try {
+    const now = Date.now();
+    const below = MAX_TOKENS_PER_ACCOUNT - 5;
+    for (let i = 0; i < below; i += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, below - i) }, (_, k) => own.store.create({
+        hash: hashToken(`planted-${i + k}-${now}`), account: 'erin', name: `planted-${i + k}`, endpointScopes: ['yank'], crateScopes: null,
+        createdAt: now, expiredAt: now + DAY, sealedCredential: null,
+      }, 3_600_000)));
+    }
+    // All sent at once: each passes the first count (495) before any of them has stored its token.
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => call(own.url, {
+      path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: 'erin-upstream-secret', 'content-type': 'application/json' },
+      body: JSON.stringify({ api_token: { name: `racing-${i}`, endpoint_scopes: ['yank'] } }),
+    })));
+    const statuses = answers.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 200).length, 5, JSON.stringify(statuses));
+    for (const refused of answers.filter((a) => a.status !== 200)) assert.deepEqual([refused.status, refused.json], [400, cargoError('maximum tokens per user is: 500')]);
+    assert.equal((await own.store.listByAccount('erin')).length, MAX_TOKENS_PER_ACCOUNT);
+  } finally {
+    await own.close();
+    await registry.close();
+  }
+});
+
 describe('upstream.auth: static (accounts are named by the operator, DESIGN §2)', () => {
   const OPERATOR_ONLY = 'tokens on this registry are issued by its operator (`scopegate token create --account NAME`), not through the token API; to list or revoke tokens, sign in with an unscoped scopegate token the operator issued to your account';
   let registry: Awaited<ReturnType<typeof startCargoRegistry>>;
