@@ -2,7 +2,7 @@
  * The list view (`/tokens`): each token with its scopes, crate patterns, dates and an expiry badge;
  * "Regenerate" (crates.io's `/tokens/new?from=<id>`) and "Revoke" behind a confirmation dialog.
  */
-import { listTokens, revokeToken, type ApiToken } from './api.js';
+import { listTokens, pagePath, revokeToken, type ApiToken } from './api.js';
 import { byId, h, notice, showView, timeElement } from './dom.js';
 import { expiryBadge } from './format.js';
 
@@ -39,7 +39,7 @@ function tokenCard(token: ApiToken, now: number): HTMLLIElement {
       h('dt', {}, 'Last used'), h('dd', {}, token.last_used_at === null ? 'never' : timeElement(token.last_used_at)),
       h('dt', {}, badge?.tone === 'expired' ? 'Expired' : 'Expires'), h('dd', {}, token.expired_at === null ? 'never' : timeElement(token.expired_at))),
     h('div', { class: 'token-actions' },
-      h('a', { class: 'button', href: `/tokens/new?from=${token.id}` }, 'Regenerate', hidden(` token ${token.name}`)),
+      h('a', { class: 'button', href: pagePath(`/tokens/new?from=${token.id}`) }, 'Regenerate', hidden(` token ${token.name}`)),
       revoke));
   return card;
 }

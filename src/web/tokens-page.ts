@@ -3,7 +3,7 @@
  * `/tokens/new[?from=<id>]` is the "New API Token" form. Until you sign in by pasting your registry
  * credential, either shows the sign-in form; the credential is checked by listing your tokens.
  */
-import { listTokens, session } from './api.js';
+import { listTokens, session, useBasePath } from './api.js';
 import { byId, notice, setFieldError, showView } from './dom.js';
 import { credentialProblem } from './format.js';
 import type { TokenPagePolicy } from './policy.js';
@@ -24,8 +24,8 @@ function showSignIn(): void {
 /** Shows the view the address asks for, and moves focus to its heading. */
 async function showRequestedView(): Promise<void> {
   byId('sign-out').hidden = false;
-  const path = location.pathname.replace(/\/+$/, '');
-  if (path === '/tokens/new') {
+  // The end of the path only: in front of it is public_url's prefix, if any.
+  if (location.pathname.replace(/\/+$/, '').endsWith('/tokens/new')) {
     const from = new URLSearchParams(location.search).get('from');
     await showTokenForm(from !== null && /^\d{1,15}$/.test(from) ? Number(from) : null);
   } else {
@@ -68,6 +68,7 @@ function signOut(): void {
 }
 
 function start(): void {
+  useBasePath(policy.basePath);
   for (const el of document.querySelectorAll('[data-public-url]')) el.textContent = policy.publicUrl;
   // Static mode (`upstream.auth: static`): the operator issues tokens, so say so before anyone
   // pastes a registry credential the token API would refuse, and offer no "New token".

@@ -6,11 +6,12 @@
  * Screenshots go to test-artifacts/tokens-page/.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, screenshot, watchForProblems } from '../support/browser.js';
 import { cargoPublish, cleanup, makeCargoHome, makeCrate } from '../support/cargo-cli.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { freePort, startGateway, type TestGateway } from '../support/gateway.js';
 import { hashToken, mintToken } from '../../src/store/token-secret.js';
 import { ANSWER_TIMEOUT_MS } from '../../src/web/api.js';
 
@@ -151,6 +152,49 @@ describe('the /tokens page in chromium', () => {
     await signIn(page);
     assert.equal(await field.getAttribute('aria-invalid'), null);
     assert.deepEqual(problems, []);
+  });
+
+  test('works behind a proxy that serves the gateway at public_url\'s path prefix (…/reg/tokens → /tokens)', async () => {
+    const proxyPort = await freePort();
+    let gatewayPort = 0;
+    const proxy = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      if (!url.startsWith('/reg/')) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not the gateway');
+        return;
+      }
+      const forwarded = http.request({ host: '127.0.0.1', port: gatewayPort, method: req.method, path: url.slice('/reg'.length), headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      forwarded.on('error', () => res.destroy());
+      req.pipe(forwarded);
+    });
+    await new Promise<void>((resolve) => proxy.listen(proxyPort, '127.0.0.1', resolve));
+    const publicUrl = `http://127.0.0.1:${proxyPort}/reg`;
+    const behind = await startGateway({ env: { SCOPEGATE_PUBLIC_URL: publicUrl } });
+    gatewayPort = behind.port;
+    try {
+      const { page, problems } = await openPage(`${publicUrl}/tokens`);
+      await signIn(page);
+      await page.getByRole('link', { name: 'New token' }).click();
+      await page.getByRole('heading', { name: 'New API Token' }).waitFor();
+      assert.equal(page.url(), `${publicUrl}/tokens/new`);
+      await fillForm(page, { name: 'behind-a-proxy', scopes: ['yank'] });
+      await page.getByRole('button', { name: 'Generate token' }).click();
+      await page.getByRole('heading', { name: 'Token created' }).waitFor();
+      const record = await recordOf((await page.locator('#new-token').textContent()) ?? '', behind);
+      assert.equal(record.name, 'behind-a-proxy');
+      await page.getByRole('link', { name: 'Back to your tokens' }).click();
+      await card(page, 'behind-a-proxy').waitFor();
+      assert.equal(page.url(), `${publicUrl}/tokens`);
+      assert.equal(await card(page, 'behind-a-proxy').getByRole('link', { name: /^Regenerate/ }).getAttribute('href'), `/reg/tokens/new?from=${record.id}`);
+      assert.deepEqual(problems, []);
+    } finally {
+      await behind.close();
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 
   test('creates a token: shown once with a copy button and the cargo setup, then listed', async () => {

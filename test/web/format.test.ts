@@ -143,7 +143,7 @@ describe('scopes and the cargo setup', () => {
   });
 
   test('the setup names the registry, its sparse index and the token', () => {
-    const policy: TokenPagePolicy = { now: NOW, publicUrl: 'https://crates.example.com', registry: 'cargo', registryName: 'acme', indexUrl: 'sparse+https://crates.example.com/index/', tokenPrefix: 'sg_', issuedBy: 'self', expiry: { defaultMs: DAY, maxMs: null, allowNever: false } };
+    const policy: TokenPagePolicy = { now: NOW, publicUrl: 'https://crates.example.com', basePath: '', registry: 'cargo', registryName: 'acme', indexUrl: 'sparse+https://crates.example.com/index/', tokenPrefix: 'sg_', issuedBy: 'self', expiry: { defaultMs: DAY, maxMs: null, allowNever: false } };
     assert.deepEqual(cargoSetup(policy, 'sg_x'), {
       config: '[registries.acme]\nindex = "sparse+https://crates.example.com/index/"',
       env: 'CARGO_REGISTRIES_ACME_TOKEN=sg_x',
