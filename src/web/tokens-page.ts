@@ -4,8 +4,8 @@
  * credential, either shows the sign-in form; the credential is checked by listing your tokens.
  */
 import { listTokens, session, useBasePath } from './api.js';
-import { byId, notice, setFieldError, showView } from './dom.js';
-import { credentialProblem } from './format.js';
+import { byId, h, notice, setFieldError, showView } from './dom.js';
+import { capitalised, credentialProblem, registryWords } from './format.js';
 import type { TokenPagePolicy } from './policy.js';
 import { setUpCreatedView } from './token-created.js';
 import { setUpTokenForm, showTokenForm } from './token-form.js';
@@ -15,6 +15,8 @@ const policy = JSON.parse(byId('policy').textContent ?? '{}') as TokenPagePolicy
 /** The gateway's clock: the page's own, corrected by the offset seen when the page was rendered. */
 const skew = policy.now - Date.now();
 const now = (): number => Date.now() + skew;
+/** crates.io's words for cargo, npm's for npm. */
+const words = registryWords(policy.registry);
 
 function showSignIn(): void {
   byId('sign-out').hidden = true;
@@ -29,7 +31,7 @@ async function showRequestedView(): Promise<void> {
     const from = new URLSearchParams(location.search).get('from');
     await showTokenForm(from !== null && /^\d{1,15}$/.test(from) ? Number(from) : null);
   } else {
-    await showTokenList(now);
+    await showTokenList(now, words);
   }
 }
 
@@ -70,13 +72,16 @@ function signOut(): void {
 function start(): void {
   useBasePath(policy.basePath);
   for (const el of document.querySelectorAll('[data-public-url]')) el.textContent = policy.publicUrl;
+  for (const el of document.querySelectorAll('[data-nouns]')) el.textContent = `${words.noun}s`;
+  byId('patterns-legend').textContent = capitalised(`${words.noun}s`);
+  byId('patterns-hint').replaceChildren(...words.patternHint.map((piece) => (typeof piece === 'string' ? piece : h('code', {}, piece.code))));
   // Static mode (`upstream.auth: static`): the operator issues tokens, so say so before anyone
   // pastes a registry credential the token API would refuse, and offer no "New token".
   const byOperator = policy.issuedBy === 'operator';
   byId('sign-in-lede').hidden = byOperator;
   byId('operator-note').hidden = !byOperator;
   byId('new-token-link').hidden = byOperator;
-  setUpTokenForm(policy, now);
+  setUpTokenForm(policy, words, now);
   setUpCreatedView();
   setUpRevokeDialog();
   byId('sign-in-form').addEventListener('submit', (e) => void signIn(e as SubmitEvent));

@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, screenshot, watchForProblems } from '../support/browser.js';
 import { cargoPublish, cleanup, makeCargoHome, makeCrate } from '../support/cargo-cli.js';
 import { freePort, startGateway, type TestGateway } from '../support/gateway.js';
+import { startNpmGateway } from '../support/npm-gateway.js';
 import { hashToken, mintToken } from '../../src/store/token-secret.js';
 import { ANSWER_TIMEOUT_MS } from '../../src/web/api.js';
 
@@ -85,7 +86,7 @@ async function createOnPage(page: Page, form: Parameters<typeof fillForm>[1]): P
   return (await page.locator('#new-token').textContent()) ?? '';
 }
 
-async function recordOf(token: string, on: TestGateway = gw) {
+async function recordOf(token: string, on: Pick<TestGateway, 'store'> = gw) {
   const record = await on.store.findByHash(hashToken(token));
   assert.ok(record, 'the token the page showed is not in the store');
   return record;
@@ -407,6 +408,33 @@ describe('the /tokens page in chromium', () => {
     assert.equal(await overflow(), 0, 'the new token scrolls sideways');
     await screenshot(page, SHOTS, '11-phone-created');
     assert.deepEqual(problems, []);
+  });
+
+  test('in front of npm, the page speaks of packages and npm\'s name rules, not of crates', async () => {
+    const npm = await startNpmGateway();
+    try {
+      const { page, problems } = await openPage(`${npm.url}/tokens/new`);
+      await signIn(page, npm.registry.credential('alice'));
+      await page.getByRole('heading', { name: 'New API Token' }).waitFor();
+      assert.equal(await page.locator('#patterns-legend').textContent(), 'Packages');
+      assert.match(await page.locator('#patterns-hint').innerText(), /^Limit the token to packages matching these patterns: .*@acme\/\*.*Names are lower-case.*all your packages\.$/s);
+      assert.equal(await page.locator('#scope-yank-description').textContent(), 'Unpublish package versions');
+      assert.doesNotMatch(await page.locator('#new-view').innerText(), /crate/i);
+      await fillForm(page, { name: 'npm-page', scopes: ['publish-update'] });
+      await page.getByRole('button', { name: 'Add pattern' }).click();
+      await page.getByLabel('Package pattern 1').fill('@acme/*');
+      await page.getByRole('button', { name: 'Generate token' }).click();
+      await page.getByRole('heading', { name: 'Token created' }).waitFor();
+      assert.deepEqual((await recordOf((await page.locator('#new-token').textContent()) ?? '', npm)).crateScopes?.map((p) => p.source), ['@acme/*']);
+      await page.getByRole('link', { name: 'Back to your tokens' }).click();
+      const listed = card(page, 'npm-page');
+      await listed.waitFor();
+      assert.match((await listed.locator('dl').innerText()).replace(/\s+/g, ' '), /Scopes publish-update Packages @acme\/\* Created/);
+      assert.doesNotMatch(await page.locator('#list-view').innerText(), /crate/i);
+      assert.deepEqual(problems, []);
+    } finally {
+      await npm.close();
+    }
   });
 
   test('a token made on the page publishes with the real cargo through the gateway', async () => {

@@ -6,7 +6,7 @@ import { npmNaming } from '../../src/registries/npm-naming.js';
 import { namingFor } from '../../src/web/naming.js';
 import { SCOPES } from '../../src/core/scope.js';
 import {
-  SCOPE_DESCRIPTIONS, cargoSetup, cargoTokenVariable, credentialProblem, customDateBounds, customExpiry, expiryBadge, expiryChoices, lifetimeLabel, matchingChoice, patternProblem,
+  NPM_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, cargoSetup, cargoTokenVariable, credentialProblem, customDateBounds, registryWords, customExpiry, expiryBadge, expiryChoices, lifetimeLabel, matchingChoice, patternProblem,
 } from '../../src/web/format.js';
 import type { TokenPagePolicy } from '../../src/web/policy.js';
 
@@ -167,6 +167,31 @@ describe('a pasted credential the page cannot send', () => {
   for (const row of rows) {
     test(`names ${row.name}`, () => {
       assert.equal(credentialProblem(row.input), `This is not the token as your registry gave it: it contains ${row.shown}, which no token has. Copy the token again, without anything around it`);
+    });
+  }
+});
+
+describe('the page speaks of crates on cargo and of packages on npm', () => {
+  test('cargo keeps crates.io\'s words; npm has its own for every scope, in the same order', () => {
+    assert.equal(registryWords('cargo').scopes, SCOPE_DESCRIPTIONS);
+    assert.equal(registryWords('cargo').noun, cargoNaming.noun);
+    assert.equal(registryWords('npm').noun, npmNaming.noun);
+    assert.deepEqual(Object.keys(registryWords('npm').scopes), Object.keys(SCOPE_DESCRIPTIONS));
+    assert.equal(registryWords('npm').scopes, NPM_SCOPE_DESCRIPTIONS);
+    for (const text of Object.values(NPM_SCOPE_DESCRIPTIONS)) assert.doesNotMatch(text, /crate|index|yank/i);
+    assert.equal(registryWords('unknown'), registryWords('cargo'), 'as namingFor, cargo\'s for a registry the page does not know');
+  });
+
+  for (const registry of ['cargo', 'npm']) {
+    test(`${registry}'s pattern hint names only patterns and names its own rules accept`, () => {
+      const naming = namingFor(registry);
+      const hint = registryWords(registry).patternHint;
+      // Every code piece with a letter, but an npm scope alone (`@acme`), which is no name.
+      const examples = hint.filter((p): p is { code: string } => typeof p !== 'string' && /[a-z]/.test(p.code) && !/^@[^/]+$/.test(p.code)).map((p) => p.code);
+      assert.ok(examples.length >= 2, JSON.stringify(hint));
+      for (const example of examples) assert.notEqual(naming.parsePattern(example), null, example);
+      const text = hint.map((p) => (typeof p === 'string' ? p : p.code)).join('');
+      assert.match(text, new RegExp(`all your ${naming.noun}s\\.$`));
     });
   }
 });
