@@ -7,7 +7,7 @@ import { listTokens, session, useBasePath } from './api.js';
 import { byId, h, notice, setFieldError, showView } from './dom.js';
 import { capitalised, credentialProblem, registryWords } from './format.js';
 import type { TokenPagePolicy } from './policy.js';
-import { setUpCreatedView } from './token-created.js';
+import { forgetCreatedToken, setUpCreatedView } from './token-created.js';
 import { setUpTokenForm, showTokenForm } from './token-form.js';
 import { setUpRevokeDialog, showTokenList } from './token-list.js';
 
@@ -65,6 +65,10 @@ async function signIn(event: SubmitEvent): Promise<void> {
 
 function signOut(): void {
   session.signOut();
+  // Signing out forgets what the session showed: a new token's plaintext (the Sign out button
+  // sits above it), and the list of tokens.
+  forgetCreatedToken();
+  byId('token-list').replaceChildren();
   showSignIn();
   notice.status('Signed out. Your registry token is no longer kept in this tab.');
 }

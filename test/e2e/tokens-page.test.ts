@@ -198,6 +198,24 @@ describe('the /tokens page in chromium', () => {
     }
   });
 
+  test('signing out right after creating a token forgets its plaintext and the token list', async () => {
+    const { page, problems } = await openPage(`${gw.url}/tokens`);
+    await signIn(page);
+    const token = await createOnPage(page, { name: 'then-sign-out', scopes: ['yank'] });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    const html = await page.content();
+    assert.ok(!html.includes(token.slice(3, 20)), 'the new token is still in the page');
+
+    await page.goto(`${gw.url}/tokens`);
+    await signIn(page);
+    await card(page, 'then-sign-out').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await page.locator('.token-card').count(), 0, 'the token list is still in the page');
+    assert.deepEqual(problems, []);
+  });
+
   test('creates a token: shown once with a copy button and the cargo setup, then listed', async () => {
     const { page, problems } = await openPage(`${gw.url}/tokens/new`);
     await signIn(page);
