@@ -198,6 +198,20 @@ describe('the /tokens page in chromium', () => {
     }
   });
 
+  test('each view names the tab after its heading, as a page of its own would', async () => {
+    const { page, problems } = await openPage(`${gw.url}/tokens/new`);
+    assert.equal(await page.title(), 'Sign in · scopegate');
+    await signIn(page);
+    await page.getByRole('heading', { name: 'New API Token' }).waitFor();
+    assert.equal(await page.title(), 'New API Token · scopegate');
+    await createOnPage(page, { name: 'titled', scopes: ['yank'] });
+    assert.equal(await page.title(), 'Token created · scopegate');
+    await page.getByRole('link', { name: 'Back to your tokens' }).click();
+    await card(page, 'titled').waitFor();
+    assert.equal(await page.title(), 'API Tokens · scopegate');
+    assert.deepEqual(problems, []);
+  });
+
   test('signing out right after creating a token forgets its plaintext and the token list', async () => {
     const { page, problems } = await openPage(`${gw.url}/tokens`);
     await signIn(page);
