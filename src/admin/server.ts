@@ -65,6 +65,7 @@ export async function startAdminApi(deps: AdminDeps): Promise<AdminApi | null> {
   }
   const authorised = adminKeyChecker(key);
   const server = http.createServer((req, res) => {
+    const started = performance.now();
     // handle() answers every failure itself; the catch is a backstop, because a rejection here
     // would be unhandled and end the process, public listener and all.
     void handle(deps, authorised, req).catch((e: unknown): Answer => {
@@ -74,6 +75,7 @@ export async function startAdminApi(deps: AdminDeps): Promise<AdminApi | null> {
       const body = 'text' in answer ? answer.text : JSON.stringify(answer.body);
       res.writeHead(answer.status, { 'content-type': 'text' in answer ? answer.type : 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
       res.end(body);
+      logAdminRequest(deps.logger, req, answer.status, started);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -113,15 +115,33 @@ async function handle(deps: AdminDeps, authorised: (h: string | undefined) => bo
     if (route === 'GET /readyz') return await ready(deps);
     if (!authorised(req.headers.authorization)) throw new AdminError(401, 'missing or wrong admin key: send Authorization: Bearer $SCOPEGATE_ADMIN_KEY');
     if (route === 'GET /metrics') return await metrics(deps);
-    const answer = await operate(deps, req.method ?? '', url);
-    deps.logger.info({ 'admin.route': route, status: answer.status }, 'admin request');
-    return answer;
+    return await operate(deps, req.method ?? '', url);
   } catch (e) {
     if (e instanceof AdminError) return { status: e.status, body: { error: e.message } };
     if (e instanceof StoreUnavailableError) return { status: 503, body: { error: `the token store is unavailable: ${e.message}` } };
     deps.logger.error({ err: e, 'admin.route': route }, 'admin API error');
     return { status: 500, body: { error: 'internal error' } };
   }
+}
+
+/** Answered often and with nothing to audit: the probes and a successful scrape are logged at debug. */
+const ROUTINE = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics']);
+
+/**
+ * One line per admin request, once answered (STYLE: Logs), whatever the outcome: a wrong or
+ * missing key at warn, so that someone trying keys shows in the log; a refused operation (404,
+ * 400, 503) at info like a successful one. Only the path is logged, never the query nor a target
+ * that is not a path.
+ */
+function logAdminRequest(logger: Logger, req: http.IncomingMessage, status: number, started: number): void {
+  // A target handle() refused (`http://user:pass@host/`, `//user:pass@host/`) may carry userinfo.
+  const target = req.url ?? '';
+  const path = target.startsWith('/') && !target.startsWith('//') ? target.split('?')[0]!.slice(0, 512) : '[not a path]';
+  const route = `${req.method ?? ''} ${path}`;
+  const fields = { 'admin.route': route, status, duration_ms: Math.round((performance.now() - started) * 1000) / 1000, 'client.address': req.socket.remoteAddress };
+  if (status === 401) logger.warn(fields, 'admin request refused: missing or wrong admin key');
+  else if (status < 400 && ROUTINE.has(route)) logger.debug(fields, 'admin request');
+  else logger.info(fields, 'admin request');
 }
 
 async function ready(deps: AdminDeps): Promise<Answer> {

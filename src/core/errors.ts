@@ -68,7 +68,7 @@ export const CATALOGUE = {
   SG_BODY_INVALID: entry<{ why: string }>(400, 'A token-API request body is not the JSON it must be.',
     (p) => `invalid request body: ${p.why}`),
   SG_TOKEN_NAME_EMPTY: entry(400, 'Token creation without a name (crates.io wording).', () => 'name must have a value'),
-  SG_TOKEN_NAME_INVALID: entry<{ why: string }>(400, 'Token creation with a name holding control or text-direction characters ★.',
+  SG_TOKEN_NAME_INVALID: entry<{ why: string }>(400, 'Token creation with a name holding control or text-direction characters, or half a UTF-16 surrogate pair ★.',
     (p) => `invalid token name: ${p.why}`),
   SG_TOKEN_CRATE_SCOPE_INVALID: entry(400, 'A crate pattern is invalid (crates.io wording).', () => 'invalid crate scope'),
   SG_TOKEN_PACKAGE_SCOPE_INVALID: entry<{ pattern: string }>(400, 'An npm package pattern is invalid (the npm counterpart of `invalid crate scope`).',
@@ -86,6 +86,8 @@ export const CATALOGUE = {
     (p) => `token not provided: only a scopegate token (starting with \`${p.prefix}\`) can revoke itself`),
   SG_TOKEN_LOGOUT_MISMATCH: entry(400, '`DELETE /-/user/token/<token>` (`npm logout`, npm only) named a token other than the one in its Authorization header.',
     () => 'this logout names another token than the one it was sent with, so nothing was revoked; log out with the token itself'),
+  SG_TOKEN_API_METHOD: entry<{ method: string; path: string; allowed: string }>(405, 'A token API path called with a method it does not answer (crates.io: 405); the `Allow` header lists the ones it does.',
+    (p) => `the token API does not answer ${p.method} at ${p.path}; it answers ${p.allowed} there`),
   SG_TOKEN_NOT_FOUND: entry(404, 'No token with that id belongs to the caller.', () => 'Not Found'),
   SG_IDENTITY_REJECTED: entry<{ status: number }>(403, 'The upstream registry did not accept the credential used to manage tokens.',
     (p) => `the registry did not accept this credential (its identity check answered ${p.status}${p.status === 200 ? ' without a login' : ''}); use a credential the registry itself accepts`),
@@ -118,6 +120,8 @@ export interface GatewayError {
   readonly message: string;
   /** Seconds, for 503s (`Retry-After`). */
   readonly retryAfter?: number;
+  /** The methods a 405 names (`Allow`). */
+  readonly allow?: readonly string[];
 }
 
 /** Builds the catalogued error `code` with its message parameters. */

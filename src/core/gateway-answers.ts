@@ -39,6 +39,16 @@ export function tokenApiAction(method: string, path: string): TokenApiAction | n
   return null;
 }
 
+/**
+ * The methods the token API answers at `path`, for a request whose method it does not (405 with
+ * `Allow`, as crates.io's router answers); empty where it has no operation at all (404).
+ */
+export function tokenApiMethods(path: string): readonly string[] {
+  if (path === TOKENS) return ['GET', 'PUT'];
+  if (path === CURRENT) return ['DELETE'];
+  return TOKEN_ID.test(path) ? ['GET', 'DELETE'] : [];
+}
+
 /** One of the page's own paths (not its assets). */
 export function isTokenPagePath(path: string): boolean {
   return PAGE_PATHS.has(path);

@@ -19,6 +19,7 @@ export function sendError(res: http.ServerResponse, adapter: RegistryAdapter, er
   const extra = adapter.errorHeaders(error.status, path, publicUrl);
   for (const name in extra) headers[name] = extra[name]!;
   if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+  if (error.allow !== undefined) headers.allow = error.allow.join(', ');
   res.writeHead(error.status, headers);
   res.end(body);
 }

@@ -5,7 +5,7 @@
  * the operator issues them (CLI, admin API) and this API only lists, shows and revokes them.
  */
 import { gatewayError } from '../core/errors.js';
-import type { TokenApiAction } from '../core/gateway-answers.js';
+import { tokenApiMethods, type TokenApiAction } from '../core/gateway-answers.js';
 import { formatInstant } from '../core/denial.js';
 import type { TokenRecord } from '../core/token-record.js';
 import { decide } from '../core/decide.js';
@@ -25,7 +25,7 @@ export async function handleTokenApi(ctx: RequestContext, action: TokenApiAction
   const method = ctx.req.method ?? '';
   ctx.log['route.id'] = 'token-api';
   ctx.log.verdict = 'allow';
-  if (action === null) throw new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: maskTokens(path, ctx.deps.config.tokens.prefix) }), 'route-unknown');
+  if (action === null) throw noSuchOperation(ctx, method, path);
   try {
     switch (action.action) {
       case 'create': return await createToken(ctx);
@@ -38,6 +38,14 @@ export async function handleTokenApi(ctx: RequestContext, action: TokenApiAction
   } catch (e) {
     throw storeRejection(e);
   }
+}
+
+/** A path of the token API with another method (405, naming those it answers), or none at all (404). */
+function noSuchOperation(ctx: RequestContext, method: string, path: string): Rejection {
+  const masked = maskTokens(path, ctx.deps.config.tokens.prefix);
+  const allowed = tokenApiMethods(path);
+  if (allowed.length === 0) return new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: masked }), 'route-unknown');
+  return new Rejection({ ...gatewayError('SG_TOKEN_API_METHOD', { method, path: masked, allowed: allowed.join(' and ') }), allow: allowed }, 'method-not-allowed');
 }
 
 /** The JSON shape crates.io returns for a token (never the plaintext, never the credential). */

@@ -9,9 +9,12 @@ import type { CratePattern } from '../core/crate-pattern.js';
 import { gatewayError } from '../core/errors.js';
 import { parseExpiredAt, resolveExpiry } from '../core/expiry-policy.js';
 import { parseScope, type Scope } from '../core/scope.js';
+import { describeDuplicateKey, parseStrictJson } from '../core/strict-json.js';
 import { tokenNameProblem } from '../core/token-name.js';
+import type { TokenRecord } from '../core/token-record.js';
 import { sealCredential } from '../store/credential-seal.js';
 import { hashToken, mintToken } from '../store/token-secret.js';
+import { AccountFullError } from '../store/token-store.js';
 import { identifyCaller, tokensUrl } from './authenticate.js';
 import { BodyTooLargeError, readBody } from './body.js';
 import { Rejection, type RequestContext } from './context.js';
@@ -54,22 +57,35 @@ export async function createToken(ctx: RequestContext): Promise<void> {
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'token') throw new Rejection(gatewayError('SG_TOKEN_CREATE_WITH_TOKEN'), 'token-creates-token');
   const { account } = await identifyAccount(ctx, caller.value);
-  // Creation is rare and an account's tokens few, so a listing (three round trips) is cheap enough,
-  // and exact: the account index may still hold ids of dropped records until a listing prunes them.
-  if ((await ctx.deps.store.listByAccount(account)).length >= MAX_TOKENS_PER_ACCOUNT) {
-    throw new Rejection(gatewayError('SG_TOKEN_LIMIT_REACHED', { max: MAX_TOKENS_PER_ACCOUNT }), 'token-limit-reached');
-  }
+  // Counted here for crates.io's order (the count before the scopes are checked). Creation is rare
+  // and an account's tokens few, so a listing (three round trips) is cheap enough, and exact: the
+  // account index may still hold ids of dropped records until a listing prunes them.
+  if ((await ctx.deps.store.listByAccount(account)).length >= MAX_TOKENS_PER_ACCOUNT) throw limitReached();
   const request = parseTokenRequest(ctx, fields);
   const plaintext = mintToken(ctx.deps.config.tokens.prefix);
-  const record = await ctx.deps.store.create({
-    hash: hashToken(plaintext), account, name: request.name,
-    endpointScopes: request.endpointScopes, crateScopes: request.crateScopes,
-    createdAt: ctx.now, expiredAt: request.expiredAt,
-    sealedCredential: sealCredential(caller.value, plaintext), // per-token mode: static was refused above
-  }, ctx.deps.config.tokens.keepExpiredMs);
+  const record = await storeToken(ctx, account, caller.value, plaintext, request);
   ctx.log['token.id'] = record.id;
   ctx.deps.audit.append({ ts: ctx.now, event: 'token.created', token: record.id, account, via: 'api', req: ctx.log['req.id'] });
   sendJson(ctx.res, 200, { api_token: { ...renderToken(record), token: plaintext } });
+}
+
+const limitReached = (): Rejection => new Rejection(gatewayError('SG_TOKEN_LIMIT_REACHED', { max: MAX_TOKENS_PER_ACCOUNT }), 'token-limit-reached');
+
+/**
+ * Stores the token, the account's tokens counted again by the store as one step with the write:
+ * creations racing each other had all passed the first count (an account reached 514 that way).
+ */
+async function storeToken(ctx: RequestContext, account: string, credential: string, plaintext: string, request: TokenRequest): Promise<TokenRecord> {
+  try {
+    return await ctx.deps.store.create({
+      hash: hashToken(plaintext), account, name: request.name,
+      endpointScopes: request.endpointScopes, crateScopes: request.crateScopes,
+      createdAt: ctx.now, expiredAt: request.expiredAt,
+      sealedCredential: sealCredential(credential, plaintext), // per-token mode: static was refused before
+    }, ctx.deps.config.tokens.keepExpiredMs, { perAccount: MAX_TOKENS_PER_ACCOUNT });
+  } catch (e) {
+    throw e instanceof AccountFullError ? limitReached() : e;
+  }
 }
 
 async function readJson(ctx: RequestContext): Promise<unknown> {
@@ -81,11 +97,13 @@ async function readJson(ctx: RequestContext): Promise<unknown> {
     if (e instanceof BodyTooLargeError) throw new Rejection(gatewayError('SG_BODY_TOO_LARGE', { limit: `${max} bytes` }), 'body-too-large');
     throw e;
   }
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch (e) {
-    throw invalid(`it is not JSON (${(e as Error).message})`);
-  }
+  const json = parseStrictJson(raw.toString('utf8'));
+  if (json.kind === 'invalid') throw invalid(`it is not JSON (${json.message})`);
+  // JSON.parse keeps the last copy of a repeated key, so `"endpoint_scopes":["yank"],
+  // "endpoint_scopes":null` made a full-access token from a body whose first reading is scoped.
+  // crates.io (serde) refuses a field given twice; so does this, rather than pick a copy.
+  if (json.kind === 'duplicate-key') throw invalid(`it has the ${describeDuplicateKey(json.duplicate)} twice; give each field once`);
+  return json.value;
 }
 
 function parseTokenRequest(ctx: RequestContext, fields: Record<string, unknown>): TokenRequest {

@@ -72,7 +72,8 @@ export function pagePolicy(deps: GatewayDeps, now: number): TokenPagePolicy {
   const { config, adapter } = deps;
   const indexPath = adapter.name === 'cargo' && adapter.configPath !== null ? posix.dirname(adapter.configPath) : null;
   return {
-    now, publicUrl: config.publicUrl, registry: adapter.name, registryName: config.tokens.registryName,
+    now, publicUrl: config.publicUrl, basePath: new URL(config.publicUrl).pathname.replace(/\/+$/, ''),
+    registry: adapter.name, registryName: config.tokens.registryName,
     indexUrl: indexPath === null ? null : `sparse+${config.publicUrl}${indexPath}/`,
     tokenPrefix: config.tokens.prefix,
     issuedBy: config.upstream.auth === 'static' ? 'operator' : 'self',
@@ -81,10 +82,17 @@ export function pagePolicy(deps: GatewayDeps, now: number): TokenPagePolicy {
 }
 
 function renderPage(page: TokenPage, deps: GatewayDeps, now: number): string {
+  const values = pagePolicy(deps, now);
   // `<` escaped, so no value can close the data block (`</script>`).
-  const policy = JSON.stringify(pagePolicy(deps, now)).replaceAll('<', '\\u003c');
-  return page.html.replaceAll('{{assets}}', page.base).replace('{{policy}}', () => policy);
+  const policy = JSON.stringify(values).replaceAll('<', '\\u003c');
+  // The browser is at public_url, whose path prefix (if any) a proxy strips before the gateway
+  // sees the request: the page's links and files are written with it, or they miss the gateway.
+  const root = escapeAttribute(values.basePath);
+  return page.html.replaceAll('{{root}}', root).replaceAll('{{assets}}', root + page.base).replace('{{policy}}', () => policy);
 }
+
+/** Text for a double-quoted attribute (a URL path may hold `&`; the parser already encoded `"`, `<` and `>`). */
+const escapeAttribute = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;');
 
 async function loadTokenPage(): Promise<TokenPage> {
   const assets = new Map<string, Asset>();

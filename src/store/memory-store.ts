@@ -7,7 +7,7 @@
  */
 import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
 import { parseTokenRecord, storeTokenRecord, type StoredTokenFields, type TokenRecord } from '../core/token-record.js';
-import { dropAt, StoreUnavailableError, type NewTokenRecord, type TokenStore } from './token-store.js';
+import { AccountFullError, dropAt, StoreUnavailableError, type AccountLimit, type NewTokenRecord, type TokenStore } from './token-store.js';
 import { claimBlocks, formatClaim, type ListedToken, type TokenDirectory } from './token-directory.js';
 
 interface Entry {
@@ -27,11 +27,13 @@ export class MemoryTokenStore implements TokenStore, TokenDirectory {
   /** `naming`: the registry's name rules, which stored crate patterns are parsed by (default cargo's). */
   constructor(private readonly naming: PackageNaming = cargoNaming) {}
 
-  async create(fresh: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord> {
+  async create(fresh: NewTokenRecord, keepExpiredMs: number, limit?: AccountLimit): Promise<TokenRecord> {
     this.assertOpen();
     if (this.live(fresh.hash) !== undefined) {
       throw new Error(`a token with hash ${fresh.hash.slice(0, 8)}… already exists`);
     }
+    // Counted and written with no await in between: nothing else runs meanwhile in this process.
+    if (limit !== undefined && this.storedCount(fresh.account) >= limit.perAccount) throw new AccountFullError(fresh.account, limit.perAccount);
     const { hash, account, name, endpointScopes, crateScopes, createdAt, expiredAt, sealedCredential } = fresh;
     const id = ++this.lastId;
     const record: TokenRecord = {
@@ -43,6 +45,16 @@ export class MemoryTokenStore implements TokenStore, TokenDirectory {
     const ids = this.idsByAccount.get(account) ?? new Set<number>();
     this.idsByAccount.set(account, ids.add(id));
     return record;
+  }
+
+  /** The account's records still stored (what listByAccount returns), counted synchronously. */
+  private storedCount(account: string): number {
+    let count = 0;
+    for (const id of this.idsByAccount.get(account) ?? []) {
+      const hash = this.hashById.get(id);
+      if (hash !== undefined && this.live(hash) !== undefined) count++;
+    }
+    return count;
   }
 
   async findByHash(hash: string): Promise<TokenRecord | null> {

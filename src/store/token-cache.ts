@@ -12,7 +12,7 @@
  */
 import type { TokenRecord } from '../core/token-record.js';
 import { makeRoom } from './expiring.js';
-import type { NewTokenRecord, TokenStore } from './token-store.js';
+import type { AccountLimit, NewTokenRecord, TokenStore } from './token-store.js';
 
 /** Where revocations come from (the Redis pub/sub feed, or a stand-in in tests). */
 export interface RevocationFeed {
@@ -94,8 +94,8 @@ export class CachingTokenStore implements TokenStore, RevocationListener {
     return this.inFlight.get(hash) ?? this.fetch(hash);
   }
 
-  async create(record: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord> {
-    const created = await this.inner.create(record, keepExpiredMs);
+  async create(record: NewTokenRecord, keepExpiredMs: number, limit?: AccountLimit): Promise<TokenRecord> {
+    const created = await this.inner.create(record, keepExpiredMs, limit);
     // A "no such token" kept for this hash would now be wrong.
     this.revoked(created.hash);
     return created;

@@ -10,9 +10,22 @@ import type { TokenRecord } from '../core/token-record.js';
 /** What the caller supplies to create a token; the store assigns `id`. */
 export type NewTokenRecord = Omit<TokenRecord, 'id' | 'lastUsedAt' | 'revokedAt'>;
 
+/**
+ * A bound on an account's tokens for {@link TokenStore.create}: the number of its records still
+ * stored (revoked and expired ones included, until dropped), checked and written as one step.
+ */
+export interface AccountLimit {
+  readonly perAccount: number;
+}
+
 export interface TokenStore {
-  /** Stores a new record with the next integer id (ids start at 1 and never repeat). */
-  create(record: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord>;
+  /**
+   * Stores a new record with the next integer id (ids start at 1 and never repeat). With `limit`,
+   * rejects with {@link AccountFullError} when the account already holds `limit.perAccount`
+   * records, counted and written while no other limited creation of that account runs, in any
+   * process sharing the store: creations racing each other cannot pass the bound together.
+   */
+  create(record: NewTokenRecord, keepExpiredMs: number, limit?: AccountLimit): Promise<TokenRecord>;
   /** The record whose plaintext hashes to `hash`, revoked and expired ones included; null if none. */
   findByHash(hash: string): Promise<TokenRecord | null>;
   /** The record with this id, revoked and expired ones included; null if none. */
@@ -39,6 +52,14 @@ export class StoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/** {@link TokenStore.create} with a limit: the account holds that many records already. Nothing was stored. */
+export class AccountFullError extends Error {
+  constructor(readonly account: string, readonly limit: number) {
+    super(`account ${JSON.stringify(account)} holds ${limit} tokens already`);
+    this.name = 'AccountFullError';
   }
 }
 

@@ -8,6 +8,17 @@ import type { Scope } from '../core/scope.js';
 
 const SESSION_KEY = 'scopegate.credential';
 
+/** The path prefix of the gateway's public URL (the policy's `basePath`), set once at start. */
+let basePath = '';
+
+/** Makes every call, and {@link pagePath}, go through `policy.basePath` (`''` or e.g. `/reg`). */
+export function useBasePath(path: string): void {
+  basePath = path;
+}
+
+/** A path of the gateway (`/tokens/new`) as the browser reaches it, behind the public URL's prefix. */
+export const pagePath = (path: string): string => basePath + path;
+
 export const session = {
   credential: (): string | null => sessionStorage.getItem(SESSION_KEY),
   signIn: (credential: string): void => sessionStorage.setItem(SESSION_KEY, credential),
@@ -59,7 +70,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   let res: Response;
   let text: string;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: 'no-store', credentials: 'omit', signal: abort.signal });
+    res = await fetch(pagePath(path), { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: 'no-store', credentials: 'omit', signal: abort.signal });
     text = await res.text();
   } catch (e) {
     if (abort.signal.aborted) throw new ApiError(0, `the gateway did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; try again`);

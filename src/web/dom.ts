@@ -23,10 +23,15 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return element as T;
 }
 
-/** Shows one of the page's views (the `<section>`s in `<main>`), hides the others, and focuses its heading. */
+/**
+ * Shows one of the page's views (the `<section>`s in `<main>`), hides the others, focuses its
+ * heading, and names the tab after it ("New API Token · scopegate"), as a page of its own would be.
+ */
 export function showView(id: string, focus = true): void {
   for (const view of document.querySelectorAll<HTMLElement>('main > section')) view.hidden = view.id !== id;
-  if (focus) byId(id).querySelector<HTMLElement>('h1')?.focus();
+  const heading = byId(id).querySelector<HTMLElement>('h1');
+  document.title = `${heading?.textContent ?? 'API Tokens'} · scopegate`;
+  if (focus) heading?.focus();
 }
 
 /**

@@ -29,6 +29,55 @@ export const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
   read: 'Read the index and download crates, where this registry requires a token to read',
 };
 
+/** npm's counterparts, for what the npm routes of config/npm.yaml let each scope do. */
+export const NPM_SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
+  'publish-new': 'Publish new packages',
+  'publish-update': 'Publish new versions of existing packages, deprecate them and set their dist-tags',
+  yank: 'Unpublish package versions',
+  'change-owners': 'Add or remove package owners',
+  read: 'Read packages and download their tarballs, where this registry requires a token to read',
+};
+
+/** A hint's text, with `{ code }` pieces shown as code. */
+export type HintPiece = string | { readonly code: string };
+
+/** How the page speaks of the registry's packages: crates.io's words for cargo, npm's for npm. */
+export interface RegistryWords {
+  /** `crate` or `package` (the naming's own noun). */
+  readonly noun: string;
+  readonly scopes: Readonly<Record<Scope, string>>;
+  /** What a pattern is, and how names compare, under the registry's name rules. */
+  readonly patternHint: readonly HintPiece[];
+}
+
+const CARGO_WORDS: RegistryWords = {
+  noun: 'crate',
+  scopes: SCOPE_DESCRIPTIONS,
+  patternHint: [
+    'Limit the token to crates matching these patterns: a crate name, or a name followed by ', { code: '*' }, ' (', { code: 'serde-*' },
+    ' matches ', { code: 'serde-json' }, '). Case does not matter, nor ', { code: '-' }, ' versus ', { code: '_' },
+    '. With no pattern, the token may act on all your crates.',
+  ],
+};
+
+const NPM_WORDS: RegistryWords = {
+  noun: 'package',
+  scopes: NPM_SCOPE_DESCRIPTIONS,
+  patternHint: [
+    'Limit the token to packages matching these patterns: a package name, or a name followed by ', { code: '*' }, ' (', { code: 'lodash-*' },
+    ' matches ', { code: 'lodash-es' }, ', ', { code: '@acme/*' }, ' every package of ', { code: '@acme' }, '). Names are lower-case, and ',
+    { code: '-' }, ', ', { code: '_' }, ' and ', { code: '.' }, ' are different characters. With no pattern, the token may act on all your packages.',
+  ],
+};
+
+/** The words for the policy's registry (cargo's for one the page does not know, as `namingFor`). */
+export function registryWords(registry: string): RegistryWords {
+  return registry === 'npm' ? NPM_WORDS : CARGO_WORDS;
+}
+
+/** `Crate`, `Package`. */
+export const capitalised = (word: string): string => word.charAt(0).toUpperCase() + word.slice(1);
+
 /** One option of the Expiration select: `never`, a lifetime such as `30d`, or `custom`. */
 export interface ExpiryChoice {
   readonly value: string;
@@ -117,6 +166,20 @@ export function patternProblem(value: string, naming: PackageNaming = cargoNamin
   if (bad !== undefined) return `${shown}: ${bad === ' ' ? 'spaces are' : `\`${bad}\` is`} not allowed; use ASCII letters, digits, \`-\` and \`_\``;
   if (!/^[A-Za-z]/.test(name)) return `${shown}: a crate name starts with a letter`;
   return `${shown} is not a crate pattern: use a crate name, optionally followed by \`*\``;
+}
+
+/**
+ * Why a pasted credential cannot be a token, or null. It travels as the Authorization header, which
+ * carries printable ASCII (all the gateway accepts, core/token-format.ts), and a browser will not
+ * send a character beyond Latin-1 at all: `fetch` throws, and the page blamed the connection. Such a
+ * character came with the copy (typographic quotes, a zero-width space from a chat message).
+ */
+export function credentialProblem(credential: string): string | null {
+  const bad = [...credential].find((c) => !/[\x20-\x7e\t]/.test(c));
+  if (bad === undefined) return null;
+  const code = `U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  const shown = /[\p{L}\p{N}\p{P}\p{S}]/u.test(bad) ? `“${bad}” (${code})` : code;
+  return `This is not the token as your registry gave it: it contains ${shown}, which no token has. Copy the token again, without anything around it`;
 }
 
 /** `CARGO_REGISTRIES_<NAME>_TOKEN`, as cargo derives it from a registry name. */

@@ -9,6 +9,11 @@ export interface TokenPagePolicy {
   readonly now: number;
   /** The URL clients reach the gateway at, no trailing slash. */
   readonly publicUrl: string;
+  /**
+   * The path of `publicUrl` (`''`, or a prefix such as `/reg` that a proxy in front strips): the
+   * page's own links and its token API calls start with it, as everything the gateway hands out does.
+   */
+  readonly basePath: string;
   /** The registry adapter (`cargo`): which client setup the page shows with a new token. */
   readonly registry: string;
   /** The registry's name in that setup (`tokens.registry_name`). */

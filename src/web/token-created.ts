@@ -30,12 +30,15 @@ export function showCreatedToken(policy: TokenPagePolicy, created: ApiToken & { 
 export function setUpCreatedView(): void {
   byId('copy-token').addEventListener('click', () => void copyToken());
   // Leaving the page forgets the token, even where the browser keeps the page for Back (bfcache).
-  addEventListener('pagehide', () => {
-    for (const id of ['new-token', 'cargo-env']) byId(id).textContent = '';
-  });
+  addEventListener('pagehide', forgetCreatedToken);
   addEventListener('pageshow', (event) => {
     if (event.persisted && !byId('created-view').hidden) location.reload();
   });
+}
+
+/** Removes the new token's plaintext from the page (leaving it, signing out). */
+export function forgetCreatedToken(): void {
+  for (const id of ['new-token', 'cargo-env']) byId(id).textContent = '';
 }
 
 async function copyToken(): Promise<void> {

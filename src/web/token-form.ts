@@ -7,13 +7,15 @@ import type { PackageNaming } from '../core/crate-pattern.js';
 import { parseScope, type Scope } from '../core/scope.js';
 import { createToken, showToken, type NewToken } from './api.js';
 import { byId, h, notice, setFieldError, showView } from './dom.js';
-import { SCOPE_DESCRIPTIONS, customDateBounds, customExpiry, expiryChoices, matchingChoice, patternProblem } from './format.js';
+import { capitalised, customDateBounds, customExpiry, expiryChoices, matchingChoice, patternProblem, type RegistryWords } from './format.js';
 import type { TokenPagePolicy } from './policy.js';
 import { namingFor } from './naming.js';
 import { showCreatedToken } from './token-created.js';
 
 let policy: TokenPagePolicy;
 let naming: PackageNaming;
+/** The pattern fields' name: `Crate pattern` (npm: `Package pattern`). */
+let patternLabel = 'Crate pattern';
 let now: () => number;
 let patternCount = 0;
 
@@ -24,13 +26,14 @@ const scopeBoxes = (): HTMLInputElement[] => [...document.querySelectorAll<HTMLI
 const patternInputs = (): HTMLInputElement[] => [...document.querySelectorAll<HTMLInputElement>('#pattern-list input')];
 
 /** Builds the policy-dependent parts of the form and wires its events; once per page load. */
-export function setUpTokenForm(pagePolicy: TokenPagePolicy, clock: () => number): void {
+export function setUpTokenForm(pagePolicy: TokenPagePolicy, words: RegistryWords, clock: () => number): void {
   policy = pagePolicy;
   naming = namingFor(policy.registry);
+  patternLabel = `${capitalised(words.noun)} pattern`;
   now = clock;
   const { choices, defaultValue } = expiryChoices(policy.expiry);
   expirySelect().replaceChildren(...choices.map((c) => h('option', { value: c.value, selected: c.value === defaultValue }, c.label)));
-  byId('scope-list').replaceChildren(...Object.entries(SCOPE_DESCRIPTIONS).map(([scope, text]) => scopeChoice(scope, text)));
+  byId('scope-list').replaceChildren(...Object.entries(words.scopes).map(([scope, text]) => scopeChoice(scope, text)));
   expirySelect().addEventListener('change', updateExpiry);
   expiryDate().addEventListener('input', updateExpiry);
   byId('add-pattern').addEventListener('click', () => addPattern('').focus());
@@ -76,7 +79,7 @@ function addPattern(value: string): HTMLInputElement {
   const input = h('input', { id, type: 'text', value, autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', 'aria-describedby': `${id}-error patterns-hint` });
   const remove = h('button', { type: 'button', class: 'remove' }, 'Remove', h('span', { class: 'visually-hidden' }, ' pattern'));
   const row = h('li', { class: 'pattern-row' },
-    h('label', { for: id, class: 'visually-hidden' }, 'Crate pattern'),
+    h('label', { for: id, class: 'visually-hidden' }, patternLabel),
     input, remove,
     h('p', { id: `${id}-error`, class: 'field-error' }));
   input.addEventListener('input', () => setFieldError(input, patternProblem(input.value.trim(), naming)));
@@ -91,10 +94,10 @@ function addPattern(value: string): HTMLInputElement {
   return input;
 }
 
-/** "Crate pattern 2" / "Remove pattern 2": each row's controls have their own accessible names. */
+/** "Crate pattern 2" (npm: "Package pattern 2") / "Remove pattern 2": each row's controls have their own accessible names. */
 function numberPatterns(): void {
   document.querySelectorAll('#pattern-list .pattern-row').forEach((row, i) => {
-    row.querySelector('label')!.textContent = `Crate pattern ${i + 1}`;
+    row.querySelector('label')!.textContent = `${patternLabel} ${i + 1}`;
     row.querySelector('.remove .visually-hidden')!.textContent = ` pattern ${i + 1}`;
   });
 }

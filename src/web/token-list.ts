@@ -2,18 +2,18 @@
  * The list view (`/tokens`): each token with its scopes, crate patterns, dates and an expiry badge;
  * "Regenerate" (crates.io's `/tokens/new?from=<id>`) and "Revoke" behind a confirmation dialog.
  */
-import { listTokens, revokeToken, type ApiToken } from './api.js';
+import { listTokens, pagePath, revokeToken, type ApiToken } from './api.js';
 import { byId, h, notice, showView, timeElement } from './dom.js';
-import { expiryBadge } from './format.js';
+import { capitalised, expiryBadge, type RegistryWords } from './format.js';
 
 /** Loads and shows the caller's tokens; `now()` is the gateway's clock. */
-export async function showTokenList(now: () => number): Promise<void> {
+export async function showTokenList(now: () => number, words: RegistryWords): Promise<void> {
   showView('list-view');
   const list = byId<HTMLUListElement>('token-list');
   byId('list-loading').hidden = false;
   try {
     const tokens = await listTokens();
-    list.replaceChildren(...tokens.map((t) => tokenCard(t, now())));
+    list.replaceChildren(...tokens.map((t) => tokenCard(t, now(), words.noun)));
     byId('list-empty').hidden = tokens.length > 0;
   } catch (e) {
     notice.error(`Your tokens could not be loaded: ${(e as Error).message}`);
@@ -22,7 +22,7 @@ export async function showTokenList(now: () => number): Promise<void> {
   }
 }
 
-function tokenCard(token: ApiToken, now: number): HTMLLIElement {
+function tokenCard(token: ApiToken, now: number, noun: string): HTMLLIElement {
   const headingId = `token-${token.id}-name`;
   const badge = expiryBadge(token.expired_at, now);
   const hidden = (text: string): HTMLSpanElement => h('span', { class: 'visually-hidden' }, text);
@@ -34,12 +34,12 @@ function tokenCard(token: ApiToken, now: number): HTMLLIElement {
       badge && h('span', { class: `badge badge-${badge.tone}` }, badge.text)),
     h('dl', { class: 'token-facts' },
       h('dt', {}, 'Scopes'), h('dd', {}, ...scopeList(token.endpoint_scopes)),
-      h('dt', {}, 'Crates'), h('dd', {}, ...crateList(token.crate_scopes)),
+      h('dt', {}, capitalised(`${noun}s`)), h('dd', {}, ...crateList(token.crate_scopes, noun)),
       h('dt', {}, 'Created'), h('dd', {}, timeElement(token.created_at)),
       h('dt', {}, 'Last used'), h('dd', {}, token.last_used_at === null ? 'never' : timeElement(token.last_used_at)),
       h('dt', {}, badge?.tone === 'expired' ? 'Expired' : 'Expires'), h('dd', {}, token.expired_at === null ? 'never' : timeElement(token.expired_at))),
     h('div', { class: 'token-actions' },
-      h('a', { class: 'button', href: `/tokens/new?from=${token.id}` }, 'Regenerate', hidden(` token ${token.name}`)),
+      h('a', { class: 'button', href: pagePath(`/tokens/new?from=${token.id}`) }, 'Regenerate', hidden(` token ${token.name}`)),
       revoke));
   return card;
 }
@@ -54,8 +54,8 @@ function scopeList(scopes: readonly string[] | null): Node[] {
   return scopes.length === 0 ? [document.createTextNode('none')] : codeList(scopes);
 }
 
-function crateList(patterns: readonly string[] | null): Node[] {
-  return patterns === null || patterns.length === 0 ? [document.createTextNode('all crates')] : codeList(patterns);
+function crateList(patterns: readonly string[] | null, noun: string): Node[] {
+  return patterns === null || patterns.length === 0 ? [document.createTextNode(`all ${noun}s`)] : codeList(patterns);
 }
 
 /** Asks in a modal `<dialog>` (focus moves into it, Escape cancels), then revokes. */

@@ -3,10 +3,11 @@
  * `/tokens/new[?from=<id>]` is the "New API Token" form. Until you sign in by pasting your registry
  * credential, either shows the sign-in form; the credential is checked by listing your tokens.
  */
-import { listTokens, session } from './api.js';
-import { byId, notice, setFieldError, showView } from './dom.js';
+import { listTokens, session, useBasePath } from './api.js';
+import { byId, h, notice, setFieldError, showView } from './dom.js';
+import { capitalised, credentialProblem, registryWords } from './format.js';
 import type { TokenPagePolicy } from './policy.js';
-import { setUpCreatedView } from './token-created.js';
+import { forgetCreatedToken, setUpCreatedView } from './token-created.js';
 import { setUpTokenForm, showTokenForm } from './token-form.js';
 import { setUpRevokeDialog, showTokenList } from './token-list.js';
 
@@ -14,6 +15,8 @@ const policy = JSON.parse(byId('policy').textContent ?? '{}') as TokenPagePolicy
 /** The gateway's clock: the page's own, corrected by the offset seen when the page was rendered. */
 const skew = policy.now - Date.now();
 const now = (): number => Date.now() + skew;
+/** crates.io's words for cargo, npm's for npm. */
+const words = registryWords(policy.registry);
 
 function showSignIn(): void {
   byId('sign-out').hidden = true;
@@ -23,12 +26,12 @@ function showSignIn(): void {
 /** Shows the view the address asks for, and moves focus to its heading. */
 async function showRequestedView(): Promise<void> {
   byId('sign-out').hidden = false;
-  const path = location.pathname.replace(/\/+$/, '');
-  if (path === '/tokens/new') {
+  // The end of the path only: in front of it is public_url's prefix, if any.
+  if (location.pathname.replace(/\/+$/, '').endsWith('/tokens/new')) {
     const from = new URLSearchParams(location.search).get('from');
     await showTokenForm(from !== null && /^\d{1,15}$/.test(from) ? Number(from) : null);
   } else {
-    await showTokenList(now);
+    await showTokenList(now, words);
   }
 }
 
@@ -37,8 +40,9 @@ async function signIn(event: SubmitEvent): Promise<void> {
   const input = byId<HTMLInputElement>('credential');
   const credential = input.value.trim();
   notice.clear();
-  if (credential === '') {
-    setFieldError(input, 'Paste your registry token');
+  const problem = credential === '' ? 'Paste your registry token' : credentialProblem(credential);
+  if (problem !== null) {
+    setFieldError(input, problem);
     input.focus();
     return;
   }
@@ -61,19 +65,27 @@ async function signIn(event: SubmitEvent): Promise<void> {
 
 function signOut(): void {
   session.signOut();
+  // Signing out forgets what the session showed: a new token's plaintext (the Sign out button
+  // sits above it), and the list of tokens.
+  forgetCreatedToken();
+  byId('token-list').replaceChildren();
   showSignIn();
   notice.status('Signed out. Your registry token is no longer kept in this tab.');
 }
 
 function start(): void {
+  useBasePath(policy.basePath);
   for (const el of document.querySelectorAll('[data-public-url]')) el.textContent = policy.publicUrl;
+  for (const el of document.querySelectorAll('[data-nouns]')) el.textContent = `${words.noun}s`;
+  byId('patterns-legend').textContent = capitalised(`${words.noun}s`);
+  byId('patterns-hint').replaceChildren(...words.patternHint.map((piece) => (typeof piece === 'string' ? piece : h('code', {}, piece.code))));
   // Static mode (`upstream.auth: static`): the operator issues tokens, so say so before anyone
   // pastes a registry credential the token API would refuse, and offer no "New token".
   const byOperator = policy.issuedBy === 'operator';
   byId('sign-in-lede').hidden = byOperator;
   byId('operator-note').hidden = !byOperator;
   byId('new-token-link').hidden = byOperator;
-  setUpTokenForm(policy, now);
+  setUpTokenForm(policy, words, now);
   setUpCreatedView();
   setUpRevokeDialog();
   byId('sign-in-form').addEventListener('submit', (e) => void signIn(e as SubmitEvent));

@@ -19,6 +19,12 @@ describe('tokenNameProblem', () => {
     ['a directional isolate', '\u2067x'],
     ['a left-to-right mark', 'a\u200e'],
   ];
+  it('refuses half a surrogate pair, which UTF-8 cannot store, and accepts a whole pair', () => {
+    for (const name of ['lone \ud800 high', 'lone \udc00 low', 'reversed \udc00\ud800', 'end \ud83e']) {
+      assert.match(tokenNameProblem(name) ?? '', /^it contains \\u\{d[89a-f][0-9a-f]{2}\}, half of a UTF-16 surrogate pair without the other half, which is no character; use well-formed text$/, JSON.stringify(name));
+    }
+    assert.equal(tokenNameProblem('crab \ud83e\udd80'), null);
+  });
   for (const [what, name] of refused) {
     it(`refuses ${what}, naming the character`, () => {
       assert.match(tokenNameProblem(name) ?? '', /^it contains \\u\{[0-9a-f]{4}\}, a control or text-direction character; use printable text$/);

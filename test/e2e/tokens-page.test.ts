@@ -6,11 +6,13 @@
  * Screenshots go to test-artifacts/tokens-page/.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, screenshot, watchForProblems } from '../support/browser.js';
 import { cargoPublish, cleanup, makeCargoHome, makeCrate } from '../support/cargo-cli.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { freePort, startGateway, type TestGateway } from '../support/gateway.js';
+import { startNpmGateway } from '../support/npm-gateway.js';
 import { hashToken, mintToken } from '../../src/store/token-secret.js';
 import { ANSWER_TIMEOUT_MS } from '../../src/web/api.js';
 
@@ -84,7 +86,7 @@ async function createOnPage(page: Page, form: Parameters<typeof fillForm>[1]): P
   return (await page.locator('#new-token').textContent()) ?? '';
 }
 
-async function recordOf(token: string, on: TestGateway = gw) {
+async function recordOf(token: string, on: Pick<TestGateway, 'store'> = gw) {
   const record = await on.store.findByHash(hashToken(token));
   assert.ok(record, 'the token the page showed is not in the store');
   return record;
@@ -126,6 +128,106 @@ describe('the /tokens page in chromium', () => {
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
     assert.deepEqual(problems, []);
     assert.ok(!gw.registry.requests.some((r) => r.url.startsWith('/tokens')), 'a page request reached the registry');
+  });
+
+  test('a pasted token carrying a character no token has is refused beside the field, not blamed on the connection', async () => {
+    const { page, problems } = await openPage(`${gw.url}/tokens`);
+    let calls = 0;
+    page.on('request', (r) => void (new URL(r.url()).pathname.startsWith('/api/') && calls++));
+    const field = page.getByLabel('Registry token');
+    const cases: [string, string][] = [
+      [`${ALICE}\u200b`, 'it contains U+200B, which'],
+      [`\u201c${ALICE}\u201d`, 'it contains “\u201c” (U+201C), which'],
+    ];
+    for (const [pasted, contains] of cases) {
+      await field.fill(pasted);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      assert.equal(await page.locator('#credential-error').textContent(),
+        `This is not the token as your registry gave it: ${contains} no token has. Copy the token again, without anything around it`);
+      assert.equal(await field.getAttribute('aria-invalid'), 'true');
+      assert.equal(await focusedId(page), 'credential');
+      assert.equal(await page.locator('#error').textContent(), '', 'the alert region blames something else');
+    }
+    assert.equal(calls, 0, 'the page tried to send it');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await signIn(page);
+    assert.equal(await field.getAttribute('aria-invalid'), null);
+    assert.deepEqual(problems, []);
+  });
+
+  test('works behind a proxy that serves the gateway at public_url\'s path prefix (…/reg/tokens → /tokens)', async () => {
+    const proxyPort = await freePort();
+    let gatewayPort = 0;
+    const proxy = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      if (!url.startsWith('/reg/')) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not the gateway');
+        return;
+      }
+      const forwarded = http.request({ host: '127.0.0.1', port: gatewayPort, method: req.method, path: url.slice('/reg'.length), headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      forwarded.on('error', () => res.destroy());
+      req.pipe(forwarded);
+    });
+    await new Promise<void>((resolve) => proxy.listen(proxyPort, '127.0.0.1', resolve));
+    const publicUrl = `http://127.0.0.1:${proxyPort}/reg`;
+    const behind = await startGateway({ env: { SCOPEGATE_PUBLIC_URL: publicUrl } });
+    gatewayPort = behind.port;
+    try {
+      const { page, problems } = await openPage(`${publicUrl}/tokens`);
+      await signIn(page);
+      await page.getByRole('link', { name: 'New token' }).click();
+      await page.getByRole('heading', { name: 'New API Token' }).waitFor();
+      assert.equal(page.url(), `${publicUrl}/tokens/new`);
+      await fillForm(page, { name: 'behind-a-proxy', scopes: ['yank'] });
+      await page.getByRole('button', { name: 'Generate token' }).click();
+      await page.getByRole('heading', { name: 'Token created' }).waitFor();
+      const record = await recordOf((await page.locator('#new-token').textContent()) ?? '', behind);
+      assert.equal(record.name, 'behind-a-proxy');
+      await page.getByRole('link', { name: 'Back to your tokens' }).click();
+      await card(page, 'behind-a-proxy').waitFor();
+      assert.equal(page.url(), `${publicUrl}/tokens`);
+      assert.equal(await card(page, 'behind-a-proxy').getByRole('link', { name: /^Regenerate/ }).getAttribute('href'), `/reg/tokens/new?from=${record.id}`);
+      assert.deepEqual(problems, []);
+    } finally {
+      await behind.close();
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+
+  test('each view names the tab after its heading, as a page of its own would', async () => {
+    const { page, problems } = await openPage(`${gw.url}/tokens/new`);
+    assert.equal(await page.title(), 'Sign in · scopegate');
+    await signIn(page);
+    await page.getByRole('heading', { name: 'New API Token' }).waitFor();
+    assert.equal(await page.title(), 'New API Token · scopegate');
+    await createOnPage(page, { name: 'titled', scopes: ['yank'] });
+    assert.equal(await page.title(), 'Token created · scopegate');
+    await page.getByRole('link', { name: 'Back to your tokens' }).click();
+    await card(page, 'titled').waitFor();
+    assert.equal(await page.title(), 'API Tokens · scopegate');
+    assert.deepEqual(problems, []);
+  });
+
+  test('signing out right after creating a token forgets its plaintext and the token list', async () => {
+    const { page, problems } = await openPage(`${gw.url}/tokens`);
+    await signIn(page);
+    const token = await createOnPage(page, { name: 'then-sign-out', scopes: ['yank'] });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    const html = await page.content();
+    assert.ok(!html.includes(token.slice(3, 20)), 'the new token is still in the page');
+
+    await page.goto(`${gw.url}/tokens`);
+    await signIn(page);
+    await card(page, 'then-sign-out').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal(await page.locator('.token-card').count(), 0, 'the token list is still in the page');
+    assert.deepEqual(problems, []);
   });
 
   test('creates a token: shown once with a copy button and the cargo setup, then listed', async () => {
@@ -338,6 +440,33 @@ describe('the /tokens page in chromium', () => {
     assert.equal(await overflow(), 0, 'the new token scrolls sideways');
     await screenshot(page, SHOTS, '11-phone-created');
     assert.deepEqual(problems, []);
+  });
+
+  test('in front of npm, the page speaks of packages and npm\'s name rules, not of crates', async () => {
+    const npm = await startNpmGateway();
+    try {
+      const { page, problems } = await openPage(`${npm.url}/tokens/new`);
+      await signIn(page, npm.registry.credential('alice'));
+      await page.getByRole('heading', { name: 'New API Token' }).waitFor();
+      assert.equal(await page.locator('#patterns-legend').textContent(), 'Packages');
+      assert.match(await page.locator('#patterns-hint').innerText(), /^Limit the token to packages matching these patterns: .*@acme\/\*.*Names are lower-case.*all your packages\.$/s);
+      assert.equal(await page.locator('#scope-yank-description').textContent(), 'Unpublish package versions');
+      assert.doesNotMatch(await page.locator('#new-view').innerText(), /crate/i);
+      await fillForm(page, { name: 'npm-page', scopes: ['publish-update'] });
+      await page.getByRole('button', { name: 'Add pattern' }).click();
+      await page.getByLabel('Package pattern 1').fill('@acme/*');
+      await page.getByRole('button', { name: 'Generate token' }).click();
+      await page.getByRole('heading', { name: 'Token created' }).waitFor();
+      assert.deepEqual((await recordOf((await page.locator('#new-token').textContent()) ?? '', npm)).crateScopes?.map((p) => p.source), ['@acme/*']);
+      await page.getByRole('link', { name: 'Back to your tokens' }).click();
+      const listed = card(page, 'npm-page');
+      await listed.waitFor();
+      assert.match((await listed.locator('dl').innerText()).replace(/\s+/g, ' '), /Scopes publish-update Packages @acme\/\* Created/);
+      assert.doesNotMatch(await page.locator('#list-view').innerText(), /crate/i);
+      assert.deepEqual(problems, []);
+    } finally {
+      await npm.close();
+    }
   });
 
   test('a token made on the page publishes with the real cargo through the gateway', async () => {

@@ -69,6 +69,35 @@ describe('the admin key', () => {
     assert.equal((await get('/healthz', null)).status, 200);
   });
 
+  test('every request is logged once when answered: a refused key at warn, so guessing shows; probes at debug', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('debug', new Writable({ write(c: Buffer, _e, done) { lines.push(c.toString()); done(); } }));
+    const own = (await startAdminApi(depsFor(gw, KEY, logger)))!;
+    try {
+      const send = async (path: string, key: string | null): Promise<number> =>
+        (await fetch(`http://127.0.0.1:${own.port}${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } })).status;
+      const statuses = [await send('/tokens?account=alice', 'guessed-key-0123456789abcdef'), await send('/metrics', null),
+        await send('/tokens/987654321', KEY), await send('/tokens?account=nobody', KEY), await send('/healthz', null)];
+      assert.deepEqual(statuses, [401, 401, 404, 200, 200]);
+      const logged = lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => 'admin.route' in l);
+      assert.deepEqual(logged.map((l) => [l.level, l['admin.route'], l.status, l.msg]), [
+        [40, 'GET /tokens', 401, 'admin request refused: missing or wrong admin key'],
+        [40, 'GET /metrics', 401, 'admin request refused: missing or wrong admin key'],
+        [30, 'GET /tokens/987654321', 404, 'admin request'],
+        [30, 'GET /tokens', 200, 'admin request'],
+        [20, 'GET /healthz', 200, 'admin request'],
+      ]);
+      for (const line of logged) {
+        assert.equal(typeof line.duration_ms, 'number');
+        assert.match(String(line['client.address']), /127\.0\.0\.1$/);
+      }
+      const text = lines.join('');
+      for (const secret of [KEY, 'guessed-key', 'account=']) assert.ok(!text.includes(secret), `${secret} was logged`);
+    } finally {
+      await own.close();
+    }
+  });
+
   test('the checker compares fixed-length digests, so any length is checked the same way', () => {
     const check = adminKeyChecker(KEY);
     assert.equal(check(`Bearer ${KEY}`), true);
@@ -260,6 +289,31 @@ describe('hostile request targets', () => {
     assert.equal(await rawStatus('GET http://a:b/ HTTP/1.1\r\nHost: admin\r\n\r\n'), 400);
     assert.equal(await rawStatus('GET //evil.example/tokens HTTP/1.1\r\nHost: admin\r\n\r\n'), 400);
     assert.equal((await get('/healthz', null)).status, 200);
+  });
+
+  test('a refused target is logged as not a path, so userinfo in it never reaches the log', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('debug', new Writable({ write(c: Buffer, _e, done) { lines.push(c.toString()); done(); } }));
+    const own = (await startAdminApi(depsFor(gw, KEY, logger)))!;
+    try {
+      for (const target of ['http://ops:hunter2-secret@admin/tokens', '//ops:hunter2-secret@admin/tokens']) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const socket = net.connect(own.port, '127.0.0.1');
+          socket.on('data', (chunk) => {
+            socket.destroy();
+            resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(chunk.toString('latin1'))?.[1] ?? 0));
+          });
+          socket.on('error', reject);
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: admin\r\n\r\n`);
+        });
+        assert.equal(status, 400, target);
+      }
+      const logged = lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => 'admin.route' in l);
+      assert.deepEqual(logged.map((l) => [l['admin.route'], l.status]), [['GET [not a path]', 400], ['GET [not a path]', 400]]);
+      assert.ok(!lines.join('').includes('hunter2'), 'userinfo was logged');
+    } finally {
+      await own.close();
+    }
   });
 
   test('an account that is not valid percent-encoding gets 400, not 500', async () => {

@@ -103,12 +103,56 @@ test('a name with control or text-direction characters is refused ★ (they woul
   }
 });
 
+test('a name with half a surrogate pair is refused: stored as UTF-8 it would read back as another name', async () => {
+  const res = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE, 'content-type': 'application/json' }, body: '{"api_token":{"name":"ci \\ud800","endpoint_scopes":["yank"]}}' });
+  assert.deepEqual([res.status, res.json], [400, cargoError('invalid token name: it contains \\u{d800}, half of a UTF-16 surrogate pair without the other half, which is no character; use well-formed text')]);
+  const pair = await create({ name: 'crab \ud83e\udd80', endpoint_scopes: ['yank'] });
+  assert.equal(pair.status, 200, pair.text);
+  const shown = await call(gw.url, { path: `/api/v1/me/tokens/${pair.json.api_token.id}`, headers: { authorization: ALICE } });
+  assert.equal(shown.json.api_token.name, 'crab 🦀');
+});
+
 test('a body that is not JSON, or not {api_token}, is refused', async () => {
   const notJson = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE }, body: '{' });
   assert.equal(notJson.status, 400);
   assert.match(notJson.json.errors[0].detail, /^invalid request body: it is not JSON/);
   const wrongShape = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE }, body: '{"name":"x"}' });
   assert.deepEqual(wrongShape.json, cargoError('invalid request body: expected {"api_token":{"name":…}}'));
+});
+
+test('a body giving a field twice is refused, and no token is made from either copy (crates.io: duplicate field)', async () => {
+  const before = (await gw.store.listByAccount('alice')).length;
+  const bodies = [
+    '{"api_token":{"name":"dup","endpoint_scopes":["yank"],"endpoint_scopes":null}}',
+    '{"api_token":{"name":"dup","crate_scopes":["serde"],"crate_scop\\u0065s":[]}}',
+    '{"api_token":{"name":"dup","endpoint_scopes":["yank"]},"api_token":{"name":"dup"}}',
+  ];
+  const details: string[] = [];
+  for (const body of bodies) {
+    const res = await call(gw.url, { path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: ALICE, 'content-type': 'application/json' }, body });
+    assert.equal(res.status, 400, res.text);
+    details.push(res.json.errors[0].detail);
+  }
+  assert.deepEqual(details, [
+    'invalid request body: it has the key `endpoint_scopes` in `api_token` twice; give each field once',
+    'invalid request body: it has the key `crate_scopes` in `api_token` twice; give each field once',
+    'invalid request body: it has the key `api_token` twice; give each field once',
+  ]);
+  assert.equal((await gw.store.listByAccount('alice')).length, before, 'a token was made');
+});
+
+test('a method the token API does not answer at one of its paths is 405 naming those it does (crates.io); other paths under it are 404', async () => {
+  const rows: { method: string; path: string; status: number; allow?: string; detail: string }[] = [
+    { method: 'POST', path: '/api/v1/me/tokens', status: 405, allow: 'GET, PUT', detail: 'the token API does not answer POST at /api/v1/me/tokens; it answers GET and PUT there' },
+    { method: 'PATCH', path: '/api/v1/me/tokens/12', status: 405, allow: 'GET, DELETE', detail: 'the token API does not answer PATCH at /api/v1/me/tokens/12; it answers GET and DELETE there' },
+    { method: 'GET', path: '/api/v1/tokens/current', status: 405, allow: 'DELETE', detail: 'the token API does not answer GET at /api/v1/tokens/current; it answers DELETE there' },
+    { method: 'GET', path: '/api/v1/me/tokens/abc', status: 404, detail: 'scopegate does not forward GET /api/v1/me/tokens/abc: no route in its table matches, and unmatched requests are denied' },
+  ];
+  for (const row of rows) {
+    const res = await call(gw.url, { path: row.path, method: row.method, headers: { authorization: ALICE } });
+    assert.deepEqual([res.status, res.headers.get('allow') ?? undefined, res.json], [row.status, row.allow, cargoError(row.detail)], `${row.method} ${row.path}`);
+  }
+  assert.equal(gw.registry.requests.filter((r) => r.url.includes('/tokens')).length, 0, 'a token API request was forwarded');
 });
 
 test('creation authenticates before it validates scopes and expiry, in crates.io\'s order', async () => {
@@ -245,6 +289,33 @@ test('an account holding 500 tokens, revoked and expired ones included, cannot c
     const stranger = await carol({ name: 'x' }, 'not-a-registry-user');
     assert.equal(stranger.status, 403, 'authentication comes before the count');
     assert.equal((await own.store.listByAccount('carol')).length, MAX_TOKENS_PER_ACCOUNT);
+  } finally {
+    await own.close();
+    await registry.close();
+  }
+});
+
+test('creations racing each other cannot take an account past 500 tokens', async () => {
+  const registry = await startCargoRegistry({ users: { 'erin-upstream-secret': 'erin' } });
+  const own = await startGateway({ registry });
+  try {
+    const now = Date.now();
+    const below = MAX_TOKENS_PER_ACCOUNT - 5;
+    for (let i = 0; i < below; i += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, below - i) }, (_, k) => own.store.create({
+        hash: hashToken(`planted-${i + k}-${now}`), account: 'erin', name: `planted-${i + k}`, endpointScopes: ['yank'], crateScopes: null,
+        createdAt: now, expiredAt: now + DAY, sealedCredential: null,
+      }, 3_600_000)));
+    }
+    // All sent at once: each passes the first count (495) before any of them has stored its token.
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => call(own.url, {
+      path: '/api/v1/me/tokens', method: 'PUT', headers: { authorization: 'erin-upstream-secret', 'content-type': 'application/json' },
+      body: JSON.stringify({ api_token: { name: `racing-${i}`, endpoint_scopes: ['yank'] } }),
+    })));
+    const statuses = answers.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 200).length, 5, JSON.stringify(statuses));
+    for (const refused of answers.filter((a) => a.status !== 200)) assert.deepEqual([refused.status, refused.json], [400, cargoError('maximum tokens per user is: 500')]);
+    assert.equal((await own.store.listByAccount('erin')).length, MAX_TOKENS_PER_ACCOUNT);
   } finally {
     await own.close();
     await registry.close();

@@ -60,7 +60,7 @@ describe('the token page over HTTP', () => {
     try {
       const policy = policyOf((await call(gw.url, { path: '/tokens' })).text);
       assert.deepEqual(policy, {
-        now: Date.parse('2030-01-02T03:04:05Z'), publicUrl: gw.url, registry: 'cargo', registryName: 'scopegate',
+        now: Date.parse('2030-01-02T03:04:05Z'), publicUrl: gw.url, basePath: '', registry: 'cargo', registryName: 'scopegate',
         indexUrl: `sparse+${gw.url}/index/`, tokenPrefix: 'sg_', issuedBy: 'self',
         expiry: { defaultMs: 90 * DAY, maxMs: 365 * DAY, allowNever: false },
       });
@@ -75,6 +75,24 @@ describe('the token page over HTTP', () => {
       assert.deepEqual([policy.registryName, policy.expiry.maxMs, policy.expiry.allowNever], ['acme-internal', null, true]);
     } finally {
       await edited.close();
+    }
+  });
+
+  test('with a path prefix in public_url (a proxy strips it), the page\'s links and files carry it', async () => {
+    const prefixed = await startGateway({ env: { SCOPEGATE_PUBLIC_URL: 'https://crates.example.com/r&d/reg/' } });
+    try {
+      const html = (await call(prefixed.url, { path: '/tokens/new' })).text;
+      assert.equal(policyOf(html).basePath, '/r&d/reg');
+      const { base, script, style } = assetsOf(html);
+      assert.match(base, /^\/r&amp;d\/reg\/tokens\/assets\/[0-9a-f]{16}\/$/);
+      assert.deepEqual([script, style], [`${base}web/tokens-page.js`, `${base}web/tokens.css`]);
+      const links = [...html.matchAll(/<a [^>]*href="([^"]*)"/g)].map((m) => m[1]);
+      assert.deepEqual(links, ['/r&amp;d/reg/tokens', '/r&amp;d/reg/tokens/new', '/r&amp;d/reg/tokens', '/r&amp;d/reg/tokens']);
+      // What the gateway itself is asked for is the path the proxy leaves.
+      const served = await call(prefixed.url, { path: script.replace('/r&amp;d/reg', '') });
+      assert.equal(served.status, 200);
+    } finally {
+      await prefixed.close();
     }
   });
 

@@ -10,7 +10,7 @@ import { parseCratePattern, type CratePattern } from '../../src/core/crate-patte
 import type { TokenRecord } from '../../src/core/token-record.js';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisTokenStore } from '../../src/store/redis-store.js';
-import type { NewTokenRecord, TokenStore } from '../../src/store/token-store.js';
+import { AccountFullError, type NewTokenRecord, type TokenStore } from '../../src/store/token-store.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../support/redis-server.js';
 
 /** What a contract run needs: an empty store, and how to dispose of it afterwards. */
@@ -113,6 +113,23 @@ function lifecycleCases(current: CurrentStore): void {
     assert.equal((await store.revoke(created.id, revokedAt + 1_000, KEEP_LONG_MS))?.revokedAt, revokedAt);
     assert.equal((await store.findByHash(created.hash))?.revokedAt, revokedAt);
     assert.equal((await store.listByAccount(created.account))[0]?.revokedAt, revokedAt);
+  });
+
+  it('create with a limit stores at most that many of an account\'s records, however many creations race', async () => {
+    const store = current();
+    const limit = { perAccount: 5 };
+    const revoked = await store.create(newRecord({ account: 'carol' }), KEEP_LONG_MS);
+    await store.revoke(revoked.id, Date.now(), KEEP_LONG_MS);
+    await store.create(newRecord({ account: 'dave' }), KEEP_LONG_MS, limit);
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => store.create(newRecord({ account: 'carol' }), KEEP_LONG_MS, limit)));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as Error);
+    assert.equal(outcomes.length - refused.length, 4, 'a revoked record still counts until dropped: four more fit');
+    for (const e of refused) assert.ok(e instanceof AccountFullError && e.limit === 5 && e.account === 'carol', String(e));
+    assert.equal((await store.listByAccount('carol')).length, 5);
+    await assert.rejects(store.create(newRecord({ account: 'carol' }), KEEP_LONG_MS, limit), AccountFullError);
+    assert.equal((await store.listByAccount('dave')).length, 1, 'another account is counted apart');
+    await store.create(newRecord({ account: 'carol' }), KEEP_LONG_MS);
+    assert.equal((await store.listByAccount('carol')).length, 6, 'a creation without a limit (the operator\'s) is not bounded');
   });
 
   it('revoke of an unknown id returns null', async () => {

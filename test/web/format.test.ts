@@ -6,7 +6,7 @@ import { npmNaming } from '../../src/registries/npm-naming.js';
 import { namingFor } from '../../src/web/naming.js';
 import { SCOPES } from '../../src/core/scope.js';
 import {
-  SCOPE_DESCRIPTIONS, cargoSetup, cargoTokenVariable, customDateBounds, customExpiry, expiryBadge, expiryChoices, lifetimeLabel, matchingChoice, patternProblem,
+  NPM_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, cargoSetup, cargoTokenVariable, credentialProblem, customDateBounds, registryWords, customExpiry, expiryBadge, expiryChoices, lifetimeLabel, matchingChoice, patternProblem,
 } from '../../src/web/format.js';
 import type { TokenPagePolicy } from '../../src/web/policy.js';
 
@@ -143,7 +143,7 @@ describe('scopes and the cargo setup', () => {
   });
 
   test('the setup names the registry, its sparse index and the token', () => {
-    const policy: TokenPagePolicy = { now: NOW, publicUrl: 'https://crates.example.com', registry: 'cargo', registryName: 'acme', indexUrl: 'sparse+https://crates.example.com/index/', tokenPrefix: 'sg_', issuedBy: 'self', expiry: { defaultMs: DAY, maxMs: null, allowNever: false } };
+    const policy: TokenPagePolicy = { now: NOW, publicUrl: 'https://crates.example.com', basePath: '', registry: 'cargo', registryName: 'acme', indexUrl: 'sparse+https://crates.example.com/index/', tokenPrefix: 'sg_', issuedBy: 'self', expiry: { defaultMs: DAY, maxMs: null, allowNever: false } };
     assert.deepEqual(cargoSetup(policy, 'sg_x'), {
       config: '[registries.acme]\nindex = "sparse+https://crates.example.com/index/"',
       env: 'CARGO_REGISTRIES_ACME_TOKEN=sg_x',
@@ -151,4 +151,47 @@ describe('scopes and the cargo setup', () => {
       publish: 'cargo publish --registry acme',
     });
   });
+});
+
+describe('a pasted credential the page cannot send', () => {
+  test('printable ASCII (and tabs, which the gateway accepts) passes', () => {
+    for (const c of ['alice-upstream-secret', 'Bearer sg_abc', 'Basic dXNlcjpwYXNz', 'a\tb']) assert.equal(credentialProblem(c), null, c);
+  });
+  const rows: { name: string; input: string; shown: string }[] = [
+    { name: 'a zero-width space, by its code point only', input: 'secret\u200b', shown: 'U+200B' },
+    { name: 'a typographic quote, shown and by code point', input: '\u201csecret', shown: '“\u201c” (U+201C)' },
+    { name: 'a Latin-1 letter, which a browser would send but no token has', input: 'secr\u00e9t', shown: '“\u00e9” (U+00E9)' },
+    { name: 'a no-break space', input: 'sec\u00a0ret', shown: 'U+00A0' },
+    { name: 'an emoji, as one character', input: 'secret\u{1f980}', shown: '“\u{1f980}” (U+1F980)' },
+  ];
+  for (const row of rows) {
+    test(`names ${row.name}`, () => {
+      assert.equal(credentialProblem(row.input), `This is not the token as your registry gave it: it contains ${row.shown}, which no token has. Copy the token again, without anything around it`);
+    });
+  }
+});
+
+describe('the page speaks of crates on cargo and of packages on npm', () => {
+  test('cargo keeps crates.io\'s words; npm has its own for every scope, in the same order', () => {
+    assert.equal(registryWords('cargo').scopes, SCOPE_DESCRIPTIONS);
+    assert.equal(registryWords('cargo').noun, cargoNaming.noun);
+    assert.equal(registryWords('npm').noun, npmNaming.noun);
+    assert.deepEqual(Object.keys(registryWords('npm').scopes), Object.keys(SCOPE_DESCRIPTIONS));
+    assert.equal(registryWords('npm').scopes, NPM_SCOPE_DESCRIPTIONS);
+    for (const text of Object.values(NPM_SCOPE_DESCRIPTIONS)) assert.doesNotMatch(text, /crate|index|yank/i);
+    assert.equal(registryWords('unknown'), registryWords('cargo'), 'as namingFor, cargo\'s for a registry the page does not know');
+  });
+
+  for (const registry of ['cargo', 'npm']) {
+    test(`${registry}'s pattern hint names only patterns and names its own rules accept`, () => {
+      const naming = namingFor(registry);
+      const hint = registryWords(registry).patternHint;
+      // Every code piece with a letter, but an npm scope alone (`@acme`), which is no name.
+      const examples = hint.filter((p): p is { code: string } => typeof p !== 'string' && /[a-z]/.test(p.code) && !/^@[^/]+$/.test(p.code)).map((p) => p.code);
+      assert.ok(examples.length >= 2, JSON.stringify(hint));
+      for (const example of examples) assert.notEqual(naming.parsePattern(example), null, example);
+      const text = hint.map((p) => (typeof p === 'string' ? p : p.code)).join('');
+      assert.match(text, new RegExp(`all your ${naming.noun}s\\.$`));
+    });
+  }
 });
