@@ -5,7 +5,7 @@
  */
 import { formatInstant, denialError } from '../core/denial.js';
 import { explainRequest, type Explanation, type RoutedExplanation } from '../core/explain.js';
-import { tokenApiMethods } from '../core/gateway-answers.js';
+import { methodsInWords, tokenApiMethods } from '../core/gateway-answers.js';
 import { explainContext } from '../http/explain-context.js';
 import { findOverlaps } from '../core/route-overlap.js';
 import type { Route } from '../core/route-table.js';
@@ -144,7 +144,7 @@ function renderGatewayAnswer(e: Extract<Explanation, { kind: 'gateway' }>): stri
   if (e.answer.kind === 'token-page') return ['answer:   the token page, served by the gateway itself (never forwarded; GET or HEAD of the page and its assets, else 404)'];
   if (e.answer.action === null) {
     const allowed = tokenApiMethods(e.path);
-    if (allowed.length > 0) return [`answer:   the token API, which answers only ${allowed.join(' and ')} at ${e.path}`, 'verdict:  deny (method-not-allowed, 405): never forwarded'];
+    if (allowed.length > 0) return [`answer:   the token API, which answers only ${methodsInWords(allowed)} at ${e.path}`, 'verdict:  deny (method-not-allowed, 405): never forwarded'];
     return [`answer:   the token API, which has no such operation at ${e.path}`, 'verdict:  deny (route-unknown): never forwarded'];
   }
   return [`answer:   the token API (\`${e.answer.action.action}\`), answered by the gateway itself and never forwarded; it checks the caller's own credential`];

@@ -30,11 +30,13 @@ export function isTokenApiPath(path: string): boolean {
 
 /** The token API operation a request names, or null (answered 404 by the token API). */
 export function tokenApiAction(method: string, path: string): TokenApiAction | null {
+  // HEAD is GET without the body, as on every route (route-table.ts).
+  const get = method === 'GET' || method === 'HEAD';
   if (path === TOKENS && method === 'PUT') return { action: 'create' };
-  if (path === TOKENS && method === 'GET') return { action: 'list' };
+  if (path === TOKENS && get) return { action: 'list' };
   if (path === CURRENT && method === 'DELETE') return { action: 'revoke-current' };
   const id = TOKEN_ID.exec(path)?.[1];
-  if (id !== undefined && method === 'GET') return { action: 'show', id: Number(id) };
+  if (id !== undefined && get) return { action: 'show', id: Number(id) };
   if (id !== undefined && method === 'DELETE') return { action: 'revoke', id: Number(id) };
   return null;
 }
@@ -44,9 +46,14 @@ export function tokenApiAction(method: string, path: string): TokenApiAction | n
  * `Allow`, as crates.io's router answers); empty where it has no operation at all (404).
  */
 export function tokenApiMethods(path: string): readonly string[] {
-  if (path === TOKENS) return ['GET', 'PUT'];
+  if (path === TOKENS) return ['GET', 'HEAD', 'PUT'];
   if (path === CURRENT) return ['DELETE'];
-  return TOKEN_ID.test(path) ? ['GET', 'DELETE'] : [];
+  return TOKEN_ID.test(path) ? ['GET', 'HEAD', 'DELETE'] : [];
+}
+
+/** Methods as a sentence names them: `GET`, `GET and PUT`, `GET, HEAD and PUT`. */
+export function methodsInWords(methods: readonly string[]): string {
+  return methods.length <= 1 ? (methods[0] ?? '') : `${methods.slice(0, -1).join(', ')} and ${methods.at(-1)!}`;
 }
 
 /** One of the page's own paths (not its assets). */

@@ -5,7 +5,7 @@
  * the operator issues them (CLI, admin API) and this API only lists, shows and revokes them.
  */
 import { gatewayError } from '../core/errors.js';
-import { tokenApiMethods, type TokenApiAction } from '../core/gateway-answers.js';
+import { methodsInWords, tokenApiMethods, type TokenApiAction } from '../core/gateway-answers.js';
 import { formatInstant } from '../core/denial.js';
 import type { TokenRecord } from '../core/token-record.js';
 import { decide } from '../core/decide.js';
@@ -45,7 +45,7 @@ function noSuchOperation(ctx: RequestContext, method: string, path: string): Rej
   const masked = maskTokens(path, ctx.deps.config.tokens.prefix);
   const allowed = tokenApiMethods(path);
   if (allowed.length === 0) return new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: masked }), 'route-unknown');
-  return new Rejection({ ...gatewayError('SG_TOKEN_API_METHOD', { method, path: masked, allowed: allowed.join(' and ') }), allow: allowed }, 'method-not-allowed');
+  return new Rejection({ ...gatewayError('SG_TOKEN_API_METHOD', { method, path: masked, allowed: methodsInWords(allowed) }), allow: allowed }, 'method-not-allowed');
 }
 
 /** The JSON shape crates.io returns for a token (never the plaintext, never the credential). */

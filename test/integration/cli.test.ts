@@ -270,7 +270,7 @@ describe('scopegate routes', () => {
     assert.match(none.stdout, /route:\s+none matches POST \/somewhere/);
     const wrongMethod = await cli('routes', 'explain', 'POST', '/api/v1/me/tokens');
     assert.equal(wrongMethod.code, 3);
-    assert.match(wrongMethod.stdout, /^answer:\s+the token API, which answers only GET and PUT at \/api\/v1\/me\/tokens\nverdict:\s+deny \(method-not-allowed, 405\): never forwarded$/m);
+    assert.match(wrongMethod.stdout, /^answer:\s+the token API, which answers only GET, HEAD and PUT at \/api\/v1\/me\/tokens\nverdict:\s+deny \(method-not-allowed, 405\): never forwarded$/m);
     assert.match((await cli('routes', 'explain', 'GET', '/api/v1/me/tokens/abc')).stdout, /^verdict:\s+deny \(route-unknown\): never forwarded$/m);
     assert.equal((await cli('routes', 'explain', 'GET')).code, 2);
     assert.equal((await cli('routes', 'explain', 'GET', '/x', '--token-id', '999999')).code, 3);

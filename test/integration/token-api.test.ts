@@ -143,8 +143,8 @@ test('a body giving a field twice is refused, and no token is made from either c
 
 test('a method the token API does not answer at one of its paths is 405 naming those it does (crates.io); other paths under it are 404', async () => {
   const rows: { method: string; path: string; status: number; allow?: string; detail: string }[] = [
-    { method: 'POST', path: '/api/v1/me/tokens', status: 405, allow: 'GET, PUT', detail: 'the token API does not answer POST at /api/v1/me/tokens; it answers GET and PUT there' },
-    { method: 'PATCH', path: '/api/v1/me/tokens/12', status: 405, allow: 'GET, DELETE', detail: 'the token API does not answer PATCH at /api/v1/me/tokens/12; it answers GET and DELETE there' },
+    { method: 'POST', path: '/api/v1/me/tokens', status: 405, allow: 'GET, HEAD, PUT', detail: 'the token API does not answer POST at /api/v1/me/tokens; it answers GET, HEAD and PUT there' },
+    { method: 'PATCH', path: '/api/v1/me/tokens/12', status: 405, allow: 'GET, HEAD, DELETE', detail: 'the token API does not answer PATCH at /api/v1/me/tokens/12; it answers GET, HEAD and DELETE there' },
     { method: 'GET', path: '/api/v1/tokens/current', status: 405, allow: 'DELETE', detail: 'the token API does not answer GET at /api/v1/tokens/current; it answers DELETE there' },
     { method: 'GET', path: '/api/v1/me/tokens/abc', status: 404, detail: 'scopegate does not forward GET /api/v1/me/tokens/abc: no route in its table matches, and unmatched requests are denied' },
   ];
@@ -153,6 +153,14 @@ test('a method the token API does not answer at one of its paths is 405 naming t
     assert.deepEqual([res.status, res.headers.get('allow') ?? undefined, res.json], [row.status, row.allow, cargoError(row.detail)], `${row.method} ${row.path}`);
   }
   assert.equal(gw.registry.requests.filter((r) => r.url.includes('/tokens')).length, 0, 'a token API request was forwarded');
+});
+
+test('HEAD of the token list is its GET without the body', async () => {
+  const get = await call(gw.url, { path: '/api/v1/me/tokens', method: 'GET', headers: { authorization: ALICE } });
+  const head = await call(gw.url, { path: '/api/v1/me/tokens', method: 'HEAD', headers: { authorization: ALICE } });
+  assert.equal(head.status, 200);
+  assert.equal(head.text, '');
+  assert.equal(head.headers.get('content-type'), get.headers.get('content-type'));
 });
 
 test('creation authenticates before it validates scopes and expiry, in crates.io\'s order', async () => {
