@@ -109,13 +109,16 @@ async function handle(deps: AdminDeps, authorised: (h: string | undefined) => bo
   const target = req.url ?? '/';
   if (!target.startsWith('/') || target.startsWith('//')) return { status: 400, body: { error: 'the request target must be a path starting with a single `/`' } };
   const url = new URL(target, 'http://admin');
-  const route = `${req.method ?? ''} ${url.pathname}`;
+  // HEAD is GET without the body (Node drops it), as on the gateway's routes: `curl -I` and
+  // load balancers' HEAD health checks reach the probes without a key.
+  const method = req.method === 'HEAD' ? 'GET' : req.method ?? '';
+  const route = `${method} ${url.pathname}`;
   try {
     if (route === 'GET /healthz') return { status: 200, body: { status: 'ok' } };
     if (route === 'GET /readyz') return await ready(deps);
     if (!authorised(req.headers.authorization)) throw new AdminError(401, 'missing or wrong admin key: send Authorization: Bearer $SCOPEGATE_ADMIN_KEY');
     if (route === 'GET /metrics') return await metrics(deps);
-    return await operate(deps, req.method ?? '', url);
+    return await operate(deps, method, url);
   } catch (e) {
     if (e instanceof AdminError) return { status: e.status, body: { error: e.message } };
     if (e instanceof StoreUnavailableError) return { status: 503, body: { error: `the token store is unavailable: ${e.message}` } };
@@ -140,7 +143,7 @@ function logAdminRequest(logger: Logger, req: http.IncomingMessage, status: numb
   const route = `${req.method ?? ''} ${path}`;
   const fields = { 'admin.route': route, status, duration_ms: Math.round((performance.now() - started) * 1000) / 1000, 'client.address': req.socket.remoteAddress };
   if (status === 401) logger.warn(fields, 'admin request refused: missing or wrong admin key');
-  else if (status < 400 && ROUTINE.has(route)) logger.debug(fields, 'admin request');
+  else if (status < 400 && ROUTINE.has(route.replace(/^HEAD /, 'GET '))) logger.debug(fields, 'admin request');
   else logger.info(fields, 'admin request');
 }
 

@@ -69,6 +69,16 @@ describe('the admin key', () => {
     assert.equal((await get('/healthz', null)).status, 200);
   });
 
+  test('HEAD is GET without the body: the probes answer it without a key, the rest with one', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await get(path, null, 'HEAD');
+      assert.equal(res.status, 200, path);
+      assert.equal(await res.text(), '', path);
+    }
+    assert.equal((await get('/tokens', null, 'HEAD')).status, 401);
+    assert.equal((await get('/tokens', KEY, 'HEAD')).status, 200);
+  });
+
   test('every request is logged once when answered: a refused key at warn, so guessing shows; probes at debug', async () => {
     const lines: string[] = [];
     const logger = createLogger('debug', new Writable({ write(c: Buffer, _e, done) { lines.push(c.toString()); done(); } }));
