@@ -197,3 +197,20 @@ export function cargoSetup(policy: TokenPagePolicy, token: string): { config: st
     publish: `cargo publish --registry ${name}`,
   };
 }
+
+/**
+ * What to put where so npm uses a new token with this gateway: the registry and the token's line
+ * in `.npmrc`, keyed by the registry URL without its scheme as npm looks it up (`//host:port/path/`),
+ * the token read from `NPM_TOKEN` (npm expands `${VAR}` there), so the file holds no secret.
+ */
+export function npmSetup(policy: TokenPagePolicy, token: string): { npmrc: string; env: string; publish: string } {
+  const url = new URL(policy.publicUrl);
+  const registry = `${url.origin}${url.pathname.replace(/\/*$/, '/')}`;
+  const authKey = `//${url.host}${url.pathname.replace(/\/*$/, '/')}:_authToken`;
+  return {
+    npmrc: `registry=${registry}\n${authKey}=\${NPM_TOKEN}`,
+    env: `NPM_TOKEN=${token}`,
+    publish: 'npm publish',
+  };
+}
+

@@ -1,10 +1,10 @@
 /**
- * A new token, shown once: the plaintext with a copy button, and the cargo setup to use it. The
+ * A new token, shown once: the plaintext with a copy button, and the cargo or npm setup to use it. The
  * plaintext lives only in this view's DOM — never in storage — so leaving the page forgets it.
  */
 import type { ApiToken } from './api.js';
 import { byId, notice, showView } from './dom.js';
-import { cargoSetup } from './format.js';
+import { cargoSetup, npmSetup } from './format.js';
 import type { TokenPagePolicy } from './policy.js';
 
 export function showCreatedToken(policy: TokenPagePolicy, created: ApiToken & { token: string }): void {
@@ -18,6 +18,14 @@ export function showCreatedToken(policy: TokenPagePolicy, created: ApiToken & { 
     byId('cargo-env').textContent = setup.env;
     byId('cargo-login').textContent = setup.login;
     byId('cargo-publish').textContent = setup.publish;
+  }
+  const npm = byId('npm-setup');
+  npm.hidden = policy.registry !== 'npm';
+  if (!npm.hidden) {
+    const setup = npmSetup(policy, created.token);
+    byId('npm-config').textContent = setup.npmrc;
+    byId('npm-env').textContent = setup.env;
+    byId('npm-publish').textContent = setup.publish;
   }
   showView('created-view');
   notice.status(`Token “${created.name}” created. Copy it now: it is shown only once.`);
@@ -38,7 +46,7 @@ export function setUpCreatedView(): void {
 
 /** Removes the new token's plaintext from the page (leaving it, signing out). */
 export function forgetCreatedToken(): void {
-  for (const id of ['new-token', 'cargo-env']) byId(id).textContent = '';
+  for (const id of ['new-token', 'cargo-env', 'npm-env']) byId(id).textContent = '';
 }
 
 async function copyToken(): Promise<void> {

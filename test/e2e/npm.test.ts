@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { cleanupNpm, makeNpmHome, makeNpmPackage, runNpm, type NpmResult } from '../support/npm-cli.js';
 import { startNpmGateway, type NpmGateway } from '../support/npm-gateway.js';
 import { npmPublishBody } from '../support/npm-publish-body.js';
+import { npmSetup } from '../../src/web/format.js';
+import type { TokenPagePolicy } from '../../src/web/policy.js';
 
 const DAY = 86_400_000;
 const EXPIRY = Math.floor((Date.now() + 30 * DAY) / 1000) * 1000;
@@ -292,6 +294,21 @@ describe('npm owner add', () => {
 });
 
 describe('through the gateway', () => {
+  test('the token page\'s npm setup works as shown: .npmrc with ${NPM_TOKEN}, the token in the environment', async () => {
+    const value = await token(['publish-new']);
+    const setup = npmSetup({ publicUrl: gw.url } as TokenPagePolicy, value);
+    const equals = setup.env.indexOf('=');
+    const [variable, secret] = [setup.env.slice(0, equals), setup.env.slice(equals + 1)];
+    assert.equal(secret, value);
+    const options = { registryUrl: gw.url, npmrc: setup.npmrc, env: { [variable]: secret } };
+    const whoami = await runNpm(['whoami'], options);
+    assert.equal(whoami.code, 0, whoami.stderr);
+    assert.equal(whoami.stdout.trim(), 'alice');
+    const pkg = await makeNpmPackage('@acme/page-setup', '1.0.0');
+    const published = await runNpm(setup.publish.split(' ').slice(1), { ...options, cwd: pkg });
+    assert.equal(published.code, 0, published.stderr);
+  });
+
   test('npm whoami names the token\'s owner', async () => {
     const result = await npm(['whoami'], await token(['read']));
     assert.equal(result.code, 0, result.stderr);

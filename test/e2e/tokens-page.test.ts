@@ -457,7 +457,12 @@ describe('the /tokens page in chromium', () => {
       await page.getByLabel('Package pattern 1').fill('@acme/*');
       await page.getByRole('button', { name: 'Generate token' }).click();
       await page.getByRole('heading', { name: 'Token created' }).waitFor();
-      assert.deepEqual((await recordOf((await page.locator('#new-token').textContent()) ?? '', npm)).crateScopes?.map((p) => p.source), ['@acme/*']);
+      const token = (await page.locator('#new-token').textContent()) ?? '';
+      assert.deepEqual((await recordOf(token, npm)).crateScopes?.map((p) => p.source), ['@acme/*']);
+      // npm's setup, not cargo's (test/e2e/npm.test.ts runs that setup with the real npm).
+      assert.equal(await page.locator('#cargo-setup').isVisible(), false);
+      assert.equal(await page.locator('#npm-config').textContent(), `registry=${npm.url}/\n//${new URL(npm.url).host}/:_authToken=\${NPM_TOKEN}`);
+      assert.equal(await page.locator('#npm-env').textContent(), `NPM_TOKEN=${token}`);
       await page.getByRole('link', { name: 'Back to your tokens' }).click();
       const listed = card(page, 'npm-page');
       await listed.waitFor();

@@ -49,15 +49,16 @@ export function makeNpmHome(): Promise<string> {
 /**
  * Runs `npm <args>` against `registryUrl` (the gateway) with `token` as the registry's
  * `_authToken`, so npm sends `Authorization: Bearer <token>` on every request. Its user config is
- * `<home>/npmrc`, in a fresh `home` unless one is given.
+ * `<home>/npmrc`, in a fresh `home` unless one is given; `env` adds to npm's environment.
  */
-export async function runNpm(args: readonly string[], options: { registryUrl: string; token?: string; cwd?: string; home?: string }): Promise<NpmResult> {
+export async function runNpm(args: readonly string[], options: { registryUrl: string; token?: string; cwd?: string; home?: string; npmrc?: string; env?: Record<string, string> }): Promise<NpmResult> {
   const home = options.home ?? (await makeNpmHome());
   const host = new URL(options.registryUrl).host;
   const userconfig = join(home, 'npmrc');
   const lines = [`registry=${options.registryUrl}/`];
   if (options.token !== undefined) lines.push(`//${host}/:_authToken=${options.token}`);
-  await writeFile(userconfig, `${lines.join('\n')}\n`);
+  // `npmrc`: the user config as given (a setup under test), instead of the one built from the options.
+  await writeFile(userconfig, `${options.npmrc ?? lines.join('\n')}\n`);
   await writeFile(join(home, 'globalnpmrc'), '');
   const cwd = options.cwd ?? join(home, 'work');
   await mkdir(cwd, { recursive: true });
@@ -73,6 +74,7 @@ export async function runNpm(args: readonly string[], options: { registryUrl: st
     npm_config_color: 'false',
     npm_config_fetch_retries: '0',
     npm_config_progress: 'false',
+    ...options.env,
   });
   return new Promise((resolve, reject) => {
     const child = spawn('npm', [...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });

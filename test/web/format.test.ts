@@ -6,7 +6,7 @@ import { npmNaming } from '../../src/registries/npm-naming.js';
 import { namingFor } from '../../src/web/naming.js';
 import { SCOPES } from '../../src/core/scope.js';
 import {
-  NPM_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, cargoSetup, cargoTokenVariable, credentialProblem, customDateBounds, registryWords, customExpiry, expiryBadge, expiryChoices, lifetimeLabel, matchingChoice, patternProblem,
+  NPM_SCOPE_DESCRIPTIONS, SCOPE_DESCRIPTIONS, cargoSetup, cargoTokenVariable, npmSetup, credentialProblem, customDateBounds, registryWords, customExpiry, expiryBadge, expiryChoices, lifetimeLabel, matchingChoice, patternProblem,
 } from '../../src/web/format.js';
 import type { TokenPagePolicy } from '../../src/web/policy.js';
 
@@ -150,6 +150,16 @@ describe('scopes and the cargo setup', () => {
       login: 'cargo login --registry acme',
       publish: 'cargo publish --registry acme',
     });
+  });
+
+  test('npm\'s setup keys the token by the registry URL without its scheme, path prefix and port included', () => {
+    const policy: TokenPagePolicy = { now: NOW, publicUrl: 'https://npm.example.com:8443/reg', basePath: '/reg', registry: 'npm', registryName: 'acme', indexUrl: null, tokenPrefix: 'sg_', issuedBy: 'self', expiry: { defaultMs: DAY, maxMs: null, allowNever: false } };
+    assert.deepEqual(npmSetup(policy, 'sg_x'), {
+      npmrc: 'registry=https://npm.example.com:8443/reg/\n//npm.example.com:8443/reg/:_authToken=${NPM_TOKEN}',
+      env: 'NPM_TOKEN=sg_x',
+      publish: 'npm publish',
+    });
+    assert.match(npmSetup({ ...policy, publicUrl: 'http://127.0.0.1:8080', basePath: '' }, 'sg_x').npmrc, /^registry=http:\/\/127\.0\.0\.1:8080\/\n\/\/127\.0\.0\.1:8080\/:_authToken=\$\{NPM_TOKEN\}$/);
   });
 });
 
