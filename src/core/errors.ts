@@ -101,6 +101,8 @@ export const CATALOGUE = {
     (p) => `another publish of \`${p.crate}\`, a new ${p.noun ?? 'crate'}, is still under way; try again once it has finished`),
   SG_STORE_UNAVAILABLE: entry(503, 'Redis is down or slow; nothing is forwarded (fail closed).',
     () => 'the token store is unavailable, so nothing was forwarded; try again shortly'),
+  SG_STORE_REVOKE_UNCONFIRMED: entry(503, 'A revocation through the token API (revoke by id, `DELETE /api/v1/tokens/current`, npm logout) could not be confirmed: Redis failed, or no replica acknowledged it in time, so a failover could undo it. Revoking again is safe.',
+    () => 'the token store could not confirm the revocation, so it may not have taken effect; try again (repeating a revocation is safe)'),
   SG_CREDENTIAL_UNREADABLE: entry<TokensUrl>(500, 'The upstream credential sealed in the token record cannot be opened.',
     (p) => `this token's stored registry credential cannot be read; revoke it and create a new one at ${p.tokensUrl}`),
   SG_UPSTREAM_UNREACHABLE: entry(502, 'The upstream registry refused or dropped the connection.',

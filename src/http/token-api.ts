@@ -13,6 +13,7 @@ import { denialError } from '../core/denial.js';
 import { identifyCaller, lookUp, storeRejection, tokensUrl } from './authenticate.js';
 import { maskTokens, readCredential } from '../core/token-format.js';
 import { hashToken } from '../store/token-secret.js';
+import { StoreUnavailableError } from '../store/token-store.js';
 import { Rejection, type RequestContext } from './context.js';
 import { createToken } from './token-create.js';
 import { identifyAccount } from './identity.js';
@@ -96,7 +97,7 @@ async function revokeToken(ctx: RequestContext, id: number): Promise<void> {
   const account = await managingAccount(ctx);
   const record = await ctx.deps.store.findById(id);
   if (record !== null && record.account === account) {
-    await ctx.deps.store.revoke(id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
+    await revokeConfirmed(ctx, id);
     ctx.log['token.id'] = id;
     ctx.deps.audit.append({ ts: ctx.now, event: 'token.revoked', token: id, account, via: 'api', req: ctx.log['req.id'] });
   }
@@ -108,7 +109,7 @@ async function revokeCurrent(ctx: RequestContext): Promise<void> {
   const caller = await identifyCaller(ctx);
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'legacy') throw new Rejection(gatewayError('SG_TOKEN_CURRENT_NOT_SCOPEGATE', { prefix: ctx.deps.config.tokens.prefix }), 'not-a-scopegate-token');
-  await ctx.deps.store.revoke(caller.record.id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
+  await revokeConfirmed(ctx, caller.record.id);
   ctx.deps.audit.append({ ts: ctx.now, event: 'token.revoked', token: caller.record.id, account: caller.record.account, via: 'api', req: ctx.log['req.id'] });
   sendEmpty(ctx.res, 204);
 }
@@ -127,9 +128,23 @@ async function logout(ctx: RequestContext, named: string): Promise<void> {
   const presented = readCredential(named, ctx.deps.config.tokens.prefix);
   const record = presented.kind === 'scopegate' ? await lookUp(ctx.deps, hashToken(presented.token)) : null;
   if (record !== null && record.revokedAt === null) {
-    await ctx.deps.store.revoke(record.id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
+    await revokeConfirmed(ctx, record.id);
     ctx.log['token.id'] = record.id;
     ctx.deps.audit.append({ ts: ctx.now, event: 'token.revoked', token: record.id, account: record.account, via: 'api', req: ctx.log['req.id'] });
   }
   sendJson(ctx.res, 200, { ok: 'Logged out' });
+}
+
+/**
+ * Revokes, or says plainly that the revocation may not have taken effect: a store failure here
+ * (Redis failed, or no replica confirmed the write, which a failover could then undo) is not the
+ * generic "nothing was forwarded" 503, since the caller has to revoke again.
+ */
+async function revokeConfirmed(ctx: RequestContext, id: number): Promise<void> {
+  try {
+    await ctx.deps.store.revoke(id, ctx.now, ctx.deps.config.tokens.keepExpiredMs);
+  } catch (e) {
+    if (!(e instanceof StoreUnavailableError)) throw e;
+    throw new Rejection(gatewayError('SG_STORE_REVOKE_UNCONFIRMED'), `store-unavailable: ${e.message}`);
+  }
 }

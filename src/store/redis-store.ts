@@ -26,6 +26,7 @@ import { AccountFullError, dropAt, StoreUnavailableError, type AccountLimit, typ
 import { revocationChannel } from './revocation-feed.js';
 import { expiryIndexKey } from './redis-directory.js';
 import { refreshSlotsAfterTimeout } from './redis-client.js';
+import { evalReplicated, ReplicaAckError } from './replica-ack.js';
 
 /** Options for {@link RedisTokenStore}. */
 export interface RedisTokenStoreOptions {
@@ -113,6 +114,12 @@ const TOUCH_CHUNK = 256;
 export class RedisTokenStore implements TokenStore {
   private readonly prefix: string;
   private readonly naming: PackageNaming;
+  /**
+   * How long a revocation waits for a replica to confirm it (`replica-ack.ts`): half the command
+   * timeout, so that WAIT answers before the command times out, and the lookups queued behind it
+   * on the connection still answer within theirs.
+   */
+  private readonly replicaWaitMs: number;
 
   /** The client should come from `createRedisClient`, so that a down Redis fails fast. */
   constructor(
@@ -121,6 +128,7 @@ export class RedisTokenStore implements TokenStore {
   ) {
     this.prefix = options.keyPrefix ?? 'sg:';
     this.naming = options.naming ?? cargoNaming;
+    this.replicaWaitMs = Math.max(1, Math.floor(commandTimeoutOf(client) / 2));
   }
 
   async create(fresh: NewTokenRecord, keepExpiredMs: number, limit?: AccountLimit): Promise<TokenRecord> {
@@ -212,10 +220,12 @@ export class RedisTokenStore implements TokenStore {
     if (hash === null) return null;
     // Revoked, expiring and announced to every process's cache (revocation-feed.ts) in one step.
     // Announced on every call, also a repeated one, so a caller that saw this fail can simply
-    // revoke again.
-    const reply = await this.call('revoke token', () =>
-      this.client.eval(REVOKE_SCRIPT, 1, this.tokenKey(hash), String(now), String(keepExpiredMs), revocationChannel(this.prefix), hash),
-    );
+    // revoke again. Acknowledged only once a replica has it, where a failover could discard it.
+    const args = [String(now), String(keepExpiredMs), revocationChannel(this.prefix), hash];
+    const reply = await this.call('revoke token', () => evalReplicated(this.client, REVOKE_SCRIPT, this.tokenKey(hash), args, this.replicaWaitMs)).catch((e: StoreUnavailableError) => {
+      if (!(e.cause instanceof ReplicaAckError)) throw e;
+      throw new StoreUnavailableError(`token ${id} is revoked on the redis master, but ${e.cause.message}: the revocation may not have taken effect; revoke it again`, { cause: e.cause });
+    });
     const record = parseStored(pairsToFields(reply), (r) => r.id === id && r.hash === hash, this.naming);
     if (record === null) return null;
     // The id key is in another slot (it is found by id, so it cannot carry the hash's tag): its
@@ -296,6 +306,12 @@ export class RedisTokenStore implements TokenStore {
   private seqKey(): string {
     return `${this.prefix}token-seq`;
   }
+}
+
+/** The command timeout the client was created with (ms); ioredis's default, none, counts as 1 s. */
+function commandTimeoutOf(client: Redis | Cluster): number {
+  const options = client.isCluster ? (client as Cluster).options.redisOptions : (client as Redis).options;
+  return options?.commandTimeout ?? 1_000;
 }
 
 /** Copies exactly the record's own fields, so nothing else the caller attached gets stored. */

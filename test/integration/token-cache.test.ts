@@ -256,8 +256,9 @@ describe('a revoker whose Redis stalls right after the revoke script', () => {
 
   /**
    * Another process's store and cache (the revoker), whose client has Redis refuse writes for
-   * STALL_MS (CLIENT PAUSE WRITE: a real stall, reads still answered) as soon as the first script
-   * it sends has been answered: between the revocation's commit and whatever comes after it.
+   * STALL_MS (CLIENT PAUSE WRITE: a real stall, reads still answered) as soon as the first
+   * pipeline it sends (the revoke script, with the INFO that tells whether to wait for a replica)
+   * has been answered: between the revocation's commit and whatever comes after it.
    */
   async function stallingRevoker(): Promise<{ store: CachingTokenStore; feed: RedisRevocationFeed }> {
     const raw = createRedisClient({ url: redis.url, commandTimeoutMs: 100 });
@@ -265,12 +266,17 @@ describe('a revoker whose Redis stalls right after the revoke script', () => {
     let stalled = false;
     const client = new Proxy(raw, {
       get(target, property) {
-        if (property === 'eval' && !stalled) {
-          return async (...args: Parameters<Redis['eval']>) => {
-            const reply = await target.eval(...args);
-            stalled = true;
-            await admin.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
-            return reply;
+        if (property === 'pipeline' && !stalled) {
+          return () => {
+            const pipeline = target.pipeline();
+            const exec = pipeline.exec.bind(pipeline);
+            pipeline.exec = async () => {
+              const replies = await exec();
+              stalled = true;
+              await admin.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
+              return replies;
+            };
+            return pipeline;
           };
         }
         const value = Reflect.get(target, property, target) as unknown;

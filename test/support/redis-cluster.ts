@@ -65,13 +65,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     for (const port of ports) await waitFor(async () => (await cli(port, 'PING')) === 'PONG');
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: READY_TIMEOUT_MS });
     for (const port of ports) await waitFor(async () => (await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
-    // A replica can take over only once it is in sync with its master.
-    for (const port of ports) {
-      await waitFor(async () => {
-        const replication = await cli(port, 'INFO', 'replication');
-        return replication.includes('role:master') || replication.includes('master_link_status:up');
-      });
-    }
+    // A replica can take over (and confirm a WAIT) only once it is in sync with its master. Every
+    // replica must be: one not yet told to replicate still says role:master, and passed a check
+    // of "master, or in sync" while its full sync had not begun.
+    await waitFor(async () => {
+      const replications = await Promise.all(ports.map((port) => cli(port, 'INFO', 'replication')));
+      return replications.filter((r) => r.includes('master_link_status:up')).length === MASTERS * replicas;
+    });
   } catch (error) {
     await stop();
     throw error;

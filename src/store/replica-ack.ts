@@ -1,0 +1,82 @@
+/**
+ * Writes that must survive a failover (a revocation): acknowledged only once a replica has them,
+ * on a master that is part of a replicated deployment.
+ *
+ * Redis replicates asynchronously. A write a master acknowledges but has not yet passed to a
+ * replica is lost when that replica is promoted in its stead (a crash before replication, Cluster
+ * `FAILOVER FORCE`/`TAKEOVER`), and `SENTINEL FAILOVER` makes it worse: the old master keeps
+ * accepting writes for a few hundred milliseconds after its replica was promoted, then discards
+ * them when it resyncs as the new master's replica. A revocation lost that way had already been
+ * announced (every cache dropped the token), so the token reads as valid again, for good.
+ * `WAIT 1 <ms>` after the write closes this: the write is on a replica before it is acknowledged,
+ * and the old master, which no longer has its replica, cannot confirm it (the caller gets a
+ * store failure and revokes again, which is idempotent).
+ *
+ * Which masters must confirm: a master's count of connected replicas is no guide, since the old
+ * master in the failover above reports none (its replica left it when promoted). What it still
+ * reports is that it has served replicas since it started (`sync_full`, `sync_partial_ok` in
+ * INFO stats). So a master that has or has had a replica must have one acknowledge the write; a
+ * master that never had one (a lone Redis, or a replica just promoted in place of a dead master)
+ * cannot be failed over from, and answers as before. Both INFO sections are read in the write's
+ * own round trip; only a master with replicas pays a second one, for WAIT.
+ */
+import type { Cluster, Redis } from 'ioredis';
+
+/** Why a replicated write was not confirmed: it ran on the master, but no replica has it (yet). */
+export class ReplicaAckError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplicaAckError';
+  }
+}
+
+/** What the master said about its replicas, from INFO replication and INFO stats. */
+interface Replication {
+  readonly connected: number;
+  /** Whether it has served a replica's (full or partial) sync since it started. */
+  readonly hadReplicas: boolean;
+}
+
+/**
+ * Runs the one-key `script` on `key`'s master and returns its reply once a replica has the write,
+ * when the master has or has had replicas; otherwise rejects with {@link ReplicaAckError} after
+ * `waitMs`. Everything runs on the master's one connection, which `WAIT` needs: it waits for that
+ * connection's writes. On Cluster the pipeline goes, whole, to the node that holds `key`.
+ */
+export async function evalReplicated(client: Redis | Cluster, script: string, key: string, args: readonly string[], waitMs: number): Promise<unknown> {
+  const first = await client.pipeline().eval(script, 1, key, ...args).info('replication').info('stats').client('ID').exec();
+  const written = reply(first, 0);
+  const seen = readReplication(first);
+  // A user whose ACL refuses INFO (@dangerous) cannot tell; such a deployment gets no WAIT (README).
+  if (seen === null || (seen.connected === 0 && !seen.hadReplicas)) return written;
+  // On Cluster a pipeline goes to the node holding its keys; EXISTS only carries `key` there.
+  const second = await client.pipeline().exists(key).client('ID').call('WAIT', '1', String(waitMs)).exec();
+  // WAIT counts the replicas that have this connection's writes: on another connection (ioredis
+  // reconnected in between, say to a newly promoted master) its answer says nothing about ours.
+  if (reply(second, 1) !== reply(first, 3)) throw new ReplicaAckError('the connection to redis changed before a replica could confirm the write');
+  if (Number(reply(second, 2)) >= 1) return written;
+  throw new ReplicaAckError(
+    `no replica confirmed the write within ${waitMs} ms (the master has ${seen.connected} connected, and has had replicas, so a failover could discard the write)`,
+  );
+}
+
+/** The `i`th reply of a pipeline; its error, if it failed, is thrown. */
+function reply(results: [Error | null, unknown][] | null, i: number): unknown {
+  const result = results?.[i];
+  if (result === undefined) throw new Error('the pipeline was not run');
+  if (result[0]) throw result[0];
+  return result[1];
+}
+
+/** INFO replication and INFO stats from the write's pipeline; null when Redis refused them. */
+function readReplication(results: [Error | null, unknown][] | null): Replication | null {
+  const refused = (i: number): boolean => results?.[i]?.[0]?.name === 'ReplyError';
+  if (refused(1) || refused(2)) return null;
+  const replication = reply(results, 1);
+  const stats = reply(results, 2);
+  const field = (text: unknown, name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(String(text))?.[1] ?? 0);
+  return {
+    connected: field(replication, 'connected_slaves'),
+    hadReplicas: field(stats, 'sync_full') + field(stats, 'sync_partial_ok') > 0,
+  };
+}
