@@ -94,7 +94,7 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
   if (lacking) {
     logger.warn({ missing: [...flags, ...variables] }, `started without the gateway's runtime settings; streamed publishes cost ~2-3x more CPU. Run \`${[...variables, 'node', ...flags].join(' ')} dist/src/main.js\` (npm start does)`);
   }
-  const backends = await openBackends(config, logger, { tokenCache: true });
+  const backends = await openBackends(config, logger, { tokenCache: true, revocationConnection: true });
   const { store, directory, audit, published } = backends;
   const metrics = createMetrics();
   metrics.trackRedisErrors('audit', () => audit.failures);

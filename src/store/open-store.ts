@@ -36,6 +36,11 @@ export interface BackendOptions {
   readonly requireReady?: boolean;
   /** Serve lookups from the token cache (`cache.*`; the gateway does, one-shot tools do not). */
   readonly tokenCache?: boolean;
+  /**
+   * Write revocations on a second connection (RedisTokenStoreOptions.revocations): the gateway
+   * does, so that a revocation waiting for a replica never holds up its requests' lookups.
+   */
+  readonly revocationConnection?: boolean;
 }
 
 /** Opens the backends on one Redis connection (or in memory for `redis.url: memory`). */
@@ -59,7 +64,10 @@ export async function openBackends(config: GatewayConfig, logger: Logger, option
     logger.warn('redis is not reachable yet; starting anyway and failing closed (503) until it is');
   }
   const keyPrefix = config.redis.keyPrefix;
-  const redisStore = new RedisTokenStore(client, { keyPrefix, naming });
+  // The gateway revokes on a connection of its own, which a slow replica's WAIT cannot make every
+  // request wait behind (RedisTokenStoreOptions.revocations); a one-shot tool needs no second one.
+  const revocations = options.revocationConnection ? connect(config, logger, options.commandTimeoutMs ?? config.redis.commandTimeoutMs) : undefined;
+  const redisStore = new RedisTokenStore(client, { keyPrefix, naming, revocations });
   const store = options.tokenCache ? withTokenCache(redisStore, config, client, logger) : redisStore;
   const audit = new RedisAuditLog(client, { keyPrefix, maxEntries: config.audit.maxEntries });
   return {

@@ -34,6 +34,13 @@ export interface RedisTokenStoreOptions {
   readonly keyPrefix?: string;
   /** The registry's name rules, which stored crate patterns are parsed by. Default: cargo's. */
   readonly naming?: PackageNaming;
+  /**
+   * The connection revocations are written on, closed with the store. A revocation's WAIT for a
+   * replica (replica-ack.ts) holds its connection: on the lookups' connection, a slow replica
+   * would hold up every request behind it (an account's 500 revocations, 500 waits). The gateway
+   * gives it one of its own; default: the store's client (one-shot tools).
+   */
+  readonly revocations?: Redis | Cluster;
 }
 
 // The scripts below each read and write ONE key atomically. They are sent with EVAL rather than
@@ -120,6 +127,7 @@ export class RedisTokenStore implements TokenStore {
    * on the connection still answer within theirs.
    */
   private readonly replicaWaitMs: number;
+  private readonly revocations: Redis | Cluster;
 
   /** The client should come from `createRedisClient`, so that a down Redis fails fast. */
   constructor(
@@ -128,7 +136,8 @@ export class RedisTokenStore implements TokenStore {
   ) {
     this.prefix = options.keyPrefix ?? 'sg:';
     this.naming = options.naming ?? cargoNaming;
-    this.replicaWaitMs = Math.max(1, Math.floor(commandTimeoutOf(client) / 2));
+    this.revocations = options.revocations ?? client;
+    this.replicaWaitMs = Math.max(1, Math.floor(commandTimeoutOf(this.revocations) / 2));
   }
 
   async create(fresh: NewTokenRecord, keepExpiredMs: number, limit?: AccountLimit): Promise<TokenRecord> {
@@ -222,7 +231,7 @@ export class RedisTokenStore implements TokenStore {
     // Announced on every call, also a repeated one, so a caller that saw this fail can simply
     // revoke again. Acknowledged only once a replica has it, where a failover could discard it.
     const args = [String(now), String(keepExpiredMs), revocationChannel(this.prefix), hash];
-    const reply = await this.call('revoke token', () => evalReplicated(this.client, REVOKE_SCRIPT, this.tokenKey(hash), args, this.replicaWaitMs)).catch((e: StoreUnavailableError) => {
+    const reply = await this.call('revoke token', () => evalReplicated(this.revocations, REVOKE_SCRIPT, this.tokenKey(hash), args, this.replicaWaitMs)).catch((e: StoreUnavailableError) => {
       if (!(e.cause instanceof ReplicaAckError)) throw e;
       throw new StoreUnavailableError(`token ${id} is revoked on the redis master, but ${e.cause.message}: the revocation may not have taken effect; revoke it again`, { cause: e.cause });
     });
@@ -259,12 +268,15 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.client.quit();
-    } catch {
-      // Not connected: QUIT cannot be sent, so stop the reconnect loop directly.
-      this.client.disconnect();
-    }
+    const clients = this.revocations === this.client ? [this.client] : [this.client, this.revocations];
+    await Promise.all(clients.map(async (client) => {
+      try {
+        await client.quit();
+      } catch {
+        // Not connected: QUIT cannot be sent, so stop the reconnect loop directly.
+        client.disconnect();
+      }
+    }));
   }
 
   /** One listed id: its record, or null (and the id leaves the index) when the record is gone. */

@@ -49,6 +49,9 @@ export async function evalReplicated(client: Redis | Cluster, script: string, ke
   const seen = readReplication(first);
   // A user whose ACL refuses INFO (@dangerous) cannot tell; such a deployment gets no WAIT (README).
   if (seen === null || (seen.connected === 0 && !seen.hadReplicas)) return written;
+  // No replica to confirm it (all down, or this master just lost its replica to a failover): say
+  // so now, rather than hold the connection for a WAIT that can only time out.
+  if (seen.connected === 0) throw new ReplicaAckError('the master has had replicas but has none connected now, so a failover could discard the write');
   // On Cluster a pipeline goes to the node holding its keys; EXISTS only carries `key` there.
   const second = await client.pipeline().exists(key).client('ID').call('WAIT', '1', String(waitMs)).exec();
   // WAIT counts the replicas that have this connection's writes: on another connection (ioredis

@@ -82,6 +82,29 @@ describe('revocations on a master with a replica', () => {
     assert.equal((await store.revoke(token.id, Date.now(), HOUR_MS))?.revokedAt, first);
   });
 
+  it('on a connection of its own, a revocation waiting for the replica holds up no lookup', async () => {
+    const revocations = createRedisClient({ url: master.url, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    const onMaster = new Redis(master.url);
+    await waitForReady(revocations, 5_000);
+    const own = new RedisTokenStore(client, { keyPrefix, revocations });
+    const token = await own.create(newRecord(), HOUR_MS);
+    replica.freeze();
+    try {
+      let settled = false;
+      const revoking = own.revoke(token.id, Date.now(), HOUR_MS).finally(() => { settled = true; });
+      // Once the revocation's WAIT is blocked on the master (another connection looks)…
+      await waitFor(async () => /\bcmd=wait\b/.test(String(await onMaster.call('CLIENT', 'LIST'))), 2_000);
+      // …a lookup on the revocation's connection would be answered only after WAIT gave up.
+      assert.equal((await own.findByHash(token.hash))?.id, token.id);
+      assert.equal(settled, false, 'the lookup waited for the revocation');
+      await assert.rejects(revoking, /no replica confirmed the write/);
+    } finally {
+      replica.thaw();
+      revocations.disconnect();
+      onMaster.disconnect();
+    }
+  });
+
   it('answers the token API\'s revoke with a 503 that says the revocation may not have taken effect', async () => {
     const gw = await startGateway({ env: { REDIS_URL: master.url } });
     try {
@@ -104,6 +127,14 @@ describe('revocations on a master with a replica', () => {
     } finally {
       await gw.close();
     }
+  });
+
+  // Last: it leaves the master without its replica.
+  it('refuses at once, without waiting, on a master whose replica has left it', async () => {
+    const token = await store.create(newRecord(), HOUR_MS);
+    await onReplica.call('REPLICAOF', 'NO', 'ONE');
+    await waitFor(async () => (await client.info('replication')).includes('connected_slaves:0'), 5_000);
+    await assert.rejects(store.revoke(token.id, Date.now(), HOUR_MS), /the master has had replicas but has none connected now/);
   });
 });
 

@@ -112,7 +112,9 @@ export async function startGatewayOn<R extends TestUpstream>(
   // As in production: the token cache (on unless the YAML says `cache: { enabled: false }`).
   const naming = adapterFor(config.registry).naming;
   const feedConfig = options.feedRedisUrl === undefined ? config : { ...config, redis: { ...config.redis, url: options.feedRedisUrl } };
-  const store = withTokenCache(new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix, naming }), feedConfig, client, logger);
+  // As in production (open-store.ts): revocations on a connection of their own.
+  const revocations = createRedisClient({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
+  const store = withTokenCache(new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix, naming, revocations }), feedConfig, client, logger);
   const audit = new RedisAuditLog(client, { keyPrefix: config.redis.keyPrefix, maxEntries: config.audit.maxEntries });
   const publishedClient = options.publishedRedisUrl === undefined ? client : createRedisClient({ url: options.publishedRedisUrl, commandTimeoutMs: config.redis.commandTimeoutMs });
   const redisPublished = new RedisPublishedCrates(publishedClient, { keyPrefix: config.redis.keyPrefix, naming });
