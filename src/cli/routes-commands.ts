@@ -6,6 +6,7 @@
 import { formatInstant, denialError } from '../core/denial.js';
 import { explainRequest, type Explanation, type RoutedExplanation } from '../core/explain.js';
 import { methodsInWords, tokenApiMethods } from '../core/gateway-answers.js';
+import { inWords } from '../http/auth-limit.js';
 import { explainContext } from '../http/explain-context.js';
 import { findOverlaps } from '../core/route-overlap.js';
 import type { Route } from '../core/route-table.js';
@@ -145,8 +146,8 @@ function render(config: GatewayConfig, e: Explanation, q: ExplainRequest): strin
  * client's failures so far, which explain does not know, so it is said as a condition.
  */
 function failureBound(config: GatewayConfig, what: string): string {
-  const { authFailures } = config.limits;
-  return authFailures === 0 ? '' : `; ${what} 429 (auth-failures-limit) instead when the client's address already had ${authFailures} credentials refused by the registry within limits.auth_failures_window`;
+  const { authFailures, authFailuresWindowMs } = config.limits;
+  return authFailures === 0 ? '' : `; ${what} 429 (auth-failures-limit) instead when the client's address had ${authFailures} credentials refused by the registry within ${inWords(authFailuresWindowMs)} (limits.auth_failures)`;
 }
 
 function renderGatewayAnswer(config: GatewayConfig, e: Extract<Explanation, { kind: 'gateway' }>): string[] {

@@ -71,8 +71,8 @@ function clientOf(ctx: RequestContext): string {
   return (ctx.log['client.address'] ??= clientAddress(ctx.req, ctx.deps.config.limits.trustedProxies));
 }
 
-/** `90s` → "1 minute 30 seconds" style, to the second. */
-function inWords(ms: number): string {
+/** 90_000 → "1 minute 30 seconds", to the second (also for `routes explain`). */
+export function inWords(ms: number): string {
   const seconds = Math.ceil(ms / 1000);
   const parts: string[] = [];
   const units: [number, string][] = [[86_400, 'day'], [3_600, 'hour'], [60, 'minute'], [1, 'second']];

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { cargoError, rawRequest, startGateway, type GatewayOptions, type TestGateway } from '../support/gateway.js';
+import { startNpmGateway, type NpmGateway } from '../support/npm-gateway.js';
 import { startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server.js';
 import { sealCredential } from '../../src/store/credential-seal.js';
 import { hashToken, mintToken } from '../../src/store/token-secret.js';
@@ -285,6 +286,44 @@ describe('with its own redis-server, stopped', () => {
     assert.deepEqual(gw.registry.requests, []);
     const legacy = await rawRequest(gw.port, 'DELETE', '/api/v1/crates/foo/1.0.0/yank', { authorization: GUESS });
     assert.equal(legacy.status, 503, legacy.text);
+    assert.deepEqual(gw.registry.requests, []);
+  });
+});
+
+describe('on npm (Verdaccio)', () => {
+  let gw: NpmGateway;
+  before(async () => {
+    gw = await startNpmGateway({ editYaml: (yaml) => yaml.replace(/^  auth_failures: 20$/m, `  auth_failures: ${LIMIT}`).replace(/^  trusted_proxies: \[\]$/m, '  trusted_proxies: [127.0.0.1]') });
+  });
+  after(() => gw.close());
+
+  test('Verdaccio\'s anonymous answer to the probe counts as a refusal; the 429 is in npm\'s error format', async () => {
+    const bad = 'not-a-verdaccio-token';
+    for (let i = 0; i < LIMIT; i++) {
+      gw.registry.clearRequests();
+      const res = await rawRequest(gw.port, 'GET', '/api/v1/me/tokens', { authorization: `Bearer ${bad}` });
+      assert.equal(res.status, 403, res.text);
+      assert.ok(gw.registry.requests.length > 0, 'the probe reached Verdaccio');
+    }
+    gw.registry.clearRequests();
+    const res = await rawRequest(gw.port, 'GET', '/api/v1/me/tokens', { authorization: `Bearer ${bad}` });
+    assert.equal(res.status, 429, res.text);
+    assert.match((JSON.parse(res.text) as { error: string }).error, /^too many failed credential checks from your address \(3 within 10 minutes\)/);
+    assert.ok(Number(res.headers['retry-after']) >= 1);
+    assert.deepEqual(gw.registry.requests, []);
+  });
+
+  test('a legacy write Verdaccio refuses is counted; over the limit it is not forwarded', async () => {
+    const from = { 'x-forwarded-for': '198.51.100.20', authorization: 'Bearer not-a-verdaccio-token' };
+    for (let i = 0; i < LIMIT; i++) {
+      gw.registry.clearRequests();
+      const res = await rawRequest(gw.port, 'PUT', '/-/package/some-package/dist-tags/beta', { ...from, 'content-type': 'application/json' }, '"1.0.0"');
+      assert.ok([401, 403].includes(res.status), `${res.status} ${res.text}`);
+      assert.equal(gw.registry.requests.length, 1, 'passed through');
+    }
+    gw.registry.clearRequests();
+    const res = await rawRequest(gw.port, 'PUT', '/-/package/some-package/dist-tags/beta', { ...from, 'content-type': 'application/json' }, '"1.0.0"');
+    assert.equal(res.status, 429, res.text);
     assert.deepEqual(gw.registry.requests, []);
   });
 });
