@@ -6,65 +6,70 @@
  * credentials through the gateway, and a registry that bans addresses would ban the gateway, for
  * every user. Over the limit the client is refused (429) before anything is sent upstream.
  *
- * Only failures are counted, and only there: a CI fleet behind one NAT creating tokens is never
- * refused for succeeding, and requests with scopegate tokens never come here (no Redis round trip
- * added to the registry path). The counter lives in Redis (store/auth-failures.ts), which these
+ * Only failures stay counted: a check is counted while it is under way (so guesses sent at once
+ * cannot all pass) and given back when the registry accepts the credential, so a CI fleet behind
+ * one NAT creating tokens is never refused for succeeding. That costs these rare paths two Redis
+ * round trips; requests with scopegate tokens never come here (none added to the registry path).
+ * The counter lives in Redis (store/auth-failures.ts), which these
  * paths need anyway (tokens are stored there): when it does not answer, the request fails closed
  * with 503, as every other Redis failure does, rather than sending a guess nobody counts.
  */
 import { gatewayError } from '../core/errors.js';
 import { clientAddress } from './client-address.js';
 import { storeRejection } from './authenticate.js';
+import type { Reservation } from '../store/auth-failures.js';
 import { Rejection, type RequestContext } from './context.js';
 
-/** Refuses (429, with `Retry-After`) a client with `limits.auth_failures` failures in its window; 503 when Redis does not answer. */
-export async function refuseIfTooManyFailures(ctx: RequestContext): Promise<void> {
+/** A check of the client's credential, counted while it is made (store/auth-failures.ts `reserve`). */
+export interface CountedCheck {
+  /** `refused`: the registry said the credential is not valid; it stays counted. Otherwise it is given back. */
+  settle(refused: boolean): Promise<void>;
+}
+
+const NOT_COUNTED: CountedCheck = { settle: async () => undefined };
+
+/**
+ * Counts a check of the client's credential about to be sent upstream, or refuses it (429, with
+ * `Retry-After`) when `limits.auth_failures` are counted already; 503 when Redis does not answer.
+ * Counted before it is sent, so guesses sent at once cannot all pass.
+ */
+export async function countCheck(ctx: RequestContext): Promise<CountedCheck> {
   const { authFailures: max, authFailuresWindowMs: windowMs } = ctx.deps.config.limits;
-  if (max === 0) return;
+  if (max === 0) return NOT_COUNTED;
   const client = clientOf(ctx);
-  let blockedMs: number | null;
+  let reservation: Reservation;
   try {
-    blockedMs = await ctx.deps.authFailures.blockedFor(client, max);
+    reservation = await ctx.deps.authFailures.reserve(client, max, windowMs);
   } catch (e) {
     throw storeRejection(e);
   }
-  if (blockedMs === null) return;
-  const retryAfter = Math.max(1, Math.ceil(blockedMs / 1000));
-  const error = gatewayError('SG_AUTH_TOO_MANY_FAILURES', { failures: max, window: inWords(windowMs), retryAfter: inWords(retryAfter * 1000) });
-  throw new Rejection({ ...error, retryAfter }, 'auth-failures-limit');
-}
-
-/**
- * Counts a failed check of the client's credential. The failure that reaches the limit is audited
- * (once per client and window: a refused flood would otherwise push real entries out of the capped stream).
- */
-export async function countAuthFailure(ctx: RequestContext): Promise<void> {
-  const { authFailures: max, authFailuresWindowMs: windowMs } = ctx.deps.config.limits;
-  if (max === 0) return;
-  const client = clientOf(ctx);
-  const count = await ctx.deps.authFailures.recordFailure(client, windowMs);
-  if (count === max) {
-    ctx.deps.audit.append({ ts: ctx.now, event: 'auth.limited', client, method: ctx.log['req.method'], path: ctx.log['req.path'], req: ctx.log['req.id'] });
+  if ('blockedMs' in reservation) {
+    const retryAfter = Math.max(1, Math.ceil(reservation.blockedMs / 1000));
+    const error = gatewayError('SG_AUTH_TOO_MANY_FAILURES', { failures: max, window: inWords(windowMs), retryAfter: inWords(retryAfter * 1000) });
+    throw new Rejection({ ...error, retryAfter }, 'auth-failures-limit');
   }
+  return { settle: (refused) => settle(ctx, client, refused, reservation.count === max) };
 }
 
-/** What a registry answers a credential it does not accept (crates.io: 403 `authentication failed`). */
-const REFUSED = new Set([401, 403]);
-
 /**
- * After a legacy credential was passed through: counts it when the registry refused it. The
- * client has its answer already, so a Redis failure can only be logged (`auth_failures.error`);
- * the next request's check fails closed while Redis is down.
+ * The refusal that reaches the limit is audited (once per client and window: an entry per refused
+ * request would let a flood push real entries out of the capped stream). A check given back that
+ * Redis does not take back stays counted, the safe way round; the log line says so.
  */
-export async function countIfRefused(ctx: RequestContext): Promise<void> {
-  const status = ctx.log['upstream.status'];
-  if (status === undefined || !REFUSED.has(status)) return;
+async function settle(ctx: RequestContext, client: string, refused: boolean, reachesLimit: boolean): Promise<void> {
+  if (refused) {
+    if (reachesLimit) ctx.deps.audit.append({ ts: ctx.now, event: 'auth.limited', client, method: ctx.log['req.method'], path: ctx.log['req.path'], req: ctx.log['req.id'] });
+    return;
+  }
   try {
-    await countAuthFailure(ctx);
+    await ctx.deps.authFailures.refund(client);
   } catch (e) {
     ctx.log['auth_failures.error'] = (e as Error).message;
   }
 }
+
+/** What a registry answers a credential it does not accept (crates.io: 403 `authentication failed`). */
+export const refusesCredential = (status: number | undefined): boolean => status === 401 || status === 403;
 
 /** The client's address, computed once per request and logged as `client.address`. */
 function clientOf(ctx: RequestContext): string {

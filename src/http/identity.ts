@@ -6,18 +6,16 @@
 import { gatewayError } from '../core/errors.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { UpstreamClient } from '../upstream/client.js';
-import { countAuthFailure, refuseIfTooManyFailures } from './auth-limit.js';
+import { countCheck } from './auth-limit.js';
 import { Rejection, type RequestContext } from './context.js';
 
 export async function identifyAccount(ctx: RequestContext, credential: string): Promise<{ account: string }> {
   const { upstream, config } = ctx.deps;
-  await refuseIfTooManyFailures(ctx);
+  const check = await countCheck(ctx);
   const outcome = await lookUpLogin(upstream, config, credential);
-  if (outcome.kind === 'rejected') {
-    // Counted before answering: a Redis failure here is a 503 (fail closed), not an uncounted guess.
-    await countAuthFailure(ctx);
-    throw new Rejection(gatewayError('SG_IDENTITY_REJECTED', { status: outcome.status }), 'identity-rejected');
-  }
+  // Only the registry's "not valid" stays counted; a probe that failed says nothing of the credential.
+  await check.settle(outcome.kind === 'rejected');
+  if (outcome.kind === 'rejected') throw new Rejection(gatewayError('SG_IDENTITY_REJECTED', { status: outcome.status }), 'identity-rejected');
   if (outcome.kind === 'unavailable') throw new Rejection(gatewayError('SG_IDENTITY_UNAVAILABLE'), outcome.why);
   ctx.log['token.account'] = outcome.account;
   return { account: outcome.account };

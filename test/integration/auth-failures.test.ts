@@ -127,6 +127,48 @@ test('successful checks are not counted: many creations from one address, then t
   }
 });
 
+test('guesses sent at once are bounded too: no more than the limit reach the registry', async () => {
+  const gw = await limited();
+  try {
+    gw.registry.clearRequests();
+    const answers = await Promise.all(Array.from({ length: 12 }, () => create(gw, GUESS)));
+    const probes = gw.registry.requests.filter((r) => r.url === '/api/v1/me').length;
+    assert.ok(probes <= LIMIT, `${probes} guesses reached the registry`);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [...Array<number>(LIMIT).fill(403), ...Array<number>(12 - LIMIT).fill(429)]);
+    // Legacy credentials passed through, likewise (the address is refused already; a fresh gateway shows it).
+  } finally {
+    await gw.close();
+  }
+});
+
+test('legacy guesses sent at once are bounded too', async () => {
+  const gw = await limited();
+  try {
+    gw.registry.clearRequests();
+    let version = 0;
+    const answers = await Promise.all(Array.from({ length: 12 }, () =>
+      rawRequest(gw.port, 'PUT', '/api/v1/crates/new', { authorization: GUESS }, cargoPublishBody({ name: 'burst', vers: `1.0.${version++}` }))));
+    assert.ok(gw.registry.requests.length <= LIMIT, `${gw.registry.requests.length} guesses reached the registry`);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [...Array<number>(LIMIT).fill(403), ...Array<number>(12 - LIMIT).fill(429)]);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('an identity probe that fails (registry down) is not counted', async () => {
+  const gw = await limited();
+  try {
+    gw.registry.setHang(true);
+    const hung = gw.config.upstream.probeTimeoutMs;
+    assert.ok(hung <= 5_000);
+    for (let i = 0; i < LIMIT + 1; i++) assert.equal((await create(gw, GUESS)).status, 502);
+    gw.registry.setHang(false);
+    await fail(gw, LIMIT);
+  } finally {
+    await gw.close();
+  }
+});
+
 test('the window ends: once Retry-After has passed, the client is asked about again', async () => {
   const gw = await limited({ window: '1500ms' });
   try {
