@@ -303,7 +303,7 @@ const limits = {
     auth_failures: {
       title: 'failure count',
       description: 'Most credentials the registry may refuse per client address within `auth_failures_window` (the token API\'s identity probe; a non-scopegate credential passed through with `legacy_tokens: pass`, except on public reads); the client is then answered 429 with `Retry-After`, and nothing is sent upstream, until the window ends. '
-        + 'Only refusals count, so clients behind one NAT creating tokens are never limited for succeeding; requests with scopegate tokens are never counted or checked. Counted in Redis, shared by every process and host. '
+        + 'Only refusals stay counted (a check is counted while under way, so guesses sent at once cannot all pass), so clients behind one NAT creating tokens are never limited for succeeding; requests with scopegate tokens are never counted or checked. Counted in Redis, shared by every process and host. '
         + '20 lets a person mistype a credential many times, and bounds a guesser to about 2,900 a day per address, and the registry\'s view of the gateway to that rate of refusals. `0`: no limit.',
       type: 'integer',
       minimum: 0,
@@ -311,7 +311,7 @@ const limits = {
       examples: [20, 100, 0],
     },
     auth_failures_window: duration(
-      'The window `auth_failures` counts in, fixed from the client\'s first refused credential; the client may try again when it ends. 10m is long enough to make guessing slow, short enough that a fixed credential works again within minutes.',
+      'The window `auth_failures` counts in, fixed from the first check of the client\'s credentials counted in it; the client may try again when it ends. 10m is long enough to make guessing slow, short enough that a fixed credential works again within minutes.',
       '10m', ['10m', '1h'],
     ),
     trusted_proxies: {
