@@ -19,6 +19,7 @@ import { serialiseAuditEntry, type AuditEntry } from '../src/store/audit-log.js'
 import { sealCredential } from '../src/store/credential-seal.js';
 import { MemoryTokenStore } from '../src/store/memory-store.js';
 import { MemoryPublishedCrates } from '../src/store/published-crates.js';
+import { MemoryAuthFailures } from '../src/store/auth-failures.js';
 import { CachingTokenStore } from '../src/store/token-cache.js';
 import { hashToken, mintToken } from '../src/store/token-secret.js';
 
@@ -40,7 +41,7 @@ await inner.create({
 const logger = createLogger('info', createLineWriter(openSync('/dev/null', 'a'), { exitHook: false }));
 // The audit entry is serialised as the Redis audit log does at append; the write itself is not counted.
 const audit = { append: (entry: AuditEntry): void => void serialiseAuditEntry(entry) };
-const gateway = createGateway(built.config, { store, published: new MemoryPublishedCrates(), logger, audit });
+const gateway = createGateway(built.config, { store, published: new MemoryPublishedCrates(), authFailures: new MemoryAuthFailures(), logger, audit });
 const forwarder = gateway.deps.forwarder as { forward: typeof gateway.deps.forwarder.forward };
 forwarder.forward = async (_req, res) => {
   res.statusCode = 200;

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const logger = createLogger('info', process.stderr);
   const backends = await openBackends(config, logger);
   const metrics = createMetrics();
-  const gateway = createGateway(config, { store: backends.store, published: backends.published, logger, audit: backends.audit, metrics });
+  const gateway = createGateway(config, { store: backends.store, published: backends.published, authFailures: backends.authFailures, logger, audit: backends.audit, metrics });
   await gateway.listen();
   const admin = await startAdminApi({ config: () => config, store: backends.store, directory: backends.directory, audit: backends.audit, metrics, logger });
   const { token, id } = await createDemoToken(config.publicUrl);

@@ -95,12 +95,12 @@ async function start({ lackingSettings }: { lackingSettings: LackingSettings }):
     logger.warn({ missing: [...flags, ...variables] }, `started without the gateway's runtime settings; streamed publishes cost ~2-3x more CPU. Run \`${[...variables, 'node', ...flags].join(' ')} dist/src/main.js\` (npm start does)`);
   }
   const backends = await openBackends(config, logger, { tokenCache: true, revocationConnection: true });
-  const { store, directory, audit, published } = backends;
+  const { store, directory, audit, published, authFailures } = backends;
   const metrics = createMetrics();
   metrics.trackRedisErrors('audit', () => audit.failures);
   metrics.trackAuditUnconfirmed(() => audit.unconfirmed);
   if (store instanceof CachingTokenStore) metrics.trackTokenCache(() => store.stats);
-  const gateway = createGateway(config, { store, published, logger, audit, metrics });
+  const gateway = createGateway(config, { store, published, authFailures, logger, audit, metrics });
   const port = await listenOn(PUBLIC_LISTEN, config.listen, () => gateway.listen());
   logger.info({ listen: `${config.listen.host}:${port}`, upstream: config.upstream.url, public_url: config.publicUrl }, 'scopegate listening');
   const mismatch = publicUrlMismatch(config);

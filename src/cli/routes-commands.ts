@@ -6,6 +6,7 @@
 import { formatInstant, denialError } from '../core/denial.js';
 import { explainRequest, type Explanation, type RoutedExplanation } from '../core/explain.js';
 import { methodsInWords, tokenApiMethods } from '../core/gateway-answers.js';
+import { inWords } from '../http/auth-limit.js';
 import { explainContext } from '../http/explain-context.js';
 import { findOverlaps } from '../core/route-overlap.js';
 import type { Route } from '../core/route-table.js';
@@ -132,7 +133,7 @@ function render(config: GatewayConfig, e: Explanation, q: ExplainRequest): strin
     case 'path-invalid':
       return [`path:     invalid (${e.why})`, 'verdict:  deny (path-invalid)'];
     case 'gateway':
-      return renderGatewayAnswer(e);
+      return renderGatewayAnswer(config, e);
     case 'by-body':
       return [`route:    depends on the body (the adapter names its operation; the same bytes are forwarded)`, ...e.cases.flatMap((c) => [`--- body is \`${c.operation}\``, ...renderRouted(config, c.outcome, q)])];
     default:
@@ -140,14 +141,23 @@ function render(config: GatewayConfig, e: Explanation, q: ExplainRequest): strin
   }
 }
 
-function renderGatewayAnswer(e: Extract<Explanation, { kind: 'gateway' }>): string[] {
+/**
+ * The 429 a client over `limits.auth_failures` gets instead (http/auth-limit.ts): it depends on the
+ * client's failures so far, which explain does not know, so it is said as a condition.
+ */
+function failureBound(config: GatewayConfig, what: string): string {
+  const { authFailures, authFailuresWindowMs } = config.limits;
+  return authFailures === 0 ? '' : `; ${what} 429 (auth-failures-limit) instead when the client's address had ${authFailures} credentials refused by the registry within ${inWords(authFailuresWindowMs)} (limits.auth_failures)`;
+}
+
+function renderGatewayAnswer(config: GatewayConfig, e: Extract<Explanation, { kind: 'gateway' }>): string[] {
   if (e.answer.kind === 'token-page') return ['answer:   the token page, served by the gateway itself (never forwarded; GET or HEAD of the page and its assets, else 404)'];
   if (e.answer.action === null) {
     const allowed = tokenApiMethods(e.path);
     if (allowed.length > 0) return [`answer:   the token API, which answers only ${methodsInWords(allowed)} at ${e.path}`, 'verdict:  deny (method-not-allowed, 405): never forwarded'];
     return [`answer:   the token API, which has no such operation at ${e.path}`, 'verdict:  deny (route-unknown): never forwarded'];
   }
-  return [`answer:   the token API (\`${e.answer.action.action}\`), answered by the gateway itself and never forwarded; it checks the caller's own credential`];
+  return [`answer:   the token API (\`${e.answer.action.action}\`), answered by the gateway itself and never forwarded; it checks the caller's own credential${failureBound(config, 'a registry credential is answered')}`];
 }
 
 function renderRouted(config: GatewayConfig, e: RoutedExplanation, q: ExplainRequest): string[] {
@@ -161,7 +171,7 @@ function renderRouted(config: GatewayConfig, e: RoutedExplanation, q: ExplainReq
         `route:    ${e.route.id} (routes[${e.route.index}])`,
         `scope:    ${e.route.need}${e.route.need === 'publish' ? ' (publish-new for a new crate, publish-update for an existing one)' : ''}`,
         `crate:    ${e.crate ?? (e.route.crate?.from === 'publish-body' ? '(in the publish body; give --crate NAME)' : 'none named')}`,
-        `legacy:   a credential that is not a scopegate token is ${e.legacyCredential === 'ignored' ? 'left out (the read goes anonymously)' : e.legacyCredential}`,
+        `legacy:   a credential that is not a scopegate token is ${e.legacyCredential === 'ignored' ? 'left out (the read goes anonymously)' : e.legacyCredential}${e.legacyCredential === 'forwarded' && !e.publicRead ? failureBound(config, 'answered') : ''}`,
       ];
       if (e.rewritesConfig) lines.push('answer:   the registry\'s config, rewritten by the gateway so that `dl` and `api` point at it');
       if (e.publicRead) {

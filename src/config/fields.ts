@@ -3,6 +3,7 @@
  * a timer) and the conversions to the loaded form, run after schema validation. A value the schema
  * already reported is skipped, so each cause is reported once.
  */
+import { isIP } from 'node:net';
 import type { HostPort } from './types.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { notA, show, type Labeler, type Problem } from './problems.js';
@@ -148,4 +149,17 @@ export const size: FieldParser<number> = (value, label) => {
   if (bytes === null) return new Invalid(notA(label, value, defs.size));
   if (bytes < 1) return new Invalid(`${label} ${show(value)} is out of range: expected at least 1 byte`);
   return bytes;
+};
+
+/** Addresses and CIDR ranges (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.10`), as written. */
+export const cidrList: FieldParser<readonly string[]> = (value, label) => {
+  const list = Array.isArray(value) ? value.map(String) : [];
+  for (const [i, item] of list.entries()) {
+    const [address = '', prefix] = item.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    if (family === 0) return new Invalid(`${label}[${i}] ${show(item)} is not an IP address or CIDR range: expected e.g. 10.0.0.0/8, 2001:db8::/32, 192.0.2.10`);
+    if (prefix !== undefined && !(Number(prefix) <= bits)) return new Invalid(`${label}[${i}] ${show(item)} is out of range: expected a prefix length from 0 to ${bits}`);
+  }
+  return list;
 };

@@ -14,7 +14,7 @@ import { CONFIG_SCHEMA } from './schema.js';
 import { schemaProblems, show, yamlPath, type Problem } from './problems.js';
 import { decodeUtf8, parseYamlSource } from './yaml-source.js';
 import { unknownVariables } from './unknown-variables.js';
-import { Fields, duration, hostPort, hostPorts, httpBaseUrl, httpUrl, nullable, redisUrl, size, timerDuration, timerLimit } from './fields.js';
+import { Fields, cidrList, duration, hostPort, hostPorts, httpBaseUrl, httpUrl, nullable, redisUrl, size, timerDuration, timerLimit } from './fields.js';
 
 /** The outcome of loading: the config, or every problem found, one line each. */
 export type ConfigResult =
@@ -154,6 +154,8 @@ function convert(fields: Fields, env: NodeJS.ProcessEnv) {
     apiBodyMaxBytes: fields.read('/limits/api_body_max', size),
     jsonBodyMaxBytes: fields.read('/limits/json_body_max', size),
     requestTimeoutMs: fields.read('/limits/request_timeout', timerLimit),
+    authFailuresWindowMs: fields.read('/limits/auth_failures_window', timerDuration),
+    trustedProxies: fields.read('/limits/trusted_proxies', cidrList),
     adminListen: fields.read('/admin/listen', hostPort),
     adminKey: readAdminKey(fields, env),
   };
@@ -298,7 +300,9 @@ function assemble(fields: Fields, v: CompleteValues, routes: RouteTable): Gatewa
     },
     reminders: { webhookUrl: v.reminderWebhookUrl, intervalMs: v.reminderIntervalMs },
     audit: { maxEntries: at('/audit/max_entries') },
-    limits: { publishJsonMaxBytes: v.publishJsonMaxBytes, publishBodyMaxBytes: v.publishBodyMaxBytes, apiBodyMaxBytes: v.apiBodyMaxBytes, jsonBodyMaxBytes: v.jsonBodyMaxBytes, requestTimeoutMs: v.requestTimeoutMs },
+    limits: { publishJsonMaxBytes: v.publishJsonMaxBytes, publishBodyMaxBytes: v.publishBodyMaxBytes, apiBodyMaxBytes: v.apiBodyMaxBytes, jsonBodyMaxBytes: v.jsonBodyMaxBytes, requestTimeoutMs: v.requestTimeoutMs,
+      authFailures: at('/limits/auth_failures'), authFailuresWindowMs: v.authFailuresWindowMs, trustedProxies: v.trustedProxies,
+    },
     admin: { listen: v.adminListen, key: v.adminKey },
     log: { level: at('/log/level') },
     routeSpecs: at('/routes'),

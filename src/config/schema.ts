@@ -285,7 +285,7 @@ const audit = {
 } as const;
 
 const limits = {
-  description: 'Bounds on what the gateway reads from a request body.',
+  description: 'Bounds on what the gateway reads from a request and how long it waits for it, and on failed credential checks per client.',
   type: 'object',
   additionalProperties: false,
   default: {},
@@ -300,6 +300,30 @@ const limits = {
         + 'a publish of `publish_body_max` needs an upload of at least `publish_body_max` ÷ this (128MiB in 10m: ~0.22 MB/s). `0s`: no limit. Headers alone must arrive within 60s.',
       '10m', ['10m', '30m', '0s'],
     ),
+    auth_failures: {
+      title: 'failure count',
+      description: 'Most credentials the registry may refuse per client address within `auth_failures_window` (the token API\'s identity probe; a non-scopegate credential passed through with `legacy_tokens: pass`, except on public reads); the client is then answered 429 with `Retry-After`, and nothing is sent upstream, until the window ends. '
+        + 'Only refusals stay counted (a check is counted while under way, so guesses sent at once cannot all pass), so clients behind one NAT creating tokens are never limited for succeeding; requests with scopegate tokens are never counted or checked. Counted in Redis, shared by every process and host. '
+        + '20 lets a person mistype a credential many times, and bounds a guesser to about 2,900 a day per address, and the registry\'s view of the gateway to that rate of refusals. `0`: no limit.',
+      type: 'integer',
+      minimum: 0,
+      default: 20,
+      examples: [20, 100, 0],
+    },
+    auth_failures_window: duration(
+      'The window `auth_failures` counts in, fixed from the first check of the client\'s credentials counted in it; the client may try again when it ends. 10m is long enough to make guessing slow, short enough that a fixed credential works again within minutes.',
+      '10m', ['10m', '1h'],
+    ),
+    trusted_proxies: {
+      title: 'trusted proxy addresses',
+      description: 'Addresses or CIDR ranges (IPv4 or IPv6) of the load balancers and proxies in front of the gateway. When the socket\'s peer is one, the client counted by `auth_failures` is the right-most `X-Forwarded-For` address that is not one; an `X-Forwarded-For` from any other peer is ignored. Empty: the client is the socket\'s peer. '
+        + 'An IPv4-mapped peer (`::ffff:10.1.2.3`) is the IPv4 address; IPv6 clients are counted by /64.',
+      type: 'array',
+      items: { title: 'address or CIDR range', type: 'string', pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$', examples: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.10'] },
+      uniqueItems: true,
+      default: [],
+      examples: [['10.0.0.0/8'], ['192.0.2.10', '2001:db8:100::/48']],
+    },
   },
 } as const;
 

@@ -82,6 +82,11 @@ export interface GatewayConfig {
     readonly jsonBodyMaxBytes: number;
     /** Longest a whole request (headers and body) may take to arrive; 0: no limit. */
     readonly requestTimeoutMs: number;
+    /** Registry-refused credentials per client address within the window before it is refused (429); 0: no limit. */
+    readonly authFailures: number;
+    readonly authFailuresWindowMs: number;
+    /** Addresses and CIDR ranges (`10.0.0.0/8`) whose `X-Forwarded-For` is believed; empty: none. */
+    readonly trustedProxies: readonly string[];
   };
   readonly admin: { readonly listen: HostPort; readonly key: string | null };
   readonly log: { readonly level: string };

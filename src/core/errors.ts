@@ -91,6 +91,8 @@ export const CATALOGUE = {
   SG_TOKEN_NOT_FOUND: entry(404, 'No token with that id belongs to the caller.', () => 'Not Found'),
   SG_IDENTITY_REJECTED: entry<{ status: number }>(403, 'The upstream registry did not accept the credential used to manage tokens.',
     (p) => `the registry did not accept this credential (its identity check answered ${p.status}${p.status === 200 ? ' without a login' : ''}); use a credential the registry itself accepts`),
+  SG_AUTH_TOO_MANY_FAILURES: entry<{ failures: number; window: string; retryAfter: string }>(429, 'The client\'s address had `limits.auth_failures` credentials refused by the registry (identity probe, legacy credential) within `limits.auth_failures_window`; nothing is sent upstream until the window ends (`Retry-After`).',
+    (p) => `too many failed credential checks from your address (${p.failures} within ${p.window}), so this request was not sent to the registry; check the credential, and try again in ${p.retryAfter}`),
   SG_IDENTITY_UNAVAILABLE: entry(502, 'The identity probe could not be made or answered without a login.',
     () => 'could not confirm your identity with the registry; try again shortly'),
   SG_PROBE_FAILED: entry<{ crate: string }>(503, 'The existence probe that tells publish-new from publish-update failed, or got a 200 that is not the crate\'s index file (fail closed).',
@@ -120,7 +122,7 @@ export interface GatewayError {
   readonly code: ErrorCode;
   readonly status: number;
   readonly message: string;
-  /** Seconds, for 503s (`Retry-After`). */
+  /** Seconds, for 503s and 429s (`Retry-After`). */
   readonly retryAfter?: number;
   /** The methods a 405 names (`Allow`). */
   readonly allow?: readonly string[];

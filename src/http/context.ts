@@ -5,6 +5,7 @@ import type { GatewayError } from '../core/errors.js';
 import type { Logger } from '../log.js';
 import type { RegistryAdapter } from '../registries/registry.js';
 import type { AuditSink } from '../store/audit-log.js';
+import type { AuthFailures } from '../store/auth-failures.js';
 import type { CredentialOpener } from '../store/credential-memo.js';
 import type { PublishedCrates } from '../store/published-crates.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -28,6 +29,8 @@ export interface GatewayDeps {
   readonly usage: UsageRecorder;
   /** Decisions on write routes and token lifecycle events (buffered; never blocks a request). */
   readonly audit: AuditSink;
+  /** Failed credential checks per client address (`limits.auth_failures`), shared in Redis. */
+  readonly authFailures: AuthFailures;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly clock: () => number;
@@ -38,6 +41,8 @@ export interface RequestLog {
   'req.id': string;
   'req.method': string;
   'req.path': string;
+  /** Where a credential check was counted (auth-limit.ts): the client address, or its IPv6 /64. */
+  'client.address'?: string;
   'route.id'?: string;
   'token.id'?: number;
   'token.account'?: string;
@@ -50,6 +55,8 @@ export interface RequestLog {
   'upstream.error'?: string;
   /** The client went away before its request was read (pipeline.ts): what happened. */
   'client.error'?: string;
+  /** A refused legacy credential that could not be counted (auth-limit.ts): why. */
+  'auth_failures.error'?: string;
   /** An accepted publish that could not be recorded (existence-step.ts): why. */
   'published.error'?: string;
   status?: number;

@@ -1,15 +1,20 @@
 /**
  * The identity probe (DESIGN §2): ask the upstream who a registry credential belongs to, e.g.
  * cargo `GET /api/v1/me` → `/user/login`. The login becomes the account that owns new tokens.
+ * A client whose credentials the registry refused too often is not let probe (auth-limit.ts).
  */
 import { gatewayError } from '../core/errors.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { UpstreamClient } from '../upstream/client.js';
+import { countCheck } from './auth-limit.js';
 import { Rejection, type RequestContext } from './context.js';
 
 export async function identifyAccount(ctx: RequestContext, credential: string): Promise<{ account: string }> {
   const { upstream, config } = ctx.deps;
+  const check = await countCheck(ctx);
   const outcome = await lookUpLogin(upstream, config, credential);
+  // Only the registry's "not valid" stays counted; a probe that failed says nothing of the credential.
+  await check.settle(outcome.kind === 'rejected');
   if (outcome.kind === 'rejected') throw new Rejection(gatewayError('SG_IDENTITY_REJECTED', { status: outcome.status }), 'identity-rejected');
   if (outcome.kind === 'unavailable') throw new Rejection(gatewayError('SG_IDENTITY_UNAVAILABLE'), outcome.why);
   ctx.log['token.account'] = outcome.account;

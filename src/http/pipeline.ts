@@ -18,6 +18,7 @@ import type { RouteMatch } from '../core/route-table.js';
 import type { RouteNeed } from '../core/scope.js';
 import type { UpstreamAnswer } from '../upstream/forward.js';
 import { identifyCaller, lazyCredential, publicReadCredential, storeRejection, tokensUrl, type Caller } from './authenticate.js';
+import { countCheck, refusesCredential } from './auth-limit.js';
 import { afterPollPhase, loopTurns } from './batching.js';
 import { framingProblem, stillAwaitingContinue } from './body.js';
 import { routeByBody } from './body-step.js';
@@ -91,9 +92,15 @@ async function run(ctx: RequestContext): Promise<void> {
   const caller = await identifyCaller(ctx);
   if (caller.kind === 'none') throw new Rejection(gatewayError('SG_AUTH_MISSING', { tokensUrl: tokensUrl(ctx.deps) }), 'token-missing');
   if (caller.kind === 'legacy') {
+    // Passed through, a legacy credential is checked by the registry itself: a guess like the identity probe's.
+    const check = await countCheck(ctx);
     ctx.log.verdict = 'pass';
     ctx.log.reason = 'legacy-credential';
-    return forwardAllowed(ctx, target.path, upstreamPath, caller.value, 'legacy-credential');
+    try {
+      return await forwardAllowed(ctx, target.path, upstreamPath, caller.value, 'legacy-credential');
+    } finally {
+      await check.settle(refusesCredential(ctx.log['upstream.status']));
+    }
   }
   // Opened on first use: a request denied before it needs the credential never pays for the crypto.
   const credential = lazyCredential(ctx.deps, caller);

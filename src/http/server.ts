@@ -8,6 +8,7 @@ import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { adapterFor } from '../registries/select.js';
 import { NO_AUDIT, type AuditSink } from '../store/audit-log.js';
+import type { AuthFailures } from '../store/auth-failures.js';
 import { CredentialMemo } from '../store/credential-memo.js';
 import type { PublishedCrates } from '../store/published-crates.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   readonly store: TokenStore;
   /** Publishes the upstream accepted, shared like the store (open-store.ts `Backends.published`). */
   readonly published: PublishedCrates;
+  /** Failed credential checks per client, shared like the store (open-store.ts `Backends.authFailures`). */
+  readonly authFailures: AuthFailures;
   readonly logger: Logger;
   readonly clock?: () => number;
   /** The audit trail; default: none. */
@@ -67,7 +70,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   // and only for the sealed form in that record, so it cannot outlive a revocation or a reissue.
   const credentials = new CredentialMemo({ ttlMs: config.cache.ttlMs, maxEntries: config.cache.maxEntries });
   const deps: GatewayDeps = {
-    config, adapter, store: options.store, published: options.published, credentials, forwarder, upstream, probe,
+    config, adapter, store: options.store, published: options.published, authFailures: options.authFailures, credentials, forwarder, upstream, probe,
     usage, audit: options.audit ?? NO_AUDIT, metrics, logger: options.logger, clock,
   };
   const live = { deps, draining: false };

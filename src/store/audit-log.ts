@@ -9,7 +9,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { commandMayHaveRun } from './redis-store.js';
 
 /** What happened. Spelled the same in the stream, `scopegate audit` and the README. */
-export const AUDIT_EVENTS = ['decision', 'token.created', 'token.revoked', 'token.expired-used', 'token.reminded'] as const;
+export const AUDIT_EVENTS = ['decision', 'token.created', 'token.revoked', 'token.expired-used', 'token.reminded', 'auth.limited'] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 /** One entry. Every field but `ts` and `event` is optional and stored only when set. */
@@ -28,6 +28,8 @@ export interface AuditEntry {
   readonly method?: string;
   readonly path?: string;
   readonly req?: string;
+  /** `auth.limited`: the client address (http/client-address.ts) that reached `limits.auth_failures`. */
+  readonly client?: string;
   /** Who caused a lifecycle event: `api`, `cli`, `admin`, `reminders`. */
   readonly via?: string;
 }

@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { adapterFor } from '../registries/select.js';
 import { MemoryAuditLog, RedisAuditLog, type AuditLog } from './audit-log.js';
+import { MemoryAuthFailures, RedisAuthFailures, type AuthFailures } from './auth-failures.js';
 import { MemoryTokenStore } from './memory-store.js';
 import { MemoryPublishedCrates, RedisPublishedCrates, type PublishedCrates } from './published-crates.js';
 import { connectRedis, waitForReady } from './redis-client.js';
@@ -19,12 +20,14 @@ export async function openTokenStore(config: GatewayConfig, logger: Logger): Pro
   return (await openBackends(config, logger)).store;
 }
 
-/** Everything that lives in Redis: the token store, the operators' directory, the audit trail, recent publishes. */
+/** Everything that lives in Redis: the token store, the operators' directory, the audit trail, recent publishes, failed credential checks. */
 export interface Backends {
   readonly store: TokenStore;
   readonly directory: TokenDirectory;
   readonly audit: AuditLog;
   readonly published: PublishedCrates;
+  /** Failed credential checks per client address (`limits.auth_failures`). */
+  readonly authFailures: AuthFailures;
   /** Flushes the audit trail, then closes the connection. */
   close(): Promise<void>;
 }
@@ -51,7 +54,7 @@ export async function openBackends(config: GatewayConfig, logger: Logger, option
     logger.warn('redis.url is "memory": tokens live in this process only and vanish on restart; never use this in production or with workers');
     const store = new MemoryTokenStore(naming);
     const audit = new MemoryAuditLog(config.audit.maxEntries);
-    return { store, directory: store, audit, published: new MemoryPublishedCrates(naming), close: () => store.close() };
+    return { store, directory: store, audit, published: new MemoryPublishedCrates(naming), authFailures: new MemoryAuthFailures(), close: () => store.close() };
   }
   const client = connect(config, logger, options.commandTimeoutMs ?? config.redis.commandTimeoutMs);
   try {
@@ -73,6 +76,7 @@ export async function openBackends(config: GatewayConfig, logger: Logger, option
   return {
     store, audit, directory: new RedisTokenDirectory(client, { keyPrefix, naming }),
     published: new RedisPublishedCrates(client, { keyPrefix, naming }),
+    authFailures: new RedisAuthFailures(client, { keyPrefix }),
     close: async () => {
       await audit.close();
       await store.close();

@@ -140,7 +140,7 @@ test('every key left out takes the default documented in the schema', () => {
     reads: 'public',
     legacyTokens: 'pass',
     tokens: { prefix: 'sg_', registryName: 'scopegate', maxLifetimeMs: 365 * DAY, defaultLifetimeMs: 90 * DAY, allowNoExpiry: false, keepExpiredMs: 30 * DAY, remindBeforeMs: 3 * DAY },
-    limits: { publishJsonMaxBytes: MiB, publishBodyMaxBytes: 128 * MiB, apiBodyMaxBytes: 64 * 1024, jsonBodyMaxBytes: 10 * MiB, requestTimeoutMs: 600_000 },
+    limits: { publishJsonMaxBytes: MiB, publishBodyMaxBytes: 128 * MiB, apiBodyMaxBytes: 64 * 1024, jsonBodyMaxBytes: 10 * MiB, requestTimeoutMs: 600_000, authFailures: 20, authFailuresWindowMs: 600_000, trustedProxies: [] },
     reminders: { webhookUrl: null, intervalMs: null },
     audit: { maxEntries: 100_000 },
     admin: { listen: { host: '127.0.0.1', port: 9090 }, key: null },
@@ -182,6 +182,18 @@ test('tokens.max_lifetime: null means no maximum', () => {
 
 test('sizes may be plain byte counts', () => {
   assert.equal(load(`${MINIMAL}limits: { api_body_max: 4096, publish_json_max: "2048" }\n`).limits.apiBodyMaxBytes, 4096);
+});
+
+test('limits.trusted_proxies takes IPv4 and IPv6 addresses and CIDR ranges; anything else is reported with its index', () => {
+  const config = load(`${MINIMAL}limits: { auth_failures: 0, auth_failures_window: 1h, trusted_proxies: [10.0.0.0/8, "2001:db8::/32", 192.0.2.10] }\n`);
+  assert.deepEqual([config.limits.authFailures, config.limits.authFailuresWindowMs, config.limits.trustedProxies], [0, 3_600_000, ['10.0.0.0/8', '2001:db8::/32', '192.0.2.10']]);
+  const result = buildConfig(`${MINIMAL}limits: { auth_failures: -1, trusted_proxies: [10.0.0.0/33, "10.0.0.300", "2001:db8::/129"] }\n`, {}, 'test.yaml');
+  assert.ok(!result.ok);
+  assert.equal(result.problems.length, 2, result.problems.join('\n'));
+  assert.match(result.problems[0]!, /^limits\.auth_failures -1 /);
+  assert.equal(result.problems[1], 'limits.trusted_proxies[0] "10.0.0.0/33" is out of range: expected a prefix length from 0 to 32');
+  const bad = buildConfig(`${MINIMAL}limits: { trusted_proxies: ["10.0.0.300"] }\n`, {}, 'test.yaml');
+  assert.deepEqual(bad.ok ? [] : bad.problems, ['limits.trusted_proxies[0] "10.0.0.300" is not an IP address or CIDR range: expected e.g. 10.0.0.0/8, 2001:db8::/32, 192.0.2.10']);
 });
 
 test('YAML merge keys share route fields: a route written once, another that only changes what differs', () => {

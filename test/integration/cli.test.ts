@@ -249,6 +249,16 @@ describe('scopegate routes', () => {
     assert.deepEqual(out.shadowed, ['routes[8] route "index" can never match: routes[0] ("everything") matches every request it would; move it above or remove it']);
   });
 
+  test('explain says when a client over limits.auth_failures is answered 429 instead (token API, legacy pass-through)', async () => {
+    const bound = '429 (auth-failures-limit) instead when the client\'s address had 20 credentials refused by the registry within 10 minutes (limits.auth_failures)';
+    const create = await cli('routes', 'explain', 'PUT', '/api/v1/me/tokens');
+    assert.ok(create.stdout.includes(`it checks the caller's own credential; a registry credential is answered ${bound}`), create.stdout);
+    const yank = await cli('routes', 'explain', 'DELETE', '/api/v1/crates/foo/1.0.0/yank');
+    assert.ok(yank.stdout.includes(`legacy:   a credential that is not a scopegate token is forwarded; answered ${bound}`), yank.stdout);
+    const read = await cli('routes', 'explain', 'GET', '/index/config.json');
+    assert.ok(!read.stdout.includes('auth-failures-limit'), 'public reads are not counted');
+  });
+
   test('explain prints the route, the scope and the verdict with its reason; a denial is exit 3', async () => {
     const t = await created('--name', 'explained', '--scopes', 'publish-new', '--crates', 'cli-*', '--credential-env', 'ALICE_CREDENTIAL');
     const allowed = await cli('routes', 'explain', 'PUT', '/api/v1/crates/new', '--crate', 'cli-new', '--token-id', String(t.id));

@@ -16,6 +16,7 @@ import { withTokenCache } from '../../src/store/revocation-feed.js';
 import type { TokenStore } from '../../src/store/token-store.js';
 import { RedisAuditLog, type AuditLog } from '../../src/store/audit-log.js';
 import { RedisPublishedCrates, type PublishedCrates } from '../../src/store/published-crates.js';
+import { RedisAuthFailures } from '../../src/store/auth-failures.js';
 import { startCargoRegistry, type CargoRegistry } from './cargo-registry.js';
 import { freePort, sharedRedisUrl, uniquePrefix } from './redis-server.js';
 
@@ -120,7 +121,7 @@ export async function startGatewayOn<R extends TestUpstream>(
   const redisPublished = new RedisPublishedCrates(publishedClient, { keyPrefix: config.redis.keyPrefix, naming });
   const published = options.wrapPublished?.(redisPublished) ?? redisPublished;
   let now: number | null = null;
-  const gateway = createGateway(config, { store, published, audit, logger, clock: () => now ?? Date.now() });
+  const gateway = createGateway(config, { store, published, audit, authFailures: new RedisAuthFailures(client, { keyPrefix: config.redis.keyPrefix }), logger, clock: () => now ?? Date.now() });
   await gateway.listen();
   const tg: TestGatewayOn<R> = {
     url, port, registry, gateway, store, audit, config,
