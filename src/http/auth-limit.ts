@@ -54,7 +54,7 @@ export async function countCheck(ctx: RequestContext): Promise<CountedCheck> {
 /**
  * The refusal that reaches the limit is audited (once per client and window: an entry per refused
  * request would let a flood push real entries out of the capped stream). A check given back that
- * Redis does not take back stays counted, the safe way round; the log line says so.
+ * Redis does not take back stays counted, the safe way round; a warning line says so.
  */
 async function settle(ctx: RequestContext, client: string, refused: boolean, reachesLimit: boolean): Promise<void> {
   if (refused) {
@@ -64,7 +64,8 @@ async function settle(ctx: RequestContext, client: string, refused: boolean, rea
   try {
     await ctx.deps.authFailures.refund(client);
   } catch (e) {
-    ctx.log['auth_failures.error'] = (e as Error).message;
+    // Its own line: on a legacy pass-through the request's line is written by now (pipeline.ts).
+    ctx.deps.logger.warn({ 'req.id': ctx.log['req.id'], 'client.address': client, err: { message: (e as Error).message } }, 'a credential check the registry accepted could not be given back: it stays counted until its window ends');
   }
 }
 

@@ -55,8 +55,6 @@ export interface RequestLog {
   'upstream.error'?: string;
   /** The client went away before its request was read (pipeline.ts): what happened. */
   'client.error'?: string;
-  /** A refused legacy credential that could not be counted (auth-limit.ts): why. */
-  'auth_failures.error'?: string;
   /** An accepted publish that could not be recorded (existence-step.ts): why. */
   'published.error'?: string;
   status?: number;

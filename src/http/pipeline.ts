@@ -99,7 +99,9 @@ async function run(ctx: RequestContext): Promise<void> {
     try {
       return await forwardAllowed(ctx, target.path, upstreamPath, caller.value, 'legacy-credential');
     } finally {
-      await check.settle(refusesCredential(ctx.log['upstream.status']));
+      // Not waited for: the client has its answer, and the request's log line and audit entry,
+      // written when this returns, must not wait on a Redis call made after it (settle logs its own failure).
+      void check.settle(refusesCredential(ctx.log['upstream.status']));
     }
   }
   // Opened on first use: a request denied before it needs the credential never pays for the crypto.

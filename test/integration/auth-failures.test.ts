@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cargoPublishBody } from '../support/cargo-publish-body.js';
 import { cargoError, rawRequest, startGateway, type GatewayOptions, type TestGateway } from '../support/gateway.js';
 import { startNpmGateway, type NpmGateway } from '../support/npm-gateway.js';
+import { waitFor } from '../support/poll.js';
 import { startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server.js';
 import { sealCredential } from '../../src/store/credential-seal.js';
 import { hashToken, mintToken } from '../../src/store/token-secret.js';
@@ -302,6 +303,30 @@ describe('legacy credentials passed through (legacy_tokens: pass)', () => {
       assert.equal((await create(other, ALICE)).status, 200);
     } finally {
       await other.close();
+    }
+  });
+
+  test('an accepted legacy credential is logged and audited by the time the client has the answer, however slow the count is given back', async () => {
+    let refunds = 0;
+    const slow = await limited({
+      wrapAuthFailures: (counter) => ({
+        reserve: (client, max, windowMs) => counter.reserve(client, max, windowMs),
+        refund: async (client) => {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await counter.refund(client);
+          refunds++;
+        },
+      }),
+    });
+    try {
+      const res = await publish(slow, ALICE);
+      assert.equal(res.status, 200, res.text);
+      assert.ok(slow.logLines().some((l) => l['req.path'] === '/api/v1/crates/new' && l.status === 200), 'no log line for the request when its answer arrived');
+      await slow.audit.flush();
+      assert.deepEqual((await slow.audit.read({ event: 'decision' }, 5)).map((e) => [e.route, e.verdict, e.reason]), [['publish', 'pass', 'legacy-credential']]);
+      await waitFor(() => refunds === 1, 2_000);
+    } finally {
+      await slow.close();
     }
   });
 });

@@ -16,7 +16,7 @@ import { withTokenCache } from '../../src/store/revocation-feed.js';
 import type { TokenStore } from '../../src/store/token-store.js';
 import { RedisAuditLog, type AuditLog } from '../../src/store/audit-log.js';
 import { RedisPublishedCrates, type PublishedCrates } from '../../src/store/published-crates.js';
-import { RedisAuthFailures } from '../../src/store/auth-failures.js';
+import { RedisAuthFailures, type AuthFailures } from '../../src/store/auth-failures.js';
 import { startCargoRegistry, type CargoRegistry } from './cargo-registry.js';
 import { freePort, sharedRedisUrl, uniquePrefix } from './redis-server.js';
 
@@ -68,6 +68,8 @@ export interface GatewayOptions {
   readonly feedRedisUrl?: string;
   /** Accepted publishes are remembered here instead of on the token store's Redis (to take it down alone). */
   readonly publishedRedisUrl?: string;
+  /** Wraps the counter of failed credential checks (to slow or watch its calls). */
+  readonly wrapAuthFailures?: (counter: AuthFailures) => AuthFailures;
   /** Wraps the store of accepted publishes and creation claims (to slow or watch its calls). */
   readonly wrapPublished?: (published: PublishedCrates) => PublishedCrates;
   /** Use this registry instead of starting one. */
@@ -120,8 +122,9 @@ export async function startGatewayOn<R extends TestUpstream>(
   const publishedClient = options.publishedRedisUrl === undefined ? client : createRedisClient({ url: options.publishedRedisUrl, commandTimeoutMs: config.redis.commandTimeoutMs });
   const redisPublished = new RedisPublishedCrates(publishedClient, { keyPrefix: config.redis.keyPrefix, naming });
   const published = options.wrapPublished?.(redisPublished) ?? redisPublished;
+  const wrapAuthFailures = options.wrapAuthFailures ?? ((counter: AuthFailures) => counter);
   let now: number | null = null;
-  const gateway = createGateway(config, { store, published, audit, authFailures: new RedisAuthFailures(client, { keyPrefix: config.redis.keyPrefix }), logger, clock: () => now ?? Date.now() });
+  const gateway = createGateway(config, { store, published, audit, authFailures: wrapAuthFailures(new RedisAuthFailures(client, { keyPrefix: config.redis.keyPrefix })), logger, clock: () => now ?? Date.now() });
   await gateway.listen();
   const tg: TestGatewayOn<R> = {
     url, port, registry, gateway, store, audit, config,
