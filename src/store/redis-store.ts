@@ -41,6 +41,13 @@ export interface RedisTokenStoreOptions {
    * gives it one of its own; default: the store's client (one-shot tools).
    */
   readonly revocations?: Redis | Cluster;
+  /**
+   * Whether a revocation is acknowledged only once a replica has it (replica-ack.ts), so that a
+   * failover cannot undo it. Default: on Sentinel and Cluster, the deployments that fail over by
+   * themselves; off for a lone Redis (a master cannot tell it is one: see replica-ack.ts), where an
+   * operator who promotes a replica by hand knows the last writes may go.
+   */
+  readonly confirmRevocations?: boolean;
 }
 
 // The scripts below each read and write ONE key atomically. They are sent with EVAL rather than
@@ -128,6 +135,7 @@ export class RedisTokenStore implements TokenStore {
    */
   private readonly replicaWaitMs: number;
   private readonly revocations: Redis | Cluster;
+  private readonly confirmRevocations: boolean | undefined;
 
   /** The client should come from `createRedisClient`, so that a down Redis fails fast. */
   constructor(
@@ -137,6 +145,7 @@ export class RedisTokenStore implements TokenStore {
     this.prefix = options.keyPrefix ?? 'sg:';
     this.naming = options.naming ?? cargoNaming;
     this.revocations = options.revocations ?? client;
+    this.confirmRevocations = options.confirmRevocations;
     this.replicaWaitMs = Math.max(1, Math.floor(commandTimeoutOf(this.revocations) / 2));
   }
 
@@ -231,7 +240,7 @@ export class RedisTokenStore implements TokenStore {
     // Announced on every call, also a repeated one, so a caller that saw this fail can simply
     // revoke again. Acknowledged only once a replica has it, where a failover could discard it.
     const args = [String(now), String(keepExpiredMs), revocationChannel(this.prefix), hash];
-    const reply = await this.call('revoke token', () => evalReplicated(this.revocations, REVOKE_SCRIPT, this.tokenKey(hash), args, this.replicaWaitMs)).catch((e: StoreUnavailableError) => {
+    const reply = await this.call('revoke token', () => this.revokeOn(this.tokenKey(hash), args)).catch((e: StoreUnavailableError) => {
       if (!(e.cause instanceof ReplicaAckError)) throw e;
       throw new StoreUnavailableError(`token ${id} is revoked on the redis master, but ${e.cause.message}: the revocation may not have taken effect; revoke it again`, { cause: e.cause });
     });
@@ -247,6 +256,14 @@ export class RedisTokenStore implements TokenStore {
       });
     }
     return record;
+  }
+
+  /** The revoke script, confirmed by a replica where the deployment fails over (`confirmRevocations`). */
+  private revokeOn(key: string, args: readonly string[]): Promise<unknown> {
+    const client = this.revocations;
+    // A Cluster's masters without replicas never served a sync, and so answer at once (replica-ack.ts).
+    const confirm = this.confirmRevocations ?? (client.isCluster || ((client as Redis).options.sentinels?.length ?? 0) > 0);
+    return confirm ? evalReplicated(client, REVOKE_SCRIPT, key, args, this.replicaWaitMs) : client.eval(REVOKE_SCRIPT, 1, key, ...args);
   }
 
   async touch(uses: ReadonlyMap<string, number>): Promise<void> {

@@ -12,13 +12,18 @@
  * and the old master, which no longer has its replica, cannot confirm it (the caller gets a
  * store failure and revokes again, which is idempotent).
  *
- * Which masters must confirm: a master's count of connected replicas is no guide, since the old
- * master in the failover above reports none (its replica left it when promoted). What it still
- * reports is that it has served replicas since it started (`sync_full`, `sync_partial_ok` in
- * INFO stats). So a master that has or has had a replica must have one acknowledge the write; a
- * master that never had one (a lone Redis, or a replica just promoted in place of a dead master)
- * cannot be failed over from, and answers as before. Both INFO sections are read in the write's
- * own round trip; only a master with replicas pays a second one, for WAIT.
+ * Which deployments must confirm is the caller's to say (RedisTokenStoreOptions
+ * .confirmRevocations; by default Sentinel and Cluster). A master alone cannot
+ * tell: what marks one that could be failed over from is that it has served replicas since it
+ * started (INFO stats `sync_full`, `sync_partial_ok`; its count of connected replicas drops to none
+ * exactly in the failover above), but a backup taken over the replication protocol
+ * (`redis-cli --rdb`) counts as such a sync too, and made every revocation on a lone Redis wait
+ * for a replica it never had. Where confirmation is asked: a master with replicas connected must
+ * have one acknowledge the write (WAIT); one with none connected that has had replicas refuses at
+ * once (its replicas are down, or it is the old master of a failover: the write would be the
+ * failover's to discard); one that never had a replica (a replica just promoted after its master
+ * died) has nothing to fail over to, and answers as before. INFO rides in the write's own round
+ * trip; only a master with replicas connected pays a second one, for WAIT.
  */
 import type { Cluster, Redis } from 'ioredis';
 
@@ -30,17 +35,11 @@ export class ReplicaAckError extends Error {
   }
 }
 
-/** What the master said about its replicas, from INFO replication and INFO stats. */
-interface Replication {
-  readonly connected: number;
-  /** Whether it has served a replica's (full or partial) sync since it started. */
-  readonly hadReplicas: boolean;
-}
-
 /**
- * Runs the one-key `script` on `key`'s master and returns its reply once a replica has the write,
- * when the master has or has had replicas; otherwise rejects with {@link ReplicaAckError} after
- * `waitMs`. Everything runs on the master's one connection, which `WAIT` needs: it waits for that
+ * Runs the one-key `script` on `key`'s master and returns its reply once a replica has the write;
+ * rejects with {@link ReplicaAckError} when none that could confirm it is connected, or none
+ * confirms within `waitMs`.
+ * Everything runs on the master's one connection, which `WAIT` needs: it waits for that
  * connection's writes. On Cluster the pipeline goes, whole, to the node that holds `key`.
  */
 export async function evalReplicated(client: Redis | Cluster, script: string, key: string, args: readonly string[], waitMs: number): Promise<unknown> {
@@ -49,8 +48,7 @@ export async function evalReplicated(client: Redis | Cluster, script: string, ke
   const seen = readReplication(first);
   // A user whose ACL refuses INFO (@dangerous) cannot tell; such a deployment gets no WAIT (README).
   if (seen === null || (seen.connected === 0 && !seen.hadReplicas)) return written;
-  // No replica to confirm it (all down, or this master just lost its replica to a failover): say
-  // so now, rather than hold the connection for a WAIT that can only time out.
+  // None connected to confirm it: say so now, rather than hold the connection for a WAIT that can only time out.
   if (seen.connected === 0) throw new ReplicaAckError('the master has had replicas but has none connected now, so a failover could discard the write');
   // On Cluster a pipeline goes to the node holding its keys; EXISTS only carries `key` there.
   const second = await client.pipeline().exists(key).client('ID').call('WAIT', '1', String(waitMs)).exec();
@@ -58,9 +56,7 @@ export async function evalReplicated(client: Redis | Cluster, script: string, ke
   // reconnected in between, say to a newly promoted master) its answer says nothing about ours.
   if (reply(second, 1) !== reply(first, 3)) throw new ReplicaAckError('the connection to redis changed before a replica could confirm the write');
   if (Number(reply(second, 2)) >= 1) return written;
-  throw new ReplicaAckError(
-    `no replica confirmed the write within ${waitMs} ms (the master has ${seen.connected} connected, and has had replicas, so a failover could discard the write)`,
-  );
+  throw new ReplicaAckError(`no replica confirmed the write within ${waitMs} ms (the master has ${seen.connected} connected), so a failover could discard it`);
 }
 
 /** The `i`th reply of a pipeline; its error, if it failed, is thrown. */
@@ -71,13 +67,20 @@ function reply(results: [Error | null, unknown][] | null, i: number): unknown {
   return result[1];
 }
 
+/** What the master said about its replicas, from INFO replication and INFO stats. */
+interface Replication {
+  readonly connected: number;
+  /** Whether it has served a replica's (full or partial) sync since it started. */
+  readonly hadReplicas: boolean;
+}
+
 /** INFO replication and INFO stats from the write's pipeline; null when Redis refused them. */
 function readReplication(results: [Error | null, unknown][] | null): Replication | null {
   const refused = (i: number): boolean => results?.[i]?.[0]?.name === 'ReplyError';
   if (refused(1) || refused(2)) return null;
+  const field = (text: unknown, name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(String(text))?.[1] ?? 0);
   const replication = reply(results, 1);
   const stats = reply(results, 2);
-  const field = (text: unknown, name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(String(text))?.[1] ?? 0);
   return {
     connected: field(replication, 'connected_slaves'),
     hadReplicas: field(stats, 'sync_full') + field(stats, 'sync_partial_ok') > 0,

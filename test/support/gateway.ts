@@ -68,6 +68,8 @@ export interface GatewayOptions {
   readonly feedRedisUrl?: string;
   /** Accepted publishes are remembered here instead of on the token store's Redis (to take it down alone). */
   readonly publishedRedisUrl?: string;
+  /** Revocations confirmed by a replica (RedisTokenStoreOptions.confirmRevocations); default: by topology. */
+  readonly confirmRevocations?: boolean;
   /** Wraps the counter of failed credential checks (to slow or watch its calls). */
   readonly wrapAuthFailures?: (counter: AuthFailures) => AuthFailures;
   /** Wraps the store of accepted publishes and creation claims (to slow or watch its calls). */
@@ -117,7 +119,7 @@ export async function startGatewayOn<R extends TestUpstream>(
   const feedConfig = options.feedRedisUrl === undefined ? config : { ...config, redis: { ...config.redis, url: options.feedRedisUrl } };
   // As in production (open-store.ts): revocations on a connection of their own.
   const revocations = createRedisClient({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
-  const store = withTokenCache(new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix, naming, revocations }), feedConfig, client, logger);
+  const store = withTokenCache(new RedisTokenStore(client, { keyPrefix: config.redis.keyPrefix, naming, revocations, confirmRevocations: options.confirmRevocations }), feedConfig, client, logger);
   const audit = new RedisAuditLog(client, { keyPrefix: config.redis.keyPrefix, maxEntries: config.audit.maxEntries });
   const publishedClient = options.publishedRedisUrl === undefined ? client : createRedisClient({ url: options.publishedRedisUrl, commandTimeoutMs: config.redis.commandTimeoutMs });
   const redisPublished = new RedisPublishedCrates(publishedClient, { keyPrefix: config.redis.keyPrefix, naming });
