@@ -10,25 +10,18 @@ import type { TokenPagePolicy } from './policy.js';
 export function showCreatedToken(policy: TokenPagePolicy, created: ApiToken & { token: string }): void {
   byId('new-token').textContent = created.token;
   byId('created-name').textContent = created.name;
-  const cargo = byId('cargo-setup');
-  cargo.hidden = policy.registry !== 'cargo';
-  if (!cargo.hidden) {
-    const setup = cargoSetup(policy, created.token);
-    byId('cargo-config').textContent = setup.config;
-    byId('cargo-env').textContent = setup.env;
-    byId('cargo-login').textContent = setup.login;
-    byId('cargo-publish').textContent = setup.publish;
-  }
-  const npm = byId('npm-setup');
-  npm.hidden = policy.registry !== 'npm';
-  if (!npm.hidden) {
-    const setup = npmSetup(policy, created.token);
-    byId('npm-config').textContent = setup.npmrc;
-    byId('npm-env').textContent = setup.env;
-    byId('npm-publish').textContent = setup.publish;
-  }
+  const cargo = policy.registry === 'cargo' ? cargoSetup(policy, created.token) : null;
+  showSetup('cargo-setup', cargo && { 'cargo-config': cargo.config, 'cargo-env': cargo.env, 'cargo-login': cargo.login, 'cargo-publish': cargo.publish });
+  const npm = policy.registry === 'npm' ? npmSetup(policy, created.token) : null;
+  showSetup('npm-setup', npm && { 'npm-config': npm.npmrc, 'npm-env': npm.env, 'npm-publish': npm.publish });
   showView('created-view');
   notice.status(`Token “${created.name}” created. Copy it now: it is shown only once.`);
+}
+
+/** Shows the client setup section with these texts (by element id), or hides it (null: another client's). */
+function showSetup(section: string, texts: Record<string, string> | null): void {
+  byId(section).hidden = texts === null;
+  for (const [id, text] of Object.entries(texts ?? {})) byId(id).textContent = text;
 }
 
 /**
