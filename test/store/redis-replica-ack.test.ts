@@ -106,6 +106,26 @@ describe('revocations on a master with a replica', () => {
     }
   });
 
+  it('answers without waiting when the Redis user may not run CLIENT and WAIT (@connection), as without INFO', async () => {
+    // An ACL without @connection: the revocation feed already takes such a user (its PING refused).
+    const admin = new Redis(master.url);
+    const url = new URL(master.url);
+    url.username = `no-connection-${keyPrefix.replace(/[^a-z0-9]/gi, '')}`;
+    url.password = 'secret-of-this-test';
+    await admin.call('ACL', 'SETUSER', url.username, 'on', `>${url.password}`, '+@all', '-@connection', '+auth', '+hello', 'allkeys', 'allchannels');
+    admin.disconnect();
+    const limited = createRedisClient({ url: url.href, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    try {
+      await waitForReady(limited, 5_000);
+      const limitedStore = new RedisTokenStore(limited, { keyPrefix, confirmRevocations: true });
+      const token = await limitedStore.create(newRecord(), HOUR_MS);
+      const revoked = await limitedStore.revoke(token.id, Date.now(), HOUR_MS);
+      assert.notEqual(revoked?.revokedAt, null);
+    } finally {
+      limited.disconnect();
+    }
+  });
+
   it('answers the token API\'s revoke with a 503 that says the revocation may not have taken effect', async () => {
     const gw = await startGateway({ env: { REDIS_URL: master.url }, confirmRevocations: true });
     try {
