@@ -5,7 +5,7 @@
  */
 import { formatInstant, denialError } from '../core/denial.js';
 import { explainRequest, type Explanation, type RoutedExplanation } from '../core/explain.js';
-import { methodsInWords, tokenApiMethods } from '../core/gateway-answers.js';
+import { methodsInWords } from '../core/gateway-answers.js';
 import { inWords } from '../http/auth-limit.js';
 import { explainContext } from '../http/explain-context.js';
 import { findOverlaps } from '../core/route-overlap.js';
@@ -153,7 +153,7 @@ function failureBound(config: GatewayConfig, what: string): string {
 function renderGatewayAnswer(config: GatewayConfig, e: Extract<Explanation, { kind: 'gateway' }>): string[] {
   if (e.answer.kind === 'token-page') return ['answer:   the token page, served by the gateway itself (never forwarded; GET or HEAD of the page and its assets, else 404)'];
   if (e.answer.action === null) {
-    const allowed = tokenApiMethods(e.path);
+    const allowed = e.answer.allow ?? [];
     if (allowed.length > 0) return [`answer:   the token API, which answers only ${methodsInWords(allowed)} at ${e.path}`, 'verdict:  deny (method-not-allowed, 405): never forwarded'];
     return [`answer:   the token API, which has no such operation at ${e.path}`, 'verdict:  deny (route-unknown): never forwarded'];
   }

@@ -19,8 +19,12 @@ export type TokenApiAction =
 
 /** A request the gateway answers itself, never forwarded. */
 export type GatewayAnswer =
-  /** `action` null: a path of the token API with no such operation (404 `SG_ROUTE_UNKNOWN`). */
-  | { readonly kind: 'token-api'; readonly action: TokenApiAction | null }
+  /**
+   * `action` null: a path of the token API with no such operation. `allow` then names the methods
+   * it answers at that path (405 `SG_TOKEN_API_METHOD`, with `Allow`), or is empty where it has
+   * no operation at all (404 `SG_ROUTE_UNKNOWN`).
+   */
+  | { readonly kind: 'token-api'; readonly action: TokenApiAction | null; readonly allow?: readonly string[] }
   | { readonly kind: 'token-page' };
 
 /** Whether the path belongs to the token API (every method on it is the gateway's). */
@@ -93,8 +97,11 @@ export interface LogoutPath {
 
 /** What the gateway answers itself for this (normalised) request, or null: it is routed. */
 export function gatewayAnswer(method: string, path: string, accept: string | undefined, packagesAtRoot: boolean, logout: LogoutPath | null = null): GatewayAnswer | null {
-  if (isTokenApiPath(path)) return { kind: 'token-api', action: tokenApiAction(method, path) };
-  if (isLogout(path, logout)) return { kind: 'token-api', action: method === 'DELETE' ? { action: 'logout' } : null };
+  if (isTokenApiPath(path)) {
+    const action = tokenApiAction(method, path);
+    return action === null ? { kind: 'token-api', action, allow: tokenApiMethods(path) } : { kind: 'token-api', action };
+  }
+  if (isLogout(path, logout)) return method === 'DELETE' ? { kind: 'token-api', action: { action: 'logout' } } : { kind: 'token-api', action: null, allow: [] };
   if (isTokenPageRequest(path, method, accept, packagesAtRoot)) return { kind: 'token-page' };
   return null;
 }

@@ -55,18 +55,24 @@ export async function packageExists(ctx: RequestContext, crate: CrateName, crede
  * that does not show this publish yet, and add a version to the crate this one created.
  */
 export function recordAcceptedPublish(ctx: RequestContext, crate: CrateName, claim?: CreationClaim): (answer: UpstreamAnswer) => Promise<void> {
-  return async ({ status, contentType, body }) => {
-    const { adapter, published, config } = ctx.deps;
-    if (status < 200 || status > 299) return claim?.release();
-    if (body !== null && adapter.publishFailedDespiteStatus?.(contentType, body.toString('utf8')) === true) return claim?.release();
-    try {
-      await published.remember(crate, config.upstream.indexLagMs);
-    } catch (e) {
-      ctx.log['published.error'] = (e as Error).message;
-      return claim?.keep();
-    }
-    return claim?.release();
+  return async (answer) => {
+    const recorded = recordPublish(ctx, crate, answer);
+    await (claim === undefined ? recorded : claim.endAfter(recorded));
   };
+}
+
+/** Records an accepted publish; says what becomes of the creation claim: kept when the record failed. */
+async function recordPublish(ctx: RequestContext, crate: CrateName, { status, contentType, body }: UpstreamAnswer): Promise<ClaimEnd> {
+  const { adapter, published, config } = ctx.deps;
+  if (status < 200 || status > 299) return 'release';
+  if (body !== null && adapter.publishFailedDespiteStatus?.(contentType, body.toString('utf8')) === true) return 'release';
+  try {
+    await published.remember(crate, config.upstream.indexLagMs);
+  } catch (e) {
+    ctx.log['published.error'] = (e as Error).message;
+    return 'keep';
+  }
+  return 'release';
 }
 
 /**
@@ -88,13 +94,18 @@ export function recordDeletedPackage(ctx: RequestContext, crate: CrateName): (an
 /** Longest a claim outlives a process that died holding it; a live publish releases it at once. */
 const CLAIM_MIN_MS = 5 * 60_000;
 
+/** How a creation claim ends: deleted, or kept in Redis to lapse on its TTL. */
+type ClaimEnd = 'release' | 'keep';
+
 /**
- * A creation claim ({@link claimCreation}), ended once: by `release`, or by `keep`, which leaves it
- * in Redis to lapse on its TTL. Calls after the first do nothing.
+ * A creation claim ({@link claimCreation}), ended once: by `release`, or as `endAfter`'s outcome
+ * says. Calls after the first return the first's end, so a `release` made while a settle step
+ * is still deciding (the client left meanwhile, and the pipeline's `finally` ran) waits for that
+ * decision instead of pre-empting it.
  */
 export interface CreationClaim {
   release(): Promise<void>;
-  keep(): void;
+  endAfter(outcome: Promise<ClaimEnd>): Promise<void>;
 }
 
 /**
@@ -117,14 +128,14 @@ export async function claimCreation(ctx: RequestContext, crate: CrateName): Prom
   }
   if (!claimed) throw new Rejection(gatewayError('SG_PUBLISH_IN_PROGRESS', { crate, noun: adapter.naming.noun }), 'publish-in-progress');
   let ended: Promise<void> | undefined;
+  const release = (): Promise<void> => published.release(crate, owner).catch((e: unknown) => {
+    ctx.log['published.error'] = (e as Error).message;
+  });
   // Once only: the publish's settle step ends it before the client sees the answer, and the
   // pipeline's `finally` releases it for the requests that never reach settle (refused, upstream failed).
   return {
-    release: () => ended ??= published.release(crate, owner).catch((e: unknown) => {
-      ctx.log['published.error'] = (e as Error).message;
-    }),
-    keep: () => {
-      ended ??= Promise.resolve();
-    },
+    release: () => ended ??= release(),
+    // An outcome that failed says nothing about the record: kept, as when the record failed.
+    endAfter: (outcome) => ended ??= outcome.catch(() => 'keep' as const).then((end) => (end === 'release' ? release() : undefined)),
   };
 }

@@ -77,7 +77,7 @@ async function run(ctx: RequestContext): Promise<void> {
   const { adapter, config } = ctx.deps;
   const logout = adapter.logoutPath === null ? null : { path: adapter.logoutPath, prefix: config.tokens.prefix };
   const own = gatewayAnswer(ctx.req.method ?? '', target.path, ctx.req.headers.accept, adapter.packagesAtRoot, logout);
-  if (own?.kind === 'token-api') return handleTokenApi(ctx, own.action, target.path, target.query);
+  if (own?.kind === 'token-api') return handleTokenApi(ctx, own, target.path, target.query);
   if (own?.kind === 'token-page') return serveTokenPage(ctx, target.path);
   const match = classifyRoute(ctx, target.path, target.segments);
   const upstreamPath = target.forwardPath + target.query;

@@ -5,7 +5,7 @@
  * the operator issues them (CLI, admin API) and this API only lists, shows and revokes them.
  */
 import { gatewayError } from '../core/errors.js';
-import { methodsInWords, tokenApiMethods, type TokenApiAction } from '../core/gateway-answers.js';
+import { methodsInWords, type GatewayAnswer } from '../core/gateway-answers.js';
 import { formatInstant } from '../core/denial.js';
 import type { TokenRecord } from '../core/token-record.js';
 import { decide } from '../core/decide.js';
@@ -21,12 +21,12 @@ import { sendEmpty, sendJson } from './respond.js';
 
 const DAY_MS = 86_400_000;
 
-/** `action`: the operation the path and method name (core/gateway-answers.ts, which `explain` reads too). */
-export async function handleTokenApi(ctx: RequestContext, action: TokenApiAction | null, path: string, query: string): Promise<void> {
+/** `answer`: the operation the path and method name (core/gateway-answers.ts, which `explain` reads too). */
+export async function handleTokenApi(ctx: RequestContext, { action, allow = [] }: Extract<GatewayAnswer, { kind: 'token-api' }>, path: string, query: string): Promise<void> {
   const method = ctx.req.method ?? '';
   ctx.log['route.id'] = 'token-api';
   ctx.log.verdict = 'allow';
-  if (action === null) throw noSuchOperation(ctx, method, path);
+  if (action === null) throw noSuchOperation(ctx, method, path, allow);
   try {
     switch (action.action) {
       case 'create': return await createToken(ctx);
@@ -42,9 +42,8 @@ export async function handleTokenApi(ctx: RequestContext, action: TokenApiAction
 }
 
 /** A path of the token API with another method (405, naming those it answers), or none at all (404). */
-function noSuchOperation(ctx: RequestContext, method: string, path: string): Rejection {
+function noSuchOperation(ctx: RequestContext, method: string, path: string, allowed: readonly string[]): Rejection {
   const masked = maskTokens(path, ctx.deps.config.tokens.prefix);
-  const allowed = tokenApiMethods(path);
   if (allowed.length === 0) return new Rejection(gatewayError('SG_ROUTE_UNKNOWN', { method, path: masked }), 'route-unknown');
   return new Rejection({ ...gatewayError('SG_TOKEN_API_METHOD', { method, path: masked, allowed: methodsInWords(allowed) }), allow: allowed }, 'method-not-allowed');
 }

@@ -46,17 +46,26 @@ export async function evalReplicated(client: Redis | Cluster, script: string, ke
   const first = await client.pipeline().eval(script, 1, key, ...args).info('replication').info('stats').client('ID').exec();
   const written = reply(first, 0);
   const seen = readReplication(first);
-  // A user whose ACL refuses INFO (@dangerous) cannot tell; such a deployment gets no WAIT (README).
-  if (seen === null || (seen.connected === 0 && !seen.hadReplicas)) return written;
+  // A user whose ACL refuses INFO (@dangerous) cannot tell, and one refused CLIENT ID or WAIT
+  // (@connection, which the revocation feed does without too) cannot wait: such a deployment
+  // gets no WAIT (README), rather than every revocation failing on the refusal.
+  if (seen === null || refusedByAcl(first, 3) || (seen.connected === 0 && !seen.hadReplicas)) return written;
   // None connected to confirm it: say so now, rather than hold the connection for a WAIT that can only time out.
   if (seen.connected === 0) throw new ReplicaAckError('the master has had replicas but has none connected now, so a failover could discard the write');
   // On Cluster a pipeline goes to the node holding its keys; EXISTS only carries `key` there.
   const second = await client.pipeline().exists(key).client('ID').call('WAIT', '1', String(waitMs)).exec();
+  if (refusedByAcl(second, 2)) return written;
   // WAIT counts the replicas that have this connection's writes: on another connection (ioredis
   // reconnected in between, say to a newly promoted master) its answer says nothing about ours.
   if (reply(second, 1) !== reply(first, 3)) throw new ReplicaAckError('the connection to redis changed before a replica could confirm the write');
   if (Number(reply(second, 2)) >= 1) return written;
   throw new ReplicaAckError(`no replica confirmed the write within ${waitMs} ms (the master has ${seen.connected} connected), so a failover could discard it`);
+}
+
+/** Whether the `i`th command of a pipeline was refused by the user's ACL (NOPERM). */
+function refusedByAcl(results: [Error | null, unknown][] | null, i: number): boolean {
+  const error = results?.[i]?.[0];
+  return error?.name === 'ReplyError' && error.message.startsWith('NOPERM');
 }
 
 /** The `i`th reply of a pipeline; its error, if it failed, is thrown. */

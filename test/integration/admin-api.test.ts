@@ -159,6 +159,16 @@ describe('tokens across accounts', () => {
     assert.deepEqual(body.verdicts.map((v) => v.decision.reason), ['crate-not-allowed']);
   });
 
+  test('explain tells a token-API path called with another method (405, and the methods the proxy names in Allow) from one with no operation at all (404)', async () => {
+    for (const [method, path, allow] of [['POST', '/api/v1/me/tokens', 'GET, HEAD, PUT'], ['PUT', '/api/v1/me/tokens/7', 'GET, HEAD, DELETE'], ['GET', '/api/v1/me/tokens/x', null]] as const) {
+      const explained = (await (await get(`/explain?method=${method}&path=${path}`)).json()) as { answer: { kind: string; action: unknown; allow?: string[] } };
+      const proxied = await rawRequest(gw.port, method, path, { authorization: 'alice-upstream-secret' }, method === 'GET' ? undefined : '{}');
+      assert.equal(proxied.status, allow === null ? 404 : 405, `${method} ${path}`);
+      assert.equal(proxied.headers.allow, allow ?? undefined);
+      assert.deepEqual(explained.answer, { kind: 'token-api', action: null, allow: allow === null ? [] : allow.split(', ') }, `${method} ${path}`);
+    }
+  });
+
   test('explain with a token_id that is not a number says so, rather than looking for token NaN', async () => {
     const res = await get('/explain?method=GET&path=/index/se/rd/serde&token_id=seven');
     assert.equal(res.status, 400);

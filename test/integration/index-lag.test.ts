@@ -165,3 +165,69 @@ describe('a publish-new-only token\'s creation claim when the publish it covers 
     assert.equal(upstreamPuts(registry), puts, 'a refused publish reached the upstream');
   });
 });
+
+describe('a publish-new-only token\'s creation claim when the client leaves while the accepted publish is being recorded', () => {
+  let registry: CargoRegistry;
+  let redis: RedisServer;
+  let admin: Redis;
+  let gw: TestGateway;
+  let newOnly: string;
+  let recording: () => void;
+  const recordingStarted = new Promise<void>((resolve) => { recording = resolve; });
+  let proceed: () => void;
+  const mayProceed = new Promise<void>((resolve) => { proceed = resolve; });
+  let recorded: () => void;
+  const recordEnded = new Promise<void>((resolve) => { recorded = resolve; });
+
+  before(async () => {
+    registry = await startCargoRegistry({ users: { ...USERS }, indexLagMs: INDEX_LAG_MS });
+    redis = await startRedisServer();
+    admin = new Redis(redis.url);
+    // The record waits until the test lets it go on, and then fails as on a Redis out of memory.
+    gw = await startGateway({
+      registry, publishedRedisUrl: redis.url,
+      wrapPublished: (published) => Object.assign(Object.create(published) as PublishedCrates, {
+        remember: async (name: string, ttlMs: number) => {
+          recording();
+          await mayProceed;
+          await admin.config('SET', 'maxmemory-policy', 'noeviction');
+          await admin.config('SET', 'maxmemory', '1');
+          await published.remember(name, ttlMs).finally(() => recorded());
+        },
+      }),
+    });
+    newOnly = (await gw.createToken({ name: 'new only', endpoint_scopes: ['publish-new'] })).token;
+  });
+  after(async () => {
+    await gw.close();
+    admin.disconnect();
+    await registry.close();
+    await redis.stop();
+  });
+
+  test('is still left to lapse when the record fails: the client going away does not release it first', async () => {
+    const abort = new AbortController();
+    const sent = fetch(`${gw.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: newOnly }, body: new Uint8Array(cargoPublishBody({ name: 'abandoned', vers: '0.1.0' })), signal: abort.signal });
+    await recordingStarted;
+    abort.abort();
+    await sent.catch(() => undefined);
+    // Time for the gateway to see the client gone and finish the request's pipeline.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const claimKey = `${gw.config.redis.keyPrefix}publishing:{abandoned}`;
+    proceed();
+    await recordEnded.catch(() => undefined);
+    const deadline = Date.now() + 5_000;
+    while (!gw.logLines().some((l) => l['req.path'] === '/api/v1/crates/new') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await admin.exists(claimKey), 1, 'the claim was released');
+    // The request's one line says the record failed: it is written once the record has ended.
+    const line = gw.logLines().find((l) => l['req.path'] === '/api/v1/crates/new');
+    assert.match(String(line?.['published.error']), /^redis SET published failed: OOM /);
+    await admin.config('SET', 'maxmemory', '0');
+    assert.equal(registry.crateExists('abandoned'), true);
+    const puts = upstreamPuts(registry);
+    const res = await publish(gw, newOnly, 'abandoned', '0.2.0');
+    assert.deepEqual(res, { status: 409, json: cargoError('another publish of `abandoned`, a new crate, is still under way; try again once it has finished') });
+    await assertIndexLags(registry, 'abandoned');
+    assert.equal(upstreamPuts(registry), puts, 'a refused publish reached the upstream');
+  });
+});

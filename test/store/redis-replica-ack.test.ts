@@ -106,6 +106,26 @@ describe('revocations on a master with a replica', () => {
     }
   });
 
+  it('answers without waiting when the Redis user may not run CLIENT and WAIT (@connection), as without INFO', async () => {
+    // An ACL without @connection: the revocation feed already takes such a user (its PING refused).
+    const admin = new Redis(master.url);
+    const url = new URL(master.url);
+    url.username = `no-connection-${keyPrefix.replace(/[^a-z0-9]/gi, '')}`;
+    url.password = 'secret-of-this-test';
+    await admin.call('ACL', 'SETUSER', url.username, 'on', `>${url.password}`, '+@all', '-@connection', '+auth', '+hello', 'allkeys', 'allchannels');
+    admin.disconnect();
+    const limited = createRedisClient({ url: url.href, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    try {
+      await waitForReady(limited, 5_000);
+      const limitedStore = new RedisTokenStore(limited, { keyPrefix, confirmRevocations: true });
+      const token = await limitedStore.create(newRecord(), HOUR_MS);
+      const revoked = await limitedStore.revoke(token.id, Date.now(), HOUR_MS);
+      assert.notEqual(revoked?.revokedAt, null);
+    } finally {
+      limited.disconnect();
+    }
+  });
+
   it('answers the token API\'s revoke with a 503 that says the revocation may not have taken effect', async () => {
     const gw = await startGateway({ env: { REDIS_URL: master.url }, confirmRevocations: true });
     try {
@@ -193,6 +213,28 @@ describe('revocations on a Redis Cluster with replicas', () => {
     } finally {
       client?.disconnect();
       await cluster.stop();
+    }
+  });
+});
+
+describe('revocations on a lone master that was once backed up with `redis-cli --rdb`', () => {
+  // `redis-cli --rdb` (and any tool taking an RDB over the replication protocol) counts as a full
+  // sync (INFO stats `sync_full:1`): a lone Redis once backed up that way looked like a master
+  // that has had replicas, and every revocation was answered 503 SG_STORE_REVOKE_UNCONFIRMED.
+  it('are still answered, since no replica could ever confirm them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sg-replica-ack-rdb-'));
+    const lone = await startRedisServer({ args: ['--dir', dir] });
+    const gw = await startGateway({ env: { REDIS_URL: lone.url } });
+    try {
+      const { id } = await gw.createToken({ name: 'ci' });
+      const { execFile } = await import('node:child_process');
+      await new Promise<void>((resolve, reject) => execFile('redis-cli', ['-p', String(lone.port), '--rdb', join(dir, 'backup.rdb')], (e) => (e ? reject(e) : resolve())));
+      const res = await call(gw.url, { path: `/api/v1/me/tokens/${id}`, method: 'DELETE', headers: { authorization: 'alice-upstream-secret' } });
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+    } finally {
+      await gw.close();
+      await lone.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
