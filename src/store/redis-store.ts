@@ -315,7 +315,9 @@ export class RedisTokenStore implements TokenStore {
     try {
       return await command();
     } catch (error) {
+      // Either client may be the one whose slot map is out of date (revocations have their own).
       refreshSlotsAfterTimeout(this.client, error);
+      if (this.revocations !== this.client) refreshSlotsAfterTimeout(this.revocations, error);
       throw new StoreUnavailableError(`redis ${what} failed: ${describeRedisError(error)}`, { cause: error });
     }
   }

@@ -34,6 +34,40 @@ async function connect(): Promise<Cluster> {
   return client;
 }
 
+describe('a revocation that times out on a Cluster', () => {
+  it('asks its own client for the slot map again, not only the lookups\' client', async () => {
+    const keyPrefix = uniquePrefix();
+    const client = await connect();
+    const revocations = await connect();
+    let refreshed = 0;
+    const refresh = revocations.refreshSlotsCache.bind(revocations);
+    revocations.refreshSlotsCache = (...args: Parameters<Cluster['refreshSlotsCache']>) => { refreshed++; return refresh(...args); };
+    const store = new RedisTokenStore(client, { keyPrefix, revocations, confirmRevocations: false });
+    try {
+      // A token whose record and id key live on different masters: only the record's is frozen,
+      // so the revocation gets past the id lookup (on the lookups' client) and times out on its own.
+      const masterOf = async (key: string): Promise<number> => Number(client.slots[Number(await cluster.cli(cluster.nodes[0]!.port, 'CLUSTER', 'KEYSLOT', key))]![0]!.split(':')[1]);
+      let token;
+      let port = 0;
+      for (let i = 0; i < 20 && token === undefined; i++) {
+        const created = await store.create(newRecord(), HOUR_MS);
+        port = await masterOf(`${keyPrefix}token:{${created.hash}}`);
+        if (port !== (await masterOf(`${keyPrefix}token-id:${created.id}`))) token = created;
+      }
+      assert.ok(token !== undefined, 'no token with its record and id on different masters');
+      cluster.signal(port, 'SIGSTOP');
+      try {
+        await assert.rejects(store.revoke(token.id, Date.now(), HOUR_MS), /revoke token failed/);
+      } finally {
+        cluster.signal(port, 'SIGCONT');
+      }
+      assert.ok(refreshed >= 1, 'the revocations\' client was not asked to refresh its slot map');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('Redis Cluster failover while a master is frozen', () => {
   it('moves lookups and the revocation feed off the frozen master, and never accepts a token revoked meanwhile', async () => {
     const keyPrefix = uniquePrefix();
