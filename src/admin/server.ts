@@ -16,6 +16,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from '../config/types.js';
 import { formatInstant } from '../core/denial.js';
+import { maskTokens } from '../core/token-format.js';
 import { explainRequest, type Explanation, type RoutedExplanation } from '../core/explain.js';
 import type { Route } from '../core/route-table.js';
 import { explainContext } from '../http/explain-context.js';
@@ -75,7 +76,7 @@ export async function startAdminApi(deps: AdminDeps): Promise<AdminApi | null> {
       const body = 'text' in answer ? answer.text : JSON.stringify(answer.body);
       res.writeHead(answer.status, { 'content-type': 'text' in answer ? answer.type : 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
       res.end(body);
-      logAdminRequest(deps.logger, req, answer.status, started);
+      logAdminRequest(deps.logger, req, answer.status, started, deps.config().tokens.prefix);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -136,10 +137,11 @@ const ROUTINE = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics']);
  * 400, 503) at info like a successful one. Only the path is logged, never the query nor a target
  * that is not a path.
  */
-function logAdminRequest(logger: Logger, req: http.IncomingMessage, status: number, started: number): void {
-  // A target handle() refused (`http://user:pass@host/`, `//user:pass@host/`) may carry userinfo.
+function logAdminRequest(logger: Logger, req: http.IncomingMessage, status: number, started: number, tokenPrefix: string): void {
+  // A target handle() refused (`http://user:pass@host/`, `//user:pass@host/`) may carry userinfo,
+  // and a path a token pasted into it (`/tokens/sg_…`), masked as on the gateway's request lines.
   const target = req.url ?? '';
-  const path = target.startsWith('/') && !target.startsWith('//') ? target.split('?')[0]!.slice(0, 512) : '[not a path]';
+  const path = target.startsWith('/') && !target.startsWith('//') ? maskTokens(target.split('?')[0]!.slice(0, 512), tokenPrefix) : '[not a path]';
   const route = `${req.method ?? ''} ${path}`;
   const fields = { 'admin.route': route, status, duration_ms: Math.round((performance.now() - started) * 1000) / 1000, 'client.address': req.socket.remoteAddress };
   if (status === 401) logger.warn(fields, 'admin request refused: missing or wrong admin key');

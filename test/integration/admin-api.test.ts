@@ -336,6 +336,21 @@ describe('hostile request targets', () => {
     }
   });
 
+  test('a token pasted into a path is masked in the log, as on the gateway\'s request lines', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('debug', new Writable({ write(c: Buffer, _e, done) { lines.push(c.toString()); done(); } }));
+    const own = (await startAdminApi(depsFor(gw, KEY, logger)))!;
+    try {
+      const { token } = await gw.createToken({ name: 'pasted' });
+      const res = await fetch(`http://127.0.0.1:${own.port}/tokens/${token}`, { headers: { authorization: `Bearer ${KEY}` } });
+      assert.equal(res.status, 404);
+      assert.ok(!lines.join('').includes(token), 'the token was logged');
+      assert.ok(lines.join('').includes(`/tokens/${token.slice(0, 3)}`), lines.join(''));
+    } finally {
+      await own.close();
+    }
+  });
+
   test('an account that is not valid percent-encoding gets 400, not 500', async () => {
     const res = await get('/accounts/%E0%A4%A/tokens', KEY, 'DELETE');
     assert.equal(res.status, 400);
