@@ -1,5 +1,4 @@
 /** Opens the configured token store: Redis (the default) or, for `redis.url: memory`, in process. */
-import type { Cluster, Redis } from 'ioredis';
 import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { adapterFor } from '../registries/select.js';
@@ -46,7 +45,7 @@ export interface BackendOptions {
   readonly revocationConnection?: boolean;
 }
 
-/** Opens the backends on one Redis connection (or in memory for `redis.url: memory`). */
+/** Opens the backends on one Redis connection (two with `revocationConnection`), or in memory for `redis.url: memory`. */
 export async function openBackends(config: GatewayConfig, logger: Logger, options: BackendOptions = {}): Promise<Backends> {
   // Stored crate patterns are parsed by the configured registry's name rules.
   const naming = adapterFor(config.registry).naming;
@@ -56,7 +55,10 @@ export async function openBackends(config: GatewayConfig, logger: Logger, option
     const audit = new MemoryAuditLog(config.audit.maxEntries);
     return { store, directory: store, audit, published: new MemoryPublishedCrates(naming), authFailures: new MemoryAuthFailures(), close: () => store.close() };
   }
-  const client = connect(config, logger, options.commandTimeoutMs ?? config.redis.commandTimeoutMs);
+  // One error line per interval for the process, however many connections it has.
+  const onError = throttledErrorLog(logger);
+  const commandTimeoutMs = options.commandTimeoutMs ?? config.redis.commandTimeoutMs;
+  const client = connectRedis(config.redis, { commandTimeoutMs, onError });
   try {
     await waitForReady(client, 2_000);
   } catch (error) {
@@ -69,7 +71,7 @@ export async function openBackends(config: GatewayConfig, logger: Logger, option
   const keyPrefix = config.redis.keyPrefix;
   // The gateway revokes on a connection of its own, which a slow replica's WAIT cannot make every
   // request wait behind (RedisTokenStoreOptions.revocations); a one-shot tool needs no second one.
-  const revocations = options.revocationConnection ? connect(config, logger, options.commandTimeoutMs ?? config.redis.commandTimeoutMs) : undefined;
+  const revocations = options.revocationConnection ? connectRedis(config.redis, { commandTimeoutMs, onError }) : undefined;
   const redisStore = new RedisTokenStore(client, { keyPrefix, naming, revocations });
   const store = options.tokenCache ? withTokenCache(redisStore, config, client, logger) : redisStore;
   const audit = new RedisAuditLog(client, { keyPrefix, maxEntries: config.audit.maxEntries });
@@ -84,16 +86,13 @@ export async function openBackends(config: GatewayConfig, logger: Logger, option
   };
 }
 
-function connect(config: GatewayConfig, logger: Logger, commandTimeoutMs: number): Redis | Cluster {
+/** ioredis reports every failed reconnect, per connection; one line per interval is enough to see an outage. */
+function throttledErrorLog(logger: Logger): (error: Error) => void {
   let lastLogged = 0;
-  return connectRedis(config.redis, {
-    commandTimeoutMs,
-    // ioredis reports every failed reconnect; one line per interval is enough to see an outage.
-    onError: (error) => {
-      const now = Date.now();
-      if (now - lastLogged < ERROR_LOG_INTERVAL_MS) return;
-      lastLogged = now;
-      logger.error({ err: { message: error.message } }, 'redis connection error; requests that need a token get 503 until it is back');
-    },
-  });
+  return (error) => {
+    const now = Date.now();
+    if (now - lastLogged < ERROR_LOG_INTERVAL_MS) return;
+    lastLogged = now;
+    logger.error({ err: { message: error.message } }, 'redis connection error; requests that need a token get 503 until it is back');
+  };
 }
