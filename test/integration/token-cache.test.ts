@@ -256,9 +256,10 @@ describe('a revoker whose Redis stalls right after the revoke script', () => {
 
   /**
    * Another process's store and cache (the revoker), whose client has Redis refuse writes for
-   * STALL_MS (CLIENT PAUSE WRITE: a real stall, reads still answered) as soon as the first
-   * pipeline it sends (the revoke script, with the INFO that tells whether to wait for a replica)
-   * has been answered: between the revocation's commit and whatever comes after it.
+   * STALL_MS (CLIENT PAUSE WRITE: a real stall, reads still answered) as soon as the revoke
+   * script has been answered (an EVAL on a lone Redis; a pipeline with the INFO that tells whether
+   * to wait for a replica where revocations are confirmed): between the revocation's commit and
+   * whatever comes after it.
    */
   async function stallingRevoker(): Promise<{ store: CachingTokenStore; feed: RedisRevocationFeed }> {
     const raw = createRedisClient({ url: redis.url, commandTimeoutMs: 100 });
@@ -266,16 +267,20 @@ describe('a revoker whose Redis stalls right after the revoke script', () => {
     let stalled = false;
     const client = new Proxy(raw, {
       get(target, property) {
+        const stallAfter = async <T>(answered: Promise<T>): Promise<T> => {
+          const replies = await answered;
+          stalled = true;
+          await admin.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
+          return replies;
+        };
+        if (property === 'eval' && !stalled) {
+          return (...args: Parameters<typeof target.eval>) => stallAfter(target.eval(...args));
+        }
         if (property === 'pipeline' && !stalled) {
           return () => {
             const pipeline = target.pipeline();
             const exec = pipeline.exec.bind(pipeline);
-            pipeline.exec = async () => {
-              const replies = await exec();
-              stalled = true;
-              await admin.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
-              return replies;
-            };
+            pipeline.exec = () => stallAfter(exec());
             return pipeline;
           };
         }
