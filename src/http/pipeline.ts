@@ -127,9 +127,7 @@ async function run(ctx: RequestContext): Promise<void> {
 function settleAfter(ctx: RequestContext, need: RouteNeed, crate: CrateName | null, segments: readonly string[], claim?: CreationClaim): ((answer: UpstreamAnswer) => Promise<void>) | undefined {
   if (crate === null) return undefined;
   // Whoever publishes (any token), the crate may be new, and the index will not say so for a while.
-  if (need === 'publish' || need === 'publish-new') {
-    return recordAcceptedPublish(ctx, crate, claim);
-  }
+  if (need === 'publish' || need === 'publish-new') return recordAcceptedPublish(ctx, crate, claim);
   if (ctx.deps.adapter.deletesPackage?.(ctx.req.method ?? '', segments) === true) return recordDeletedPackage(ctx, crate);
   return undefined;
 }
