@@ -61,6 +61,9 @@ async function signIn(page: Page, credential = ALICE): Promise<void> {
     const shown = await page.getByRole('alert').allTextContents().catch(() => [] as string[]);
     throw new Error(`not signed in at ${page.url()}; the page's alerts: ${JSON.stringify(shown)}`, { cause: e });
   }
+  // Signed in on the list view, the page loads the list after showing it: a test that navigates
+  // on at once aborts that request, which then shows as a problem (a CI run failed so).
+  await page.locator('#list-loading').waitFor({ state: 'hidden' });
 }
 
 const alert = (page: Page) => page.getByRole('alert');
