@@ -2,7 +2,7 @@
  * The list view (`/tokens`): each token with its scopes, crate patterns, dates and an expiry badge;
  * "Regenerate" (crates.io's `/tokens/new?from=<id>`) and "Revoke" behind a confirmation dialog.
  */
-import { listTokens, pagePath, revokeToken, type ApiToken } from './api.js';
+import { listTokens, pagePath, revokeToken, session, type ApiToken } from './api.js';
 import { byId, h, notice, showView, timeElement } from './dom.js';
 import { capitalised, expiryBadge, type RegistryWords } from './format.js';
 
@@ -13,6 +13,8 @@ export async function showTokenList(now: () => number, words: RegistryWords): Pr
   byId('list-loading').hidden = false;
   try {
     const tokens = await listTokens();
+    // Signed out while the list was on its way: sign-out forgot the list, and it stays forgotten.
+    if (session.credential() === null) return;
     list.replaceChildren(...tokens.map((t) => tokenCard(t, now(), words.noun)));
     byId('list-empty').hidden = tokens.length > 0;
   } catch (e) {

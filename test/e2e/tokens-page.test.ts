@@ -233,6 +233,31 @@ describe('the /tokens page in chromium', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('signing out while the token list is still on its way keeps it forgotten', async () => {
+    const { page } = await openPage(`${gw.url}/tokens`);
+    await signIn(page);
+    await createOnPage(page, { name: 'late-list', scopes: ['yank'] });
+    // The next list answer is held back until the page has signed out.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    let seen: () => void = () => {};
+    const requested = new Promise<void>((resolve) => { seen = resolve; });
+    await page.route('**/api/v1/me/tokens?expired_days=30', async (route) => {
+      seen();
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+    });
+    await page.getByRole('link', { name: 'Back to your tokens' }).click();
+    await requested;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    release();
+    // The list's loading line is hidden (its own attribute, not its hidden view) once the answer was handled.
+    await page.waitForFunction(() => document.getElementById('list-loading')?.hidden === true);
+    assert.equal(await page.locator('.token-card').count(), 0, 'the list came back after signing out');
+  });
+
   test('creates a token: shown once with a copy button and the cargo setup, then listed', async () => {
     const { page, problems } = await openPage(`${gw.url}/tokens/new`);
     await signIn(page);
