@@ -6,7 +6,7 @@
  * (the request it describes has long been answered).
  */
 import type { Cluster, Redis } from 'ioredis';
-import { commandMayHaveRun } from './redis-store.js';
+import { commandMayHaveRun } from './redis-call.js';
 
 /** What happened. Spelled the same in the stream, `scopegate audit` and the README. */
 export const AUDIT_EVENTS = ['decision', 'token.created', 'token.revoked', 'token.expired-used', 'token.reminded', 'auth.limited'] as const;

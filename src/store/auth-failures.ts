@@ -20,9 +20,8 @@
  * key per command, braced, so Cluster-safe.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { redisCall } from './redis-call.js';
 import { makeRoom } from './expiring.js';
-import { describeRedisError } from './redis-store.js';
-import { StoreUnavailableError } from './token-store.js';
 
 /** A reserve's answer: the check may go ahead (the count now, this one included), or not for `blockedMs`. */
 export type Reservation = { readonly count: number } | { readonly blockedMs: number };
@@ -74,12 +73,8 @@ export class RedisAuthFailures implements AuthFailures {
     return `${this.prefix}auth-failures:{${client}}`;
   }
 
-  private async call<T>(what: string, command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new StoreUnavailableError(`redis ${what} failed: ${describeRedisError(error)}`, { cause: error });
-    }
+  private call<T>(what: string, command: () => Promise<T>): Promise<T> {
+    return redisCall(this.client, what, command);
   }
 }
 

@@ -16,10 +16,9 @@
  * One key per command, so it is Cluster-safe as it stands.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { redisCall } from './redis-call.js';
 import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
 import { makeRoom } from './expiring.js';
-import { describeRedisError } from './redis-store.js';
-import { StoreUnavailableError } from './token-store.js';
 
 export interface PublishedCrates {
   /** Remembers that `name` exists upstream, for `ttlMs` (0: not at all). */
@@ -80,12 +79,8 @@ export class RedisPublishedCrates implements PublishedCrates {
     return `${this.prefix}published:{${this.naming.canonical(name)}}`;
   }
 
-  private async call<T>(what: string, command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new StoreUnavailableError(`redis ${what} failed: ${describeRedisError(error)}`, { cause: error });
-    }
+  private call<T>(what: string, command: () => Promise<T>): Promise<T> {
+    return redisCall(this.client, what, command);
   }
 }
 

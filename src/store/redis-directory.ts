@@ -9,9 +9,9 @@
  * Every command and script touches one key; the reminder scripts run on the token's own hash.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { redisCall } from './redis-call.js';
 import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
 import { parseTokenRecord } from '../core/token-record.js';
-import { StoreUnavailableError } from './token-store.js';
 import { formatClaim, type ListedToken, type TokenDirectory } from './token-directory.js';
 
 /** The expiry index's key (shared with `RedisTokenStore.create`, which writes it). */
@@ -129,11 +129,7 @@ export class RedisTokenDirectory implements TokenDirectory {
     return `${this.prefix}token:{${hash}}`;
   }
 
-  private async call<T>(what: string, command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new StoreUnavailableError(`redis ${what} failed: ${(error as Error).message}`, { cause: error });
-    }
+  private call<T>(what: string, command: () => Promise<T>): Promise<T> {
+    return redisCall(this.client, what, command);
   }
 }

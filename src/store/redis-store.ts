@@ -25,7 +25,7 @@ import { parseTokenRecord, storeTokenRecord, type StoredTokenFields, type TokenR
 import { AccountFullError, dropAt, StoreUnavailableError, type AccountLimit, type NewTokenRecord, type TokenStore } from './token-store.js';
 import { revocationChannel } from './revocation-feed.js';
 import { expiryIndexKey } from './redis-directory.js';
-import { refreshSlotsAfterTimeout } from './redis-client.js';
+import { redisCall } from './redis-call.js';
 import { evalReplicated, ReplicaAckError } from './replica-ack.js';
 
 /** Options for {@link RedisTokenStore}. */
@@ -240,7 +240,7 @@ export class RedisTokenStore implements TokenStore {
     // Announced on every call, also a repeated one, so a caller that saw this fail can simply
     // revoke again. Acknowledged only once a replica has it, where a failover could discard it.
     const args = [String(now), String(keepExpiredMs), revocationChannel(this.prefix), hash];
-    const reply = await this.call('revoke token', () => this.revokeOn(this.tokenKey(hash), args)).catch((e: StoreUnavailableError) => {
+    const reply = await this.call('revoke token', () => this.revokeOn(this.tokenKey(hash), args), this.revocations).catch((e: StoreUnavailableError) => {
       if (!(e.cause instanceof ReplicaAckError)) throw e;
       throw new StoreUnavailableError(`token ${id} is revoked on the redis master, but ${e.cause.message}: the revocation may not have taken effect; revoke it again`, { cause: e.cause });
     });
@@ -311,15 +311,9 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /** Runs one Redis call; any failure becomes a StoreUnavailableError that names the cause. */
-  private async call<T>(what: string, command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      // Either client may be the one whose slot map is out of date (revocations have their own).
-      refreshSlotsAfterTimeout(this.client, error);
-      if (this.revocations !== this.client) refreshSlotsAfterTimeout(this.revocations, error);
-      throw new StoreUnavailableError(`redis ${what} failed: ${describeRedisError(error)}`, { cause: error });
-    }
+  /** A command on the lookups' client, or `client` (revocations have their own: RedisTokenStoreOptions.revocations). */
+  private call<T>(what: string, command: () => Promise<T>, client: Redis | Cluster = this.client): Promise<T> {
+    return redisCall(client, what, command);
   }
 
   private tokenKey(hash: string): string {
@@ -366,21 +360,3 @@ function pairsToFields(reply: unknown): StoredTokenFields | null {
   return fields;
 }
 
-/**
- * Whether a failed command may nevertheless have run: it was sent, and then no answer came in time
- * or the connection was lost. A refusal (an error reply) or a command never sent did not run.
- */
-export function commandMayHaveRun(error: unknown): boolean {
-  return error instanceof Error && (error.message === 'Command timed out' || error.name === 'MaxRetriesPerRequestError');
-}
-
-/** ioredis's messages, reworded to say what happened to Redis. */
-export function describeRedisError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error.message.includes('enableOfflineQueue')) return 'not connected (redis is down or reconnecting)';
-  if (error.message === 'Command timed out') {
-    return 'no answer within the command timeout (redis is hung or overloaded)';
-  }
-  if (error.name === 'MaxRetriesPerRequestError') return 'connection lost while the command was in flight';
-  return error.message;
-}
