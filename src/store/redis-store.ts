@@ -17,8 +17,6 @@
  * revoke script also PUBLISHes the revocation (a channel, not a key), so it commits only together
  * with its announcement.
  */
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, Redis } from 'ioredis';
 import { cargoNaming, type PackageNaming } from '../core/crate-pattern.js';
 import { parseTokenRecord, storeTokenRecord, type StoredTokenFields, type TokenRecord } from '../core/token-record.js';
@@ -26,6 +24,7 @@ import { AccountFullError, dropAt, StoreUnavailableError, type AccountLimit, typ
 import { revocationChannel } from './revocation-feed.js';
 import { expiryIndexKey } from './redis-directory.js';
 import { redisCall } from './redis-call.js';
+import { lockCreation } from './creation-lock.js';
 import { evalReplicated, ReplicaAckError } from './replica-ack.js';
 
 /** Options for {@link RedisTokenStore}. */
@@ -101,23 +100,6 @@ for i, key in ipairs(KEYS) do
 end
 return 0`;
 
-/** Ends a creation lock only if it is still the caller's (one that lapsed may be another's now). */
-const UNLOCK_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-
-/**
- * How long a creation lock lasts if its holder never releases it (a process gone mid-creation):
- * far above a creation's own time (a listing and five commands, each bounded by
- * `redis.command_timeout`), short enough that the account is not locked out for long.
- */
-const CREATION_LOCK_MS = 10_000;
-
-/**
- * The waits between attempts to take a held creation lock (about 3.6 s in all, jittered): a
- * creation holds it for milliseconds, so a few racing creations of one account each get their
- * turn, while a flood of them ends in 503s instead of a queue that grows without end.
- */
-const CREATION_LOCK_WAITS_MS = [5, 10, 20, 40, 80, 160, 320, 500, 500, 500, 500, 500, 500];
-
 /**
  * Records per touch script call. One call per record cost the gateway ~15–25 µs of CPU each in
  * ioredis; 256 per call, ~1 µs each (bench/RESULTS.md).
@@ -151,9 +133,8 @@ export class RedisTokenStore implements TokenStore {
 
   async create(fresh: NewTokenRecord, keepExpiredMs: number, limit?: AccountLimit): Promise<TokenRecord> {
     if (limit === undefined) return this.write(fresh, keepExpiredMs);
-    // The count and the write are several commands on keys in different Cluster slots, so no
-    // script can make them one step; a lock on the account does, for every process and host.
-    const unlock = await this.lockCreation(fresh.account);
+    // The count and the write span Cluster slots: creation-lock.ts makes them one step.
+    const unlock = await lockCreation(this.client, `${this.prefix}creating:{${fresh.account}}`);
     try {
       if (await this.storedAtLeast(fresh.account, limit.perAccount)) throw new AccountFullError(fresh.account, limit.perAccount);
       return await this.write(fresh, keepExpiredMs);
@@ -171,23 +152,6 @@ export class RedisTokenStore implements TokenStore {
   private async storedAtLeast(account: string, count: number): Promise<boolean> {
     const indexed = await this.call('ZCARD account', () => this.client.zcard(this.accountKey(account)));
     return indexed >= count && (await this.listByAccount(account)).length >= count;
-  }
-
-  /** Takes `p creating:{<account>}`, waiting a little while another creation holds it; returns its release. */
-  private async lockCreation(account: string): Promise<() => Promise<void>> {
-    const key = `${this.prefix}creating:{${account}}`;
-    const owner = randomUUID();
-    for (let attempt = 0; ; attempt++) {
-      const taken = await this.call('SET creating', () => this.client.set(key, owner, 'PX', CREATION_LOCK_MS, 'NX'));
-      if (taken === 'OK') break;
-      const wait = CREATION_LOCK_WAITS_MS[attempt];
-      if (wait === undefined) throw new StoreUnavailableError(`another token creation for this account held its lock (${key}) throughout; try again`);
-      await sleep(wait / 2 + Math.random() * wait);
-    }
-    // A failed release is not the creation's failure: the lock lapses by itself.
-    return async () => {
-      await this.client.eval(UNLOCK_SCRIPT, 1, key, owner).catch(() => undefined);
-    };
   }
 
   private async write(fresh: NewTokenRecord, keepExpiredMs: number): Promise<TokenRecord> {
@@ -310,8 +274,7 @@ export class RedisTokenStore implements TokenStore {
     return parseStored(fields, (record) => record.id === id && record.account === account, this.naming);
   }
 
-  /** Runs one Redis call; any failure becomes a StoreUnavailableError that names the cause. */
-  /** A command on the lookups' client, or `client` (revocations have their own: RedisTokenStoreOptions.revocations). */
+  /** Runs one Redis call (any failure becomes a StoreUnavailableError that names the cause): a command on the lookups' client, or `client` (revocations have their own: RedisTokenStoreOptions.revocations). */
   private call<T>(what: string, command: () => Promise<T>, client: Redis | Cluster = this.client): Promise<T> {
     return redisCall(client, what, command);
   }
